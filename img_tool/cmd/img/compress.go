@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/compress"
+	"github.com/rules-img/rules_img/img_tool/pkg/layer"
+)
+
+func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("compress", "[flags] INPUT OUTPUT")
+	var (
+		name, metadataOut, sourceFormat string
+		annotations                     = kvFlag{name: "annotation"}
+		comp                            compressionFlags
+	)
+	fs.StringVar(&name, "name", "", "Name recorded in the metadata. Defaults to the digest.")
+	fs.StringVar(&sourceFormat, "source-format", "", "Compression of INPUT (gzip, zstd, none); detected when empty.")
+	fs.Var(&annotations, "annotation", "KEY=VALUE annotation for the layer descriptor. Repeatable.")
+	fs.StringVar(&metadataOut, "metadata", "", "Write the layer metadata JSON here.")
+	comp.register(fs, "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return fmt.Errorf("want INPUT and OUTPUT arguments, got %d arguments", fs.NArg())
+	}
+	in, out := fs.Arg(0), fs.Arg(1)
+	if comp.format == "" {
+		return fmt.Errorf("compress %s: --format is required", in)
+	}
+	if sourceFormat != "" {
+		if _, err := compress.ParseFormat(sourceFormat); err != nil {
+			return fmt.Errorf("compress %s: --source-format: %w", in, err)
+		}
+	}
+	opts, err := comp.options()
+	if err != nil {
+		return fmt.Errorf("compress %s: %w", in, err)
+	}
+	fill := func(w io.Writer) error {
+		f, err := os.Open(in)
+		if err != nil {
+			return fmt.Errorf("compress: %w", err)
+		}
+		defer f.Close()
+		r, done, err := layer.OpenUncompressed(f)
+		if err != nil {
+			return fmt.Errorf("compress %s: %w", in, err)
+		}
+		defer done()
+		if comp.estargz {
+			// eStargz re-frames the tar entries; it must parse them anyway.
+			_, err = io.Copy(w, r)
+		} else {
+			err = layer.CopyChecked(w, r)
+		}
+		if err != nil {
+			return fmt.Errorf("compress %s: %w", in, err)
+		}
+		return nil
+	}
+	res, err := compress.WriteFile(out, fill, opts...)
+	if err != nil {
+		return err
+	}
+	if err := writeMetadata(metadataOut, name, res, annotations.Map()); err != nil {
+		os.Remove(out)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+// Command img is the rules_img tool: the build actions call its
+// subcommands, and `bazel run` deploy targets run it as their launcher.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+type command struct {
+	run  func(ctx context.Context, args []string, stdout io.Writer) error
+	help string
+}
+
+var commands = map[string]command{
+	"layer":          {runLayer, "writes a layer blob and its metadata from files, trees, symlinks and tars"},
+	"layer-metadata": {runLayerMetadata, "writes the metadata of an existing layer blob"},
+	"compress":       {runCompress, "(re-)compresses a layer blob and writes its metadata"},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: img COMMAND [ARGS...]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].help)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) < 1 {
+		usage(stderr)
+		return 2
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "img: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	if err := cmd.run(ctx, args[1:], stdout); err != nil {
+		fmt.Fprintf(stderr, "img %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,12 @@
+module github.com/rules-img/rules_img/img_tool
+
+go 1.25.0
+
+require (
+	github.com/containerd/stargz-snapshotter/estargz v0.19.1
+	github.com/klauspost/compress v1.20.3
+	github.com/klauspost/pgzip v1.3.0
+	github.com/opencontainers/go-digest v1.0.0
+)
+
+require github.com/vbatts/tar-split v0.12.3 // indirect

@@ -1,0 +1,114 @@
+package compress
+
+import (
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+
+	"github.com/containerd/stargz-snapshotter/estargz"
+	"github.com/klauspost/compress/gzip"
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+)
+
+// estargzWriter feeds the tar stream through a pipe into the eStargz
+// writer, which re-frames each file as its own gzip member and appends the
+// table of contents. It stays one pass: the library hashes the uncompressed
+// stream it produces (the diff_id) and we hash and count its output.
+type estargzWriter struct {
+	pw   *io.PipeWriter
+	done chan error
+	sw   *estargz.Writer
+	out  *countingHash
+	comp *countingCompressor
+}
+
+func newEstargzWriter(dst io.Writer, o options) *estargzWriter {
+	level := o.level
+	if level == -1 {
+		level = gzip.DefaultCompression
+	}
+	pr, pw := io.Pipe()
+	w := &estargzWriter{
+		pw:   pw,
+		done: make(chan error, 1),
+		out:  newCountingHash(dst),
+		comp: &countingCompressor{inner: estargz.NewGzipCompressorWithLevel(level), level: level},
+	}
+	w.sw = estargz.NewWriterWithCompressor(w.out, w.comp)
+	go func() {
+		err := w.sw.AppendTar(pr)
+		pr.CloseWithError(err) // unblock the producer if the library stopped early
+		w.done <- err
+	}()
+	return w
+}
+
+func (w *estargzWriter) Write(p []byte) (int, error) { return w.pw.Write(p) }
+
+func (w *estargzWriter) Close() (Result, error) {
+	w.pw.Close()
+	if err := <-w.done; err != nil {
+		return Result{}, fmt.Errorf("estargz: %w", err)
+	}
+	toc, err := w.sw.Close()
+	if err != nil {
+		return Result{}, fmt.Errorf("estargz: %w", err)
+	}
+	return Result{
+		Digest:           w.out.digest(),
+		Size:             w.out.n,
+		DiffID:           w.sw.DiffID(),
+		UncompressedSize: w.comp.n,
+		MediaType:        metadata.MediaTypeTarGzip,
+		Annotations: map[string]string{
+			metadata.AnnotationTOCDigest:        toc.String(),
+			metadata.AnnotationUncompressedSize: strconv.FormatInt(w.comp.n, 10),
+		},
+	}, nil
+}
+
+// countingCompressor is the library's gzip compressor with two changes: the
+// chunks use klauspost's faster gzip, and every uncompressed byte is counted
+// (file chunks through Writer, the TOC entry through the diff hash), which
+// gives the uncompressed-size annotation without a second pass.
+type countingCompressor struct {
+	inner *estargz.GzipCompressor
+	level int
+	n     int64
+}
+
+func (c *countingCompressor) Writer(w io.Writer) (estargz.WriteFlushCloser, error) {
+	gz, err := gzip.NewWriterLevel(w, c.level)
+	if err != nil {
+		return nil, err
+	}
+	return &countingGzip{Writer: gz, n: &c.n}, nil
+}
+
+func (c *countingCompressor) WriteTOCAndFooter(w io.Writer, off int64, toc *estargz.JTOC, diffHash hash.Hash) (digest.Digest, error) {
+	return c.inner.WriteTOCAndFooter(w, off, toc, &countedHash{Hash: diffHash, n: &c.n})
+}
+
+type countingGzip struct {
+	*gzip.Writer
+	n *int64
+}
+
+func (g *countingGzip) Write(p []byte) (int, error) {
+	n, err := g.Writer.Write(p)
+	*g.n += int64(n)
+	return n, err
+}
+
+type countedHash struct {
+	hash.Hash
+	n *int64
+}
+
+func (h *countedHash) Write(p []byte) (int, error) {
+	*h.n += int64(len(p))
+	return h.Hash.Write(p)
+}

@@ -1,0 +1,168 @@
+package layer
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FileMetadata overrides tar header fields of an entry. Nil fields keep
+// the value the writer chose. It is the JSON the rules' file_metadata()
+// produces.
+type FileMetadata struct {
+	Mode       *string           `json:"mode,omitempty"`  // octal, e.g. "0755"
+	UID        *int              `json:"uid,omitempty"`   //
+	GID        *int              `json:"gid,omitempty"`   //
+	Uname      *string           `json:"uname,omitempty"` //
+	Gname      *string           `json:"gname,omitempty"` //
+	Mtime      *string           `json:"mtime,omitempty"` // RFC 3339
+	PAXRecords map[string]string `json:"pax_records,omitempty"`
+
+	mode  int64
+	mtime time.Time
+}
+
+// ParseFileMetadata decodes and checks one metadata JSON object strictly.
+func ParseFileMetadata(s string) (*FileMetadata, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var m FileMetadata
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("file metadata %s: %w", s, err)
+	}
+	if m.Mode != nil {
+		v, err := strconv.ParseInt(*m.Mode, 8, 64)
+		if err != nil || v < 0 || v > 0o7777 {
+			return nil, fmt.Errorf("file metadata: mode %q is not an octal mode like \"0644\": %w", *m.Mode, ErrInvalidArgument)
+		}
+		m.mode = v
+	}
+	if m.Mtime != nil {
+		t, err := time.Parse(time.RFC3339, *m.Mtime)
+		if err != nil {
+			return nil, fmt.Errorf("file metadata: mtime %q is not RFC 3339: %w", *m.Mtime, ErrInvalidArgument)
+		}
+		m.mtime = t
+	}
+	for _, id := range []*int{m.UID, m.GID} {
+		if id != nil && *id < 0 {
+			return nil, fmt.Errorf("file metadata: negative uid/gid %d: %w", *id, ErrInvalidArgument)
+		}
+	}
+	return &m, nil
+}
+
+// apply writes the set fields into h. With keepMode the mode is left alone
+// (defaults must not make directories unsearchable).
+func (m *FileMetadata) apply(h *tar.Header, keepMode bool) {
+	if m == nil {
+		return
+	}
+	if m.Mode != nil && !keepMode {
+		h.Mode = m.mode
+	}
+	if m.UID != nil {
+		h.Uid = *m.UID
+	}
+	if m.GID != nil {
+		h.Gid = *m.GID
+	}
+	if m.Uname != nil {
+		h.Uname = *m.Uname
+	}
+	if m.Gname != nil {
+		h.Gname = *m.Gname
+	}
+	if m.Mtime != nil {
+		h.ModTime = m.mtime
+	}
+	if len(m.PAXRecords) > 0 {
+		if h.PAXRecords == nil {
+			h.PAXRecords = map[string]string{}
+		}
+		for k, v := range m.PAXRecords {
+			h.PAXRecords[k] = v
+		}
+	}
+}
+
+// Metadata is the layer-wide header policy: defaults for every entry and
+// overrides per path (paths without the leading "/").
+type Metadata struct {
+	Defaults  *FileMetadata
+	Overrides map[string]*FileMetadata
+	used      map[string]bool
+}
+
+// ParseMetadata builds a Metadata from the CLI's JSON strings.
+func ParseMetadata(defaults string, overrides map[string]string) (*Metadata, error) {
+	md := &Metadata{Overrides: map[string]*FileMetadata{}, used: map[string]bool{}}
+	if defaults != "" {
+		d, err := ParseFileMetadata(defaults)
+		if err != nil {
+			return nil, fmt.Errorf("default metadata: %w", err)
+		}
+		md.Defaults = d
+	}
+	for p, js := range overrides {
+		clean, err := CleanPath(p)
+		if err != nil {
+			return nil, fmt.Errorf("file metadata for %q: %w", p, err)
+		}
+		m, err := ParseFileMetadata(js)
+		if err != nil {
+			return nil, fmt.Errorf("file metadata for %s: %w", p, err)
+		}
+		md.Overrides[clean] = m
+	}
+	return md, nil
+}
+
+func (md *Metadata) apply(h *tar.Header) {
+	if md == nil {
+		return
+	}
+	name := strings.TrimSuffix(h.Name, "/")
+	md.Defaults.apply(h, h.Typeflag == tar.TypeDir)
+	if o, ok := md.Overrides[name]; ok {
+		md.used[name] = true
+		o.apply(h, false)
+	}
+}
+
+func (md *Metadata) unused() []string {
+	if md == nil {
+		return nil
+	}
+	var out []string
+	for p := range md.Overrides {
+		if !md.used[p] {
+			out = append(out, "/"+p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// headerKey is the part of a header that a hardlink shares with its target:
+// two paths may share content only if these are equal too.
+func headerKey(h *tar.Header) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%o|%d|%d|%s|%s|%d", h.Mode, h.Uid, h.Gid, h.Uname, h.Gname, h.ModTime.UnixNano())
+	keys := make([]string, 0, len(h.PAXRecords))
+	for k := range h.PAXRecords {
+		if k != "path" && k != "linkpath" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "|%s=%s", k, h.PAXRecords[k])
+	}
+	return b.String()
+}
