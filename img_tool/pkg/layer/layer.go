@@ -412,6 +412,14 @@ func (w *Writer) addTree(name, dir string) error {
 			if err != nil {
 				return fmt.Errorf("add /%s: %w", child, err)
 			}
+			if filepath.IsAbs(target) {
+				// Bazel forbids absolute symlinks in tree artifacts, so this
+				// is a sandbox's link to the real output: use what it names.
+				if err := w.addStaged(child, target); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := w.addSymlink(child, target); err != nil {
 				return err
 			}
@@ -428,6 +436,31 @@ func (w *Writer) addTree(name, dir string) error {
 		}
 	}
 	return nil
+}
+
+// addStaged adds the output that a sandbox staged as a symlink at src:
+// a symlink stays a symlink (its own target), anything else is followed.
+func (w *Writer) addStaged(name, src string) error {
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return fmt.Errorf("add /%s: %w", name, err)
+	}
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, err := os.Readlink(src)
+		if err != nil {
+			return fmt.Errorf("add /%s: %w", name, err)
+		}
+		if filepath.IsAbs(target) {
+			return w.addStaged(name, target)
+		}
+		return w.addSymlink(name, target)
+	case fi.IsDir():
+		return w.addTree(name, src)
+	case fi.Mode().IsRegular():
+		return w.addRegular(name, src, fi)
+	}
+	return fmt.Errorf("add /%s: %s is neither file, directory nor symlink: %w", name, src, ErrInvalidArgument)
 }
 
 func (w *Writer) addDir(name string) error {

@@ -1,0 +1,27 @@
+"""image_toolchain: declares an `img` tool for toolchain resolution."""
+
+load("//img/private/providers:image_toolchain_info.bzl", "ImageToolchainInfo")
+
+_ATTRS = {
+    "tool_exe": attr.label(
+        mandatory = True,
+        allow_single_file = True,
+        executable = True,
+        cfg = "exec",
+        doc = "The `img` executable. It runs on the execution platform and writes images for any target platform.",
+    ),
+}
+
+def _image_toolchain_impl(ctx):
+    return [platform_common.ToolchainInfo(
+        imgtoolchaininfo = ImageToolchainInfo(tool_exe = ctx.executable.tool_exe),
+    )]
+
+image_toolchain = rule(
+    implementation = _image_toolchain_impl,
+    attrs = _ATTRS,
+    doc = """An `img` tool for `@rules_img//img:toolchain_type`.
+
+Wrap it in a `toolchain()` with `exec_compatible_with` constraints only: the
+tool writes images for every target platform.""",
+)
