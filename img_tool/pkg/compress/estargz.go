@@ -78,14 +78,23 @@ type countingCompressor struct {
 	inner *estargz.GzipCompressor
 	level int
 	n     int64
+	gz    *countingGzip
 }
 
 func (c *countingCompressor) Writer(w io.Writer) (estargz.WriteFlushCloser, error) {
-	gz, err := gzip.NewWriterLevel(w, c.level)
-	if err != nil {
-		return nil, err
+	// The library closes each chunk's writer before it asks for the next,
+	// so one gzip writer, reset per chunk, serves them all: a layer of many
+	// small files would otherwise allocate a compressor per file.
+	if c.gz == nil {
+		gz, err := gzip.NewWriterLevel(w, c.level)
+		if err != nil {
+			return nil, err
+		}
+		c.gz = &countingGzip{Writer: gz, n: &c.n}
+		return c.gz, nil
 	}
-	return &countingGzip{Writer: gz, n: &c.n}, nil
+	c.gz.Reset(w)
+	return c.gz, nil
 }
 
 func (c *countingCompressor) WriteTOCAndFooter(w io.Writer, off int64, toc *estargz.JTOC, diffHash hash.Hash) (digest.Digest, error) {
