@@ -22,7 +22,7 @@ def file_metadata(*, mode = None, uid = None, gid = None, uname = None, gname = 
     """
     md = {}
     if mode != None:
-        if type(mode) != "string":
+        if type(mode) != "string" or not mode or len(mode) > 5 or [c for c in mode.elems() if c not in "01234567"]:
             fail("file_metadata: mode must be an octal string like \"0755\", got {}".format(repr(mode)))
         md["mode"] = mode
     if uid != None:
