@@ -63,7 +63,6 @@ def _sources_of(mctx, mod):
 
 def _img_tool_impl(mctx):
     chosen = {}
-    root_direct = []
     root = None
     for mod in mctx.modules:
         if mod.is_root:
@@ -78,7 +77,6 @@ def _img_tool_impl(mctx):
             if name in chosen and not overrides.get(name, False) and root.name != "rules_img":
                 fail("rules_img: the root module redefines the img tool collection {}; add img_tool.collection(name = {}, override = True)".format(repr(name), repr(name)))
             chosen[name] = src
-            root_direct.append(name)
     for name, src in chosen.items():
         if src.kind == "source":
             go_source_repo(name = name, go_mod = "//img_tool:go.mod", package = "./cmd/img", binary = "img")
@@ -97,11 +95,7 @@ def _img_tool_impl(mctx):
             )
             tools["{}_{}".format(e["os"], e["cpu"])] = "@{}//:img.exe".format(repo)
         hub_repo(name = name, tools = tools)
-    return mctx.extension_metadata(
-        root_module_direct_deps = root_direct if root_direct else [],
-        root_module_direct_dev_deps = [],
-        reproducible = True,
-    )
+    return mctx.extension_metadata(reproducible = True)
 
 img_tool = module_extension(
     implementation = _img_tool_impl,

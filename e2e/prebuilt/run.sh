@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Checks the prebuilt img toolchain: builds img like a release would, writes
+# a lockfile with file:// URLs and its integrity, and builds a layer with it;
+# then a wrong integrity must fail, and so must a source build without `go`.
+# Usage: run.sh WORKDIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=${1:?usage: run.sh WORKDIR}
+fails=0
+say() { echo "  $*"; }
+cd "$here" || exit 1
+trap 'rm -f "$here/img_lockfile.json"; bazel shutdown >/dev/null 2>&1' EXIT
+
+dist=$work/dist
+mkdir -p "$dist"
+(cd "$here/../../img_tool" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$dist/img_linux_amd64" ./cmd/img) || exit 1
+integrity="sha256-$(openssl dgst -sha256 -binary "$dist/img_linux_amd64" | base64 -w0)"
+lockfile() {
+  printf '[{"version": "v0.0.0-test", "integrity": "%s", "os": "linux", "cpu": "amd64", "url_templates": ["file://%s/img_{os}_{cpu}{dot}{extension}"]}]\n' "$1" "$dist" >img_lockfile.json
+}
+
+lockfile "$integrity"
+if bazel build //:layer >"$work/prebuilt.out" 2>&1 &&
+   bazel aquery 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -q 'exec external/rules_img~~img_tool~img_toolchain_linux_amd64/img.exe'; then
+  say "ok: the layer action runs the prebuilt binary from the lockfile"
+  digest=$(jq -r .digest bazel-bin/layer_metadata.json)
+  [ "$digest" = "sha256:$(sha256sum bazel-bin/layer.tgz | cut -d' ' -f1)" ] && say "ok: prebuilt layer digest $digest" || { say "FAIL: digest mismatch"; fails=$((fails + 1)); }
+else
+  say "FAIL: build with the prebuilt toolchain"; tail -20 "$work/prebuilt.out"; fails=$((fails + 1))
+fi
+
+lockfile "sha256-$(printf wrong | openssl dgst -sha256 -binary | base64 -w0)"
+if bazel build //:layer >"$work/prebuilt.out" 2>&1; then
+  say "FAIL: a wrong integrity was accepted"; fails=$((fails + 1))
+elif grep -q "Checksum was" "$work/prebuilt.out"; then
+  say "ok: wrong integrity: $(grep -o 'Checksum was [^ ]*' "$work/prebuilt.out" | head -1)"
+else
+  say "FAIL: wrong integrity gave no checksum error"; tail -5 "$work/prebuilt.out"; fails=$((fails + 1))
+fi
+rm -f img_lockfile.json
+bazel shutdown >/dev/null 2>&1
+
+# The source build (e2e/basic) in a fresh output base with no `go` on PATH.
+if (cd ../basic && bazel --output_base="$work/nogo" build --repo_env=PATH=/usr/bin:/bin --repo_env=GOROOT= //:files_layer) >"$work/nogo.out" 2>&1; then
+  say "FAIL: source build without go succeeded"; fails=$((fails + 1))
+elif grep -q "needs \`go\` (Go 1.24 or later) on PATH" "$work/nogo.out"; then
+  say "ok: without go: $(grep -o 'building the img tool from source needs `go`[^,]*' "$work/nogo.out" | head -1)"
+else
+  say "FAIL: no clear message without go"; tail -8 "$work/nogo.out"; fails=$((fails + 1))
+fi
+(cd ../basic && bazel --output_base="$work/nogo" shutdown >/dev/null 2>&1)
+rm -rf "$work/nogo" 2>/dev/null || chmod -R u+w "$work/nogo" && rm -rf "$work/nogo"
+[ "$fails" = 0 ]

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End-to-end tests of rules_img, run the way a user runs Bazel:
+#   1. `bazel test //...` in e2e/basic (every layer checked by GNU tar,
+#      bsdtar, gzip, zstd, sha256sum and the estargz reader);
+#   2. determinism: layer digests of two builds separated by
+#      `bazel clean --expunge` are identical;
+#   3. bad input fails with a clear message and leaves no output;
+#   4. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
+#      integrity checked; and the message when `go` is missing.
+# Ends with "N passed, N failed". Needs bazel on PATH (tools/setup.sh).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+pass=0 fail=0
+ok() { echo "ok   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+log=$(mktemp -d /tmp/rules_img_e2e.XXXXXX)
+trap 'rm -rf "$log"' EXIT
+
+cd "$here/basic" || exit 1
+
+# 1. Layers, checked by independent tools.
+if bazel test //... >"$log/test.out" 2>&1; then
+  ok "e2e/basic: bazel test //..."
+else
+  bad "e2e/basic: bazel test //... (output below)"; tail -40 "$log/test.out"
+fi
+
+# 2. Determinism across clean builds.
+digests() {
+  bazel build //:all_metadata >"$log/build.out" 2>&1 || { tail -20 "$log/build.out"; return 1; }
+  for f in $(bazel cquery --output=files //:all_metadata 2>/dev/null); do
+    printf '%s %s\n' "$(basename "$f")" "$(jq -r .digest "$f")"
+  done | sort
+}
+if digests >"$log/d1" && bazel clean --expunge >/dev/null 2>&1 && digests >"$log/d2"; then
+  n=$(wc -l <"$log/d1")
+  if [ "$n" -gt 10 ] && diff -u "$log/d1" "$log/d2"; then
+    ok "determinism: $n layer digests identical after bazel clean --expunge"
+  else
+    bad "determinism: digests differ between clean builds (or too few: $n)"
+  fi
+else
+  bad "determinism: build failed"
+fi
+
+# 3. Bad input: each build must fail naming the target and the path, and
+#    leave neither blob nor metadata behind.
+expect_failure() {
+  local target=$1 pattern=$2 flags=${3:-}
+  local name=${target##*:}
+  # shellcheck disable=SC2086
+  if bazel build $flags "$target" >"$log/bad.out" 2>&1; then
+    bad "bad input $target: build succeeded"
+    return
+  fi
+  if ! grep -qE -- "$pattern" "$log/bad.out"; then
+    bad "bad input $target: message does not match /$pattern/:"; grep -E 'ERROR|img ' "$log/bad.out" | head -5
+    return
+  fi
+  local left
+  left=$(find -L bazel-bin/bad -maxdepth 1 \( -name "$name.t*" -o -name "${name}_metadata.json" \) ! -name '*.params' 2>/dev/null)
+  if [ -n "$left" ]; then
+    bad "bad input $target: left output behind: $left"
+    return
+  fi
+  ok "bad input $target: $(grep -oE -- "$pattern" "$log/bad.out" | head -1)"
+}
+rm -rf bazel-bin/bad
+expect_failure //bad:missing_file "Writing layer //bad:missing_file failed: missing input file '//bad:missing.txt'"
+expect_failure //bad:two_sources "//bad:two_sources.*path /etc/app/config.txt is added twice with different content: from data/secret.txt and from data/config.txt"
+expect_failure //bad:unused_metadata "//bad:unused_metadata.*file_metadata names paths that are not in the layer: /etc/app/other.txt"
+expect_failure //bad:bad_mode "//bad:bad_mode.*/etc/app/config.txt.*mode \"rwxr-xr-x\" is not an octal mode"
+expect_failure //bad:corrupt_tar "//bad:corrupt_tar.*tars/corrupt.tar: corrupt tar"
+expect_failure //bad:truncated_tar_optimized "//bad:truncated_tar_optimized.*tars/truncated.tar.*truncated"
+expect_failure //:files_layer "compress.*lz4" "--@rules_img//img/settings:compress=lz4"
+mkdir -p bad_compression
+trap 'rm -rf "$log" "$here/basic/bad_compression"' EXIT
+cat >bad_compression/BUILD.bazel <<'BUILD'
+load("@rules_img//img:layer.bzl", "image_layer")
+image_layer(name = "unknown_compression", srcs = {"/a": "//data:config.txt"}, compress = "lz4")
+BUILD
+expect_failure //bad_compression:unknown_compression "//bad_compression:unknown_compression: invalid value in 'compress' attribute.*'lz4'"
+rm -rf bad_compression
+bazel shutdown >/dev/null 2>&1
+
+# 4. Prebuilt toolchain from a lockfile, and the missing-go message.
+"$here/prebuilt/run.sh" "$log" && ok "prebuilt toolchain (see above)" || bad "prebuilt toolchain"
+
+echo "e2e: $pass passed, $fail failed"
+[ "$fail" = 0 ]
