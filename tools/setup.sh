@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what rules_img's commands need on a fresh Debian bookworm machine
+# (root, Debian's mirror and the Go module proxy reachable):
+#   - Bazel 7 (tools/bazel/install.sh: Debian sid's Bazel in a root under
+#     /opt, with a `bazel` wrapper on PATH);
+#   - jq, openssl and zstd on the host;
+#   - Go (must already be at /usr/local/go or on PATH) and the Go modules of
+#     img_tool, through the module proxy.
+# Idempotent and quick when everything is there.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="/usr/local/go/bin:$PATH"
+
+command -v go >/dev/null || { echo "setup: Go is needed (install it at /usr/local/go)" >&2; exit 1; }
+need=()
+for tool in jq openssl zstd; do command -v "$tool" >/dev/null || need+=("$tool"); done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+sh "$root/tools/bazel/install.sh" >/dev/null
+(cd "$root/img_tool" && go mod download)
+bazel --version
