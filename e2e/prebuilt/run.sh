@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the prebuilt img toolchain: builds img like a release would, writes
+# Checks the prebuilt img toolchain (bzlmod and WORKSPACE mode): builds img like a release would, writes
 # a lockfile with file:// URLs and its integrity, and builds a layer with it;
 # then a wrong integrity must fail, and so must a source build without `go`.
 # Usage: run.sh WORKDIR
@@ -28,6 +28,20 @@ if bazel build //:layer >"$work/prebuilt.out" 2>&1 &&
 else
   say "FAIL: build with the prebuilt toolchain"; tail -20 "$work/prebuilt.out"; fails=$((fails + 1))
 fi
+
+# WORKSPACE mode: the source-built toolchain by default, the lockfile's with
+# --extra_toolchains.
+cp img_lockfile.json ../workspace/img_lockfile.json
+ws() { (cd ../workspace && bazel "$@"); }
+if ws build //:layer >"$work/ws.out" 2>&1 && [ "$(jq -r .name ../workspace/bazel-bin/layer_metadata.json)" = "//:layer" ] &&
+   ws build --extra_toolchains=@img_prebuilt//:all //:layer >>"$work/ws.out" 2>&1 &&
+   ws aquery --extra_toolchains=@img_prebuilt//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -q 'exec external/img_prebuilt/img.exe'; then
+  say "ok: WORKSPACE mode builds the layer with the source-built and the lockfile toolchain"
+else
+  say "FAIL: WORKSPACE mode"; tail -20 "$work/ws.out"; fails=$((fails + 1))
+fi
+ws shutdown >/dev/null 2>&1
+rm -f ../workspace/img_lockfile.json
 
 lockfile "sha256-$(printf wrong | openssl dgst -sha256 -binary | base64 -w0)"
 if bazel build //:layer >"$work/prebuilt.out" 2>&1; then

@@ -120,6 +120,7 @@ def layer_name(label):
         A string for metadata names and history entries.
     """
     name = str(label)
-    if name.startswith("@@//"):
-        return name[2:]
+    for main in ["@@//", "@//"]:
+        if name.startswith(main):
+            return name[len(main) - 2:]
     return name

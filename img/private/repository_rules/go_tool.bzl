@@ -147,3 +147,28 @@ hub_repo = repository_rule(
     attrs = {"tools": attr.string_dict(doc = "`<os>_<cpu>` -> label of the img binary.")},
     doc = "Declares img toolchains for prebuilt binaries, one per platform.",
 )
+
+def _lockfile_repo_impl(rctx):
+    entries = json.decode(rctx.read(rctx.attr.lockfile))
+    goos, goarch = host_platform(rctx)
+    match = [e for e in entries if e.get("os") == goos and e.get("cpu") == goarch]
+    if not match:
+        fail("rules_img: lockfile {} has no {} binary for this host ({}/{})".format(rctx.attr.lockfile, rctx.attr.binary, goos, goarch))
+    e = match[0]
+    urls = [_url(t, e) for t in e.get("url_templates", rctx.attr.url_templates)]
+    if not urls:
+        fail("rules_img: lockfile {}: the {}/{} entry has no url_templates".format(rctx.attr.lockfile, goos, goarch))
+    exe = rctx.attr.binary + ".exe"
+    rctx.download(urls, output = exe, executable = True, integrity = e["integrity"])
+    rctx.file("BUILD.bazel", 'exports_files(["{}"], visibility = ["//visibility:public"])\n\n'.format(exe) +
+                             _toolchain_build({(goos, goarch): ":" + exe}))
+
+lockfile_repo = repository_rule(
+    implementation = _lockfile_repo_impl,
+    attrs = {
+        "binary": attr.string(mandatory = True, doc = "Tool name; the file is `<binary>.exe`."),
+        "lockfile": attr.label(mandatory = True, doc = "Lockfile: a JSON list of {version, integrity, os, cpu, url_templates}."),
+        "url_templates": attr.string_list(doc = "URL templates for entries that have none."),
+    },
+    doc = "Downloads the host's prebuilt binary from a lockfile and declares its toolchain (WORKSPACE mode).",
+)
