@@ -30,17 +30,21 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("want INPUT and OUTPUT arguments, got %d arguments", fs.NArg())
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
+	ident := in
+	if name != "" {
+		ident = name + " (" + in + ")"
+	}
 	if comp.format == "" {
-		return fmt.Errorf("compress %s: --format is required", in)
+		return fmt.Errorf("compress %s: --format is required", ident)
 	}
 	if sourceFormat != "" {
 		if _, err := compress.ParseFormat(sourceFormat); err != nil {
-			return fmt.Errorf("compress %s: --source-format: %w", in, err)
+			return fmt.Errorf("compress %s: --source-format: %w", ident, err)
 		}
 	}
 	opts, err := comp.options()
 	if err != nil {
-		return fmt.Errorf("compress %s: %w", in, err)
+		return fmt.Errorf("compress %s: %w", ident, err)
 	}
 	fill := func(w io.Writer) error {
 		f, err := os.Open(in)
@@ -50,17 +54,11 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 		defer f.Close()
 		r, done, err := layer.OpenUncompressed(f)
 		if err != nil {
-			return fmt.Errorf("compress %s: %w", in, err)
+			return fmt.Errorf("compress %s: %w", ident, err)
 		}
 		defer done()
-		if comp.estargz {
-			// eStargz re-frames the tar entries; it must parse them anyway.
-			_, err = io.Copy(w, r)
-		} else {
-			err = layer.CopyChecked(w, r)
-		}
-		if err != nil {
-			return fmt.Errorf("compress %s: %w", in, err)
+		if err := layer.CopyChecked(w, r); err != nil {
+			return fmt.Errorf("compress %s: %w", ident, err)
 		}
 		return nil
 	}

@@ -23,14 +23,14 @@ type source struct {
 func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("layer", "[flags] OUTPUT")
 	var (
-		name, metadataOut, defaultMD           string
+		name, metadataOut, defaultMD             string
 		adds, addFiles, importTars, symlinkFiles listFlag
-		executables                            = kvFlag{name: "executable"}
-		runfiles                               = kvFlag{name: "runfiles"}
-		symlinks                               = kvFlag{name: "symlink"}
-		annotations                            = kvFlag{name: "annotation"}
-		fileMD                                 = kvFlag{name: "file-metadata"}
-		comp                                   compressionFlags
+		executables                              = kvFlag{name: "executable"}
+		runfiles                                 = kvFlag{name: "runfiles"}
+		symlinks                                 = kvFlag{name: "symlink"}
+		annotations                              = kvFlag{name: "annotation"}
+		fileMD                                   = kvFlag{name: "file-metadata"}
+		comp                                     compressionFlags
 	)
 	fs.StringVar(&name, "name", "", "Name recorded in the metadata (the layer's label). Defaults to the digest.")
 	fs.Var(&adds, "add", "PATH=FILE: add a file (or directory) at PATH in the image. Repeatable.")
@@ -53,13 +53,18 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("want exactly one OUTPUT argument, got %d", fs.NArg())
 	}
 	out := fs.Arg(0)
+	// Errors name the layer's label when the rules pass it, else the output.
+	ident := out
+	if name != "" {
+		ident = name
+	}
 	opts, err := comp.options()
 	if err != nil {
-		return fmt.Errorf("layer %s: %w", out, err)
+		return fmt.Errorf("layer %s: %w", ident, err)
 	}
 	md, err := layer.ParseMetadata(defaultMD, fileMD.Map())
 	if err != nil {
-		return fmt.Errorf("layer %s: %w", out, err)
+		return fmt.Errorf("layer %s: %w", ident, err)
 	}
 
 	var srcs []source
@@ -73,7 +78,7 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, pf := range addFiles {
 		entries, err := paramfile.ReadFiles(pf)
 		if err != nil {
-			return fmt.Errorf("layer %s: %w", out, err)
+			return fmt.Errorf("layer %s: %w", ident, err)
 		}
 		for _, e := range entries {
 			srcs = append(srcs, source{path: e.Path, file: e.Source, typ: e.Type})
@@ -83,7 +88,7 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, pf := range symlinkFiles {
 		pairs, err := paramfile.ReadPairs(pf)
 		if err != nil {
-			return fmt.Errorf("layer %s: %w", out, err)
+			return fmt.Errorf("layer %s: %w", ident, err)
 		}
 		symlinks.pairs = append(symlinks.pairs, pairs...)
 	}
@@ -140,7 +145,7 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	res, err := compress.WriteFile(out, fill, opts...)
 	if err != nil {
-		return fmt.Errorf("layer %s: %w", out, err)
+		return fmt.Errorf("layer %s: %w", ident, err)
 	}
 	if err := writeMetadata(metadataOut, name, res, annotations.Map()); err != nil {
 		os.Remove(out) // blob and metadata come as a pair

@@ -31,6 +31,9 @@ func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) erro
 	in, out := fs.Arg(0), fs.Arg(1)
 	res, err := describeBlob(in)
 	if err != nil {
+		if name != "" {
+			return fmt.Errorf("layer-metadata %s (%s): %w", name, in, err)
+		}
 		return fmt.Errorf("layer-metadata %s: %w", in, err)
 	}
 	return writeMetadata(out, name, res, annotations.Map())

@@ -33,25 +33,28 @@ func ParseFileMetadata(s string) (*FileMetadata, error) {
 	dec.DisallowUnknownFields()
 	var m FileMetadata
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("file metadata %s: %w", s, err)
+		return nil, fmt.Errorf("%s is not valid metadata JSON: %w: %w", s, err, ErrInvalidArgument)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: data after the JSON object: %w", s, ErrInvalidArgument)
 	}
 	if m.Mode != nil {
 		v, err := strconv.ParseInt(*m.Mode, 8, 64)
 		if err != nil || v < 0 || v > 0o7777 {
-			return nil, fmt.Errorf("file metadata: mode %q is not an octal mode like \"0644\": %w", *m.Mode, ErrInvalidArgument)
+			return nil, fmt.Errorf("mode %q is not an octal mode like \"0644\": %w", *m.Mode, ErrInvalidArgument)
 		}
 		m.mode = v
 	}
 	if m.Mtime != nil {
 		t, err := time.Parse(time.RFC3339, *m.Mtime)
 		if err != nil {
-			return nil, fmt.Errorf("file metadata: mtime %q is not RFC 3339: %w", *m.Mtime, ErrInvalidArgument)
+			return nil, fmt.Errorf("mtime %q is not RFC 3339: %w", *m.Mtime, ErrInvalidArgument)
 		}
 		m.mtime = t
 	}
 	for _, id := range []*int{m.UID, m.GID} {
 		if id != nil && *id < 0 {
-			return nil, fmt.Errorf("file metadata: negative uid/gid %d: %w", *id, ErrInvalidArgument)
+			return nil, fmt.Errorf("negative uid/gid %d: %w", *id, ErrInvalidArgument)
 		}
 	}
 	return &m, nil
@@ -112,11 +115,11 @@ func ParseMetadata(defaults string, overrides map[string]string) (*Metadata, err
 	for p, js := range overrides {
 		clean, err := CleanPath(p)
 		if err != nil {
-			return nil, fmt.Errorf("file metadata for %q: %w", p, err)
+			return nil, fmt.Errorf("file_metadata for %q: %w", p, err)
 		}
 		m, err := ParseFileMetadata(js)
 		if err != nil {
-			return nil, fmt.Errorf("file metadata for %s: %w", p, err)
+			return nil, fmt.Errorf("file_metadata for /%s: %w", clean, err)
 		}
 		md.Overrides[clean] = m
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -47,13 +48,17 @@ func (w *Writer) ImportTar(name string, r io.Reader) error {
 		return fmt.Errorf("import %s: %w", name, err)
 	}
 	defer done()
-	tr := tar.NewReader(ur)
+	end := &endReader{r: ur}
+	tr := tar.NewReader(end)
 	count := 0
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			if count == 0 {
 				return fmt.Errorf("import %s: no tar entries (empty or not a tar file): %w", name, ErrInvalidArgument)
+			}
+			if !end.marker() {
+				return fmt.Errorf("import %s: tar ends after entry %d without an end-of-archive marker (truncated): %w", name, count, io.ErrUnexpectedEOF)
 			}
 			return nil
 		}
@@ -79,6 +84,9 @@ func (w *Writer) importEntry(h *tar.Header, r io.Reader) error {
 	switch h.Typeflag {
 	case tar.TypeReg, tar.TypeRegA:
 		h.Typeflag = tar.TypeReg
+		if prev, ok := w.paths[clean]; ok && prev.typ == tar.TypeReg {
+			return w.importDuplicate(clean, h, r, prev)
+		}
 		if skip, err := w.claim(clean, "", tar.TypeReg, ""); err != nil || skip {
 			return err
 		}
@@ -116,6 +124,54 @@ func (w *Writer) importEntry(h *tar.Header, r io.Reader) error {
 	return w.writeHeader(h)
 }
 
+// importDuplicate handles an imported regular file whose path is taken by
+// an earlier regular file: it is dropped if the contents are equal and is an
+// error otherwise. (claim cannot decide: imported entries have no source to
+// compare, so it would take any two of them for the same.)
+func (w *Writer) importDuplicate(name string, h *tar.Header, r io.Reader, prev *entryRecord) error {
+	if prev.file != nil && prev.file.size == h.Size {
+		s := sha256.New()
+		if _, err := io.Copy(s, io.LimitReader(r, h.Size)); err != nil {
+			return fmt.Errorf("read /%s: %w", name, err)
+		}
+		pd, err := prev.file.lazyDigest()
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(s.Sum(nil), pd) {
+			return nil
+		}
+	}
+	return fmt.Errorf("path /%s is added twice with different content: from %s and from %s: %w",
+		name, describe(prev.source, prev.typ, prev.link), describe("", tar.TypeReg, ""), ErrInvalidArgument)
+}
+
+// endReader counts the zero bytes at the end of what it has passed on.
+// archive/tar reports io.EOF also for a stream that is cut at an entry
+// boundary (or in the padding after an entry); only a stream that ends
+// with at least one zero block (the end-of-archive marker) is complete.
+type endReader struct {
+	r     io.Reader
+	zeros int64
+}
+
+func (e *endReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	i := n - 1
+	for i >= 0 && p[i] == 0 {
+		i--
+	}
+	if i < 0 {
+		e.zeros += int64(n)
+	} else {
+		e.zeros = int64(n - 1 - i)
+	}
+	return n, err
+}
+
+// marker reports whether the stream so far ends with a zero block.
+func (e *endReader) marker() bool { return e.zeros >= 512 }
+
 // CopyChecked copies the uncompressed tar stream src to dst unchanged while
 // parsing it on the side, and fails if it is not a well-formed tar with at
 // least one entry.
@@ -123,7 +179,8 @@ func CopyChecked(dst io.Writer, src io.Reader) error {
 	pr, pw := io.Pipe()
 	parsed := make(chan error, 1)
 	go func() {
-		tr := tar.NewReader(pr)
+		end := &endReader{r: pr}
+		tr := tar.NewReader(end)
 		n := 0
 		var err error
 		for {
@@ -137,6 +194,8 @@ func CopyChecked(dst io.Writer, src io.Reader) error {
 			err = nil
 			if n == 0 {
 				err = fmt.Errorf("no tar entries (empty or not a tar file): %w", ErrInvalidArgument)
+			} else if !end.marker() {
+				err = fmt.Errorf("tar ends after entry %d without an end-of-archive marker (truncated): %w", n, io.ErrUnexpectedEOF)
 			}
 		} else {
 			err = fmt.Errorf("corrupt tar at entry %d: %w", n+1, err)

@@ -1,0 +1,146 @@
+package blobcheck
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/containerd/stargz-snapshotter/estargz"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+)
+
+// The checker must reject every kind of disagreement; the blobs here are
+// made with the libraries directly, not with the code under test.
+
+func testTar(t *testing.T, ents ...*tar.Header) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, h := range ents {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(bytes.Repeat([]byte("x"), int(h.Size)))
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func sum(b []byte) string { return fmt.Sprintf("sha256:%x", sha256.Sum256(b)) }
+
+func TestCheck(t *testing.T) {
+	tb := testTar(t, &tar.Header{Name: "a", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3},
+		&tar.Header{Name: "b", Typeflag: tar.TypeLink, Linkname: "a"})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(tb)
+	zw.Close()
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zs := enc.EncodeAll(tb, nil)
+	enc.Close()
+
+	var sgz bytes.Buffer
+	sw := estargz.NewWriter(&sgz)
+	if err := sw.AppendTar(bytes.NewReader(tb)); err != nil {
+		t.Fatal(err)
+	}
+	toc, err := sw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(sgz.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sgzTar bytes.Buffer
+	if _, err := sgzTar.ReadFrom(zr); err != nil {
+		t.Fatal(err)
+	}
+
+	layerOf := func(blob, uncompressed []byte, mediaType string) metadata.Layer {
+		return metadata.Layer{Digest: sum(blob), Size: int64(len(blob)), DiffID: sum(uncompressed), MediaType: mediaType}
+	}
+	stargz := layerOf(sgz.Bytes(), sgzTar.Bytes(), metadata.MediaTypeTarGzip)
+	stargz.Annotations = map[string]string{
+		metadata.AnnotationTOCDigest:        toc.String(),
+		metadata.AnnotationUncompressedSize: strconv.Itoa(sgzTar.Len()),
+	}
+	with := func(l metadata.Layer, f func(*metadata.Layer)) metadata.Layer {
+		l.Annotations = maps(l.Annotations)
+		f(&l)
+		return l
+	}
+	textTar := []byte(strings.Repeat("not a tar\n", 100))
+	badLink := testTar(t, &tar.Header{Name: "b", Typeflag: tar.TypeLink, Linkname: "a"})
+	trailing := append(bytes.Clone(tb), "junk"...)
+
+	for _, tc := range []struct {
+		name    string
+		blob    []byte
+		want    metadata.Layer
+		wantMsg string // "" for a valid blob
+	}{
+		{"tar", tb, layerOf(tb, tb, metadata.MediaTypeTar), ""},
+		{"gzip", gz.Bytes(), layerOf(gz.Bytes(), tb, metadata.MediaTypeTarGzip), ""},
+		{"zstd", zs, layerOf(zs, tb, metadata.MediaTypeTarZstd), ""},
+		{"estargz", sgz.Bytes(), stargz, ""},
+		{"wrong digest", gz.Bytes(), with(layerOf(gz.Bytes(), tb, metadata.MediaTypeTarGzip), func(l *metadata.Layer) { l.Digest = sum(tb) }), "digest"},
+		{"wrong size", gz.Bytes(), with(layerOf(gz.Bytes(), tb, metadata.MediaTypeTarGzip), func(l *metadata.Layer) { l.Size++ }), "size"},
+		{"wrong diff_id", zs, with(layerOf(zs, tb, metadata.MediaTypeTarZstd), func(l *metadata.Layer) { l.DiffID = sum(zs) }), "diff_id"},
+		{"gzip called zstd", gz.Bytes(), layerOf(gz.Bytes(), tb, metadata.MediaTypeTarZstd), "zstd"},
+		{"zstd called tar", zs, layerOf(zs, zs, metadata.MediaTypeTar), "tar"},
+		{"unknown media type", tb, layerOf(tb, tb, "application/octet-stream"), "mediaType"},
+		{"not a tar", textTar, layerOf(textTar, textTar, metadata.MediaTypeTar), "tar"},
+		{"empty", nil, layerOf(nil, nil, metadata.MediaTypeTar), "no entries"},
+		{"junk after the end marker", trailing, layerOf(trailing, trailing, metadata.MediaTypeTar), "after the tar end marker"},
+		{"hardlink to nothing", badLink, layerOf(badLink, badLink, metadata.MediaTypeTar), "hardlink"},
+		{"wrong TOC digest", sgz.Bytes(), with(stargz, func(l *metadata.Layer) { l.Annotations[metadata.AnnotationTOCDigest] = sum(tb) }), "TOC digest"},
+		{"wrong uncompressed size", sgz.Bytes(), with(stargz, func(l *metadata.Layer) { l.Annotations[metadata.AnnotationUncompressedSize] = "1" }), "uncompressed-size"},
+		{"TOC digest alone", sgz.Bytes(), with(stargz, func(l *metadata.Layer) { delete(l.Annotations, metadata.AnnotationUncompressedSize) }), "together"},
+		{"plain gzip claims eStargz", gz.Bytes(), with(layerOf(gz.Bytes(), tb, metadata.MediaTypeTarGzip), func(l *metadata.Layer) {
+			l.Annotations = map[string]string{metadata.AnnotationTOCDigest: toc.String(), metadata.AnnotationUncompressedSize: strconv.Itoa(len(tb))}
+		}), "estargz"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "blob")
+			if err := os.WriteFile(p, tc.blob, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := Check(p, tc.want)
+			if tc.wantMsg == "" {
+				if err != nil {
+					t.Errorf("Check() = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Errorf("Check() = %v, want an error about %s", err, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func maps(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
