@@ -70,8 +70,8 @@ expect_failure //bad:missing_file "Writing layer //bad:missing_file failed: miss
 expect_failure //bad:two_sources "//bad:two_sources.*path /etc/app/config.txt is added twice with different content: from data/secret.txt and from data/config.txt"
 expect_failure //bad:unused_metadata "//bad:unused_metadata.*file_metadata names paths that are not in the layer: /etc/app/other.txt"
 expect_failure //bad:bad_mode "//bad:bad_mode.*/etc/app/config.txt.*mode \"rwxr-xr-x\" is not an octal mode"
-expect_failure //bad:corrupt_tar "//bad:corrupt_tar.*tars/corrupt.tar: corrupt tar"
-expect_failure //bad:truncated_tar_optimized "//bad:truncated_tar_optimized.*tars/truncated.tar.*truncated"
+expect_failure //bad:corrupt_tar "//bad:corrupt_tar \\(tars/corrupt.tar\\): corrupt tar at entry 1"
+expect_failure //bad:truncated_tar_optimized "//bad:truncated_tar_optimized: import tars/truncated.tar: tar ends after entry [0-9]+ without an end-of-archive marker \\(truncated\\)"
 expect_failure //:files_layer "compress.*lz4" "--@rules_img//img/settings:compress=lz4"
 mkdir -p bad_compression
 trap 'rm -rf "$log" "$here/basic/bad_compression"' EXIT
