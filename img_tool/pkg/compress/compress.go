@@ -160,7 +160,7 @@ func (w *Writer) Write(p []byte) (int, error) { return w.impl.Write(p) }
 func (w *Writer) Close() (Result, error) { return w.impl.Close() }
 
 func checkLevel(f Format, level int) error {
-	ok := level == -1
+	ok := level == -1 || f == Uncompressed // a plain tar has no level to set
 	switch f {
 	case Gzip:
 		ok = ok || 0 <= level && level <= 9
@@ -193,8 +193,12 @@ func (c *countingHash) Write(p []byte) (int, error) {
 
 func (c *countingHash) digest() string { return fmt.Sprintf("sha256:%x", c.h.Sum(nil)) }
 
-// chunkSize is the unit handed between the pipeline's goroutines.
-const chunkSize = 1 << 20
+// chunkSize is the unit handed between the pipeline's goroutines; gzipBlock
+// is pgzip's block, fixed so that the bytes do not depend on jobs.
+const (
+	chunkSize = 256 << 10
+	gzipBlock = 512 << 10
+)
 
 var chunkPool = sync.Pool{New: func() any { return &chunk{buf: make([]byte, 0, chunkSize)} }}
 
@@ -231,8 +235,8 @@ type pipeline struct {
 func newPipeline(dst io.Writer, o options) (*pipeline, error) {
 	p := &pipeline{
 		o:      o,
-		hashCh: make(chan *chunk, 4),
-		compCh: make(chan *chunk, 4),
+		hashCh: make(chan *chunk, 8),
+		compCh: make(chan *chunk, 8),
 		diff:   sha256.New(),
 		out:    newCountingHash(dst),
 	}
@@ -249,8 +253,7 @@ func newPipeline(dst io.Writer, o options) (*pipeline, error) {
 		var gz *pgzip.Writer
 		gz, err = pgzip.NewWriterLevel(p.out, level)
 		if err == nil {
-			// The block size is fixed so that the bytes do not depend on jobs.
-			err = gz.SetConcurrency(chunkSize, o.jobs)
+			err = gz.SetConcurrency(gzipBlock, o.jobs)
 		}
 		p.comp = gz
 	case Zstd:
@@ -258,7 +261,9 @@ func newPipeline(dst io.Writer, o options) (*pipeline, error) {
 		if o.level != -1 {
 			level = zstd.EncoderLevel(o.level)
 		}
-		p.comp, err = zstd.NewWriter(p.out, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(o.jobs))
+		p.comp, err = zstd.NewWriter(p.out, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(o.jobs),
+			// The window of `zstd -3` (2 MiB) keeps memory small.
+			zstd.WithWindowSize(2<<20))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start %s compressor: %w", o.format, err)

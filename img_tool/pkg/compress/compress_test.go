@@ -225,7 +225,6 @@ func TestNewWriterInvalid(t *testing.T) {
 		{"gzip level -2", []compress.Option{compress.WithFormat(compress.Gzip), compress.WithLevel(-2)}},
 		{"zstd level 5", []compress.Option{compress.WithFormat(compress.Zstd), compress.WithLevel(5)}},
 		{"zstd level 0", []compress.Option{compress.WithFormat(compress.Zstd), compress.WithLevel(0)}},
-		{"none level 1", []compress.Option{compress.WithFormat(compress.Uncompressed), compress.WithLevel(1)}},
 		{"estargz zstd", []compress.Option{compress.WithFormat(compress.Zstd), compress.WithEstargz(true)}},
 		{"estargz none", []compress.Option{compress.WithFormat(compress.Uncompressed), compress.WithEstargz(true)}},
 		{"estargz level 10", []compress.Option{compress.WithEstargz(true), compress.WithLevel(10)}},
@@ -335,5 +334,17 @@ func TestWriterCloseTwice(t *testing.T) {
 				t.Error("Write() after Close() succeeded, want an error")
 			}
 		})
+	}
+}
+
+// A plain tar has no compression level: one given (as the settings may for
+// every layer) is ignored rather than refused.
+func TestUncompressedIgnoresLevel(t *testing.T) {
+	w, err := compress.NewWriter(io.Discard, compress.WithFormat(compress.Uncompressed), compress.WithLevel(9))
+	if err != nil {
+		t.Fatalf("NewWriter(none, level 9) = %v, want nil", err)
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

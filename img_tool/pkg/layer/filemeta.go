@@ -2,7 +2,6 @@ package layer
 
 import (
 	"archive/tar"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -153,19 +152,41 @@ func (md *Metadata) unused() []string {
 }
 
 // headerKey is the part of a header that a hardlink shares with its target:
-// two paths may share content only if these are equal too.
-func headerKey(h *tar.Header) string {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%o|%d|%d|%s|%s|%d", h.Mode, h.Uid, h.Gid, h.Uname, h.Gname, h.ModTime.UnixNano())
-	keys := make([]string, 0, len(h.PAXRecords))
-	for k := range h.PAXRecords {
-		if k != "path" && k != "linkpath" {
-			keys = append(keys, k)
+// two paths may share content only if these are equal too. Keys are
+// interned, as most files of a layer share one.
+func (w *Writer) headerKey(h *tar.Header) string {
+	b := w.keyBuf[:0]
+	b = strconv.AppendInt(b, h.Mode, 8)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, int64(h.Uid), 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, int64(h.Gid), 10)
+	b = append(b, '|')
+	b = append(b, h.Uname...)
+	b = append(b, '|')
+	b = append(b, h.Gname...)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, h.ModTime.UnixNano(), 10)
+	if len(h.PAXRecords) > 0 {
+		keys := make([]string, 0, len(h.PAXRecords))
+		for k := range h.PAXRecords {
+			if k != "path" && k != "linkpath" {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			b = append(b, '|')
+			b = append(b, k...)
+			b = append(b, '=')
+			b = append(b, h.PAXRecords[k]...)
 		}
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&b, "|%s=%s", k, h.PAXRecords[k])
+	w.keyBuf = b
+	if k, ok := w.headers[string(b)]; ok {
+		return k
 	}
-	return b.String()
+	k := string(b)
+	w.headers[k] = k
+	return k
 }

@@ -91,8 +91,8 @@ func (w *Writer) importEntry(h *tar.Header, r io.Reader) error {
 			return err
 		}
 		w.md.apply(h)
-		rec := &fileRecord{path: clean, size: h.Size}
-		w.paths[clean].file = rec
+		rec := w.paths[clean]
+		rec.size = h.Size
 		return w.writeContent(h, rec, r)
 	case tar.TypeDir:
 		if skip, err := w.claim(clean, "", tar.TypeDir, ""); err != nil || skip {
@@ -129,16 +129,16 @@ func (w *Writer) importEntry(h *tar.Header, r io.Reader) error {
 // error otherwise. (claim cannot decide: imported entries have no source to
 // compare, so it would take any two of them for the same.)
 func (w *Writer) importDuplicate(name string, h *tar.Header, r io.Reader, prev *entryRecord) error {
-	if prev.file != nil && prev.file.size == h.Size {
+	if prev.size == h.Size {
 		s := sha256.New()
 		if _, err := io.Copy(s, io.LimitReader(r, h.Size)); err != nil {
 			return fmt.Errorf("read /%s: %w", name, err)
 		}
-		pd, err := prev.file.lazyDigest()
+		pd, err := prev.lazyDigest()
 		if err != nil {
 			return err
 		}
-		if bytes.Equal(s.Sum(nil), pd) {
+		if [sha256.Size]byte(s.Sum(nil)) == pd {
 			return nil
 		}
 	}

@@ -10,7 +10,6 @@ package layer
 
 import (
 	"archive/tar"
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -18,8 +17,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -49,37 +46,57 @@ type RunfilesEntry struct {
 // metadata override matched no entry. Errors from the underlying writer are
 // returned as they happen; the stream is then unusable.
 type Writer struct {
-	tw      *tar.Writer
-	md      *Metadata
-	paths   map[string]*entryRecord
-	bySize  map[string][]*fileRecord
-	buf     []byte
-	Entries int // entries written, for progress
-	Links   int // regular files stored as hardlinks
+	tw       *tar.Writer
+	md       *Metadata
+	paths    map[string]*entryRecord
+	bySize   map[sizeKey][]*entryRecord   // files over smallFile, digests computed lazily
+	byDigest map[[sha256.Size]byte]string // contentKey of files up to smallFile -> first path
+	headers  map[string]string            // interned header keys
+	keyBuf   []byte
+	buf      []byte
+	Entries  int // entries written, for progress
+	Links    int // regular files stored as hardlinks
 }
 
+// entryRecord is what the writer keeps of each path: enough to tell a
+// harmless repeat from a conflict, and for regular files, to deduplicate.
 type entryRecord struct {
-	source string
+	path   string // name in the tar
+	source string // host path, read again for a lazy digest; "" for imported entries
+	link   string // symlink target
+	size   int64
+	digest [sha256.Size]byte
+	hashed bool // digest is set
 	typ    byte
-	file   *fileRecord // regular files
-	link   string      // symlink target
 }
 
-type fileRecord struct {
-	path   string // name in the tar
-	source string // host path to re-read for a lazy digest; "" when digest is set
+// sizeKey groups files that may share content; header is the interned
+// headerKey, since only files with equal headers may be linked.
+type sizeKey struct {
 	size   int64
-	digest []byte
+	header string
+}
+
+// contentKey identifies content and header together in 32 bytes (a map
+// key of a digest and a string would take twice the memory per file).
+func contentKey(digest [sha256.Size]byte, header string) (k [sha256.Size]byte) {
+	h := sha256.New()
+	h.Write(digest[:])
+	h.Write([]byte(header))
+	h.Sum(k[:0])
+	return k
 }
 
 // NewWriter starts a tar stream on w. md may be nil.
 func NewWriter(w io.Writer, md *Metadata) *Writer {
 	return &Writer{
-		tw:     tar.NewWriter(w),
-		md:     md,
-		paths:  map[string]*entryRecord{},
-		bySize: map[string][]*fileRecord{},
-		buf:    make([]byte, smallFile),
+		tw:       tar.NewWriter(w),
+		md:       md,
+		paths:    map[string]*entryRecord{},
+		bySize:   map[sizeKey][]*entryRecord{},
+		byDigest: map[[sha256.Size]byte]string{},
+		headers:  map[string]string{},
+		buf:      make([]byte, smallFile),
 	}
 }
 
@@ -111,7 +128,7 @@ func baseHeader(name string, typ byte, mode int64) *tar.Header {
 func (w *Writer) claim(name, source string, typ byte, link string) (skip bool, err error) {
 	prev, ok := w.paths[name]
 	if !ok {
-		w.paths[name] = &entryRecord{source: source, typ: typ, link: link}
+		w.paths[name] = &entryRecord{path: name, source: source, typ: typ, link: link}
 		return false, nil
 	}
 	switch {
@@ -122,7 +139,7 @@ func (w *Writer) claim(name, source string, typ byte, link string) (skip bool, e
 	case prev.typ == tar.TypeReg && typ == tar.TypeReg && prev.source == source:
 		return true, nil
 	case prev.typ == tar.TypeReg && typ == tar.TypeReg && source != "":
-		same, err := w.sameContent(prev.file, source)
+		same, err := w.sameContent(prev, source)
 		if err != nil {
 			return false, err
 		}
@@ -146,10 +163,7 @@ func describe(source string, typ byte, link string) string {
 	return source
 }
 
-func (w *Writer) sameContent(prev *fileRecord, source string) (bool, error) {
-	if prev == nil {
-		return false, nil
-	}
+func (w *Writer) sameContent(prev *entryRecord, source string) (bool, error) {
 	fi, err := os.Stat(source)
 	if err != nil {
 		return false, fmt.Errorf("add %s: %w", source, err)
@@ -165,29 +179,30 @@ func (w *Writer) sameContent(prev *fileRecord, source string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return bytes.Equal(d, pd), nil
+	return d == pd, nil
 }
 
-func hashFile(p string) ([]byte, error) {
+func hashFile(p string) (d [sha256.Size]byte, err error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
+		return d, fmt.Errorf("read %s: %w", p, err)
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
+		return d, fmt.Errorf("read %s: %w", p, err)
 	}
-	return h.Sum(nil), nil
+	h.Sum(d[:0])
+	return d, nil
 }
 
-func (r *fileRecord) lazyDigest() ([]byte, error) {
-	if r.digest == nil {
+func (r *entryRecord) lazyDigest() ([sha256.Size]byte, error) {
+	if !r.hashed {
 		d, err := hashFile(r.source)
 		if err != nil {
-			return nil, err
+			return d, err
 		}
-		r.digest = d
+		r.digest, r.hashed = d, true
 	}
 	return r.digest, nil
 }
@@ -220,94 +235,118 @@ func (w *Writer) AddFile(pathInImage, src string) error {
 	return w.addRegular(name, src, fi)
 }
 
-func fileMode(fi fs.FileInfo) int64 {
-	if fi.Mode()&0o111 != 0 {
-		return 0o755
-	}
-	return 0o644
-}
-
 func (w *Writer) addRegular(name, src string, fi fs.FileInfo) error {
-	if skip, err := w.claim(name, src, tar.TypeReg, ""); err != nil || skip {
+	h, rec, skip, err := w.startRegular(name, src, fi.Mode(), fi.Size())
+	if err != nil || skip {
 		return err
 	}
-	h := baseHeader(name, tar.TypeReg, fileMode(fi))
-	h.Size = fi.Size()
-	w.md.apply(h)
 	f, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("add /%s: %w", name, err)
 	}
 	defer f.Close()
-	rec := &fileRecord{path: name, source: src, size: h.Size}
-	w.paths[name].file = rec
 	return w.writeContent(h, rec, f)
+}
+
+// startRegular claims name for the host file src and returns its header,
+// with metadata applied, and its record.
+func (w *Writer) startRegular(name, src string, mode fs.FileMode, size int64) (*tar.Header, *entryRecord, bool, error) {
+	if skip, err := w.claim(name, src, tar.TypeReg, ""); err != nil || skip {
+		return nil, nil, skip, err
+	}
+	m := int64(0o644)
+	if mode&0o111 != 0 {
+		m = 0o755
+	}
+	h := baseHeader(name, tar.TypeReg, m)
+	h.Size = size
+	w.md.apply(h)
+	rec := w.paths[name]
+	rec.size = size
+	return h, rec, false, nil
 }
 
 // writeContent writes a regular file (header already has metadata applied),
 // storing it as a hardlink when an earlier file has equal content. r yields
 // exactly h.Size bytes; rec.source, when set, can be read again.
-func (w *Writer) writeContent(h *tar.Header, rec *fileRecord, r io.Reader) error {
-	key := fmt.Sprintf("%d|%s", h.Size, headerKey(h))
+func (w *Writer) writeContent(h *tar.Header, rec *entryRecord, r io.Reader) error {
+	hk := w.headerKey(h)
+	if h.Size > 0 && h.Size <= smallFile {
+		return w.writeSmall(h, hk, rec, r)
+	}
+	key := sizeKey{size: h.Size, header: hk}
 	candidates := w.bySize[key]
-	var body []byte // the content, when it was read into memory
 	if len(candidates) > 0 && h.Size > 0 {
 		// Equal sizes: this file's digest decides between link and content.
-		if h.Size <= smallFile {
-			n, err := io.ReadFull(r, w.buf[:h.Size])
-			if err != nil {
-				return fmt.Errorf("read /%s (%d of %d bytes): %w", h.Name, n, h.Size, err)
-			}
-			body = w.buf[:h.Size]
-			sum := sha256.Sum256(body)
-			rec.digest = sum[:]
-		} else {
-			if rec.source == "" {
-				return w.spillAndWrite(h, rec, r, candidates)
-			}
-			d, err := hashFile(rec.source)
-			if err != nil {
-				return err
-			}
-			rec.digest = d
+		if rec.source == "" {
+			return w.spillAndWrite(h, key, rec, r, candidates)
 		}
+		d, err := hashFile(rec.source)
+		if err != nil {
+			return err
+		}
+		rec.digest, rec.hashed = d, true
 		for _, c := range candidates {
 			cd, err := c.lazyDigest()
 			if err != nil {
 				return err
 			}
-			if bytes.Equal(cd, rec.digest) {
+			if cd == rec.digest {
 				return w.writeLink(h, c.path)
 			}
 		}
-		if body == nil {
-			// A large file that is not a duplicate: read it again, from the start.
-			f, err := os.Open(rec.source)
-			if err != nil {
-				return fmt.Errorf("add /%s: %w", h.Name, err)
-			}
-			defer f.Close()
-			r = f
+		// Not a duplicate: read it again, from the start.
+		f, err := os.Open(rec.source)
+		if err != nil {
+			return fmt.Errorf("add /%s: %w", h.Name, err)
 		}
+		defer f.Close()
+		r = f
+	}
+	if h.Size == 0 {
+		// Empty files are never linked: a link costs as much as the file.
+		return w.writeHeader(h)
 	}
 	w.bySize[key] = append(w.bySize[key], rec)
 	if err := w.writeHeader(h); err != nil {
 		return err
 	}
-	if body != nil {
-		if _, err := w.tw.Write(body); err != nil {
-			return fmt.Errorf("write /%s: %w", h.Name, err)
-		}
-		return nil
-	}
 	var hash io.Writer
-	if rec.source == "" && rec.digest == nil {
+	if rec.source == "" && !rec.hashed {
 		// Imported entries cannot be read again: hash them on the way.
 		s := sha256.New()
 		hash = s
-		defer func() { rec.digest = s.Sum(nil) }()
+		defer func() { s.Sum(rec.digest[:0]); rec.hashed = true }()
 	}
 	return w.copyBody(h, r, hash)
+}
+
+// writeSmall reads a file of at most smallFile bytes into memory, so that
+// its digest costs no second read, and writes it or a link to its twin.
+func (w *Writer) writeSmall(h *tar.Header, hk string, rec *entryRecord, r io.Reader) error {
+	body := w.buf[:h.Size]
+	if n, err := io.ReadFull(r, body); err != nil {
+		return fmt.Errorf("read /%s (%d of %d bytes): %w", h.Name, n, h.Size, err)
+	}
+	return w.writeBody(h, hk, rec, body, sha256.Sum256(body))
+}
+
+// writeBody writes a file whose content (and its digest) is in memory, or
+// a link to an earlier file with the same content and header.
+func (w *Writer) writeBody(h *tar.Header, hk string, rec *entryRecord, body []byte, sum [sha256.Size]byte) error {
+	rec.digest, rec.hashed = sum, true
+	key := contentKey(sum, hk)
+	if first, ok := w.byDigest[key]; ok {
+		return w.writeLink(h, first)
+	}
+	w.byDigest[key] = h.Name
+	if err := w.writeHeader(h); err != nil {
+		return err
+	}
+	if _, err := w.tw.Write(body); err != nil {
+		return fmt.Errorf("write /%s: %w", h.Name, err)
+	}
+	return nil
 }
 
 func (w *Writer) copyBody(h *tar.Header, r io.Reader, hash io.Writer) error {
@@ -335,7 +374,7 @@ func (w *Writer) copyBody(h *tar.Header, r io.Reader, hash io.Writer) error {
 
 // spillAndWrite handles a large imported entry whose size matches an
 // earlier file: it goes to a temporary file first so it can be hashed.
-func (w *Writer) spillAndWrite(h *tar.Header, rec *fileRecord, r io.Reader, candidates []*fileRecord) error {
+func (w *Writer) spillAndWrite(h *tar.Header, key sizeKey, rec *entryRecord, r io.Reader, candidates []*entryRecord) error {
 	tmp, err := os.CreateTemp("", "img-layer-spill-*")
 	if err != nil {
 		return fmt.Errorf("import /%s: %w", h.Name, err)
@@ -346,20 +385,20 @@ func (w *Writer) spillAndWrite(h *tar.Header, rec *fileRecord, r io.Reader, cand
 	if _, err := io.Copy(io.MultiWriter(tmp, s), io.LimitReader(r, h.Size)); err != nil {
 		return fmt.Errorf("import /%s: %w", h.Name, err)
 	}
-	rec.digest = s.Sum(nil)
+	s.Sum(rec.digest[:0])
+	rec.hashed = true
 	for _, c := range candidates {
 		cd, err := c.lazyDigest()
 		if err != nil {
 			return err
 		}
-		if bytes.Equal(cd, rec.digest) {
+		if cd == rec.digest {
 			return w.writeLink(h, c.path)
 		}
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("import /%s: %w", h.Name, err)
 	}
-	key := fmt.Sprintf("%d|%s", h.Size, headerKey(h))
 	w.bySize[key] = append(w.bySize[key], rec)
 	if err := w.writeHeader(h); err != nil {
 		return err
@@ -378,89 +417,6 @@ func (w *Writer) writeLink(h *tar.Header, target string) error {
 	w.Entries++
 	w.Links++
 	return nil
-}
-
-// AddTree adds the directory dir and everything below it at pathInImage,
-// in sorted order. Symlinks inside the tree are kept as symlinks.
-func (w *Writer) AddTree(pathInImage, dir string) error {
-	name, err := CleanPath(pathInImage)
-	if err != nil {
-		return err
-	}
-	return w.addTree(name, dir)
-}
-
-func (w *Writer) addTree(name, dir string) error {
-	if err := w.addDir(name); err != nil {
-		return err
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("add /%s: %w", name, err)
-	}
-	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
-	for _, e := range ents {
-		child := name + "/" + e.Name()
-		src := filepath.Join(dir, e.Name())
-		fi, err := os.Lstat(src)
-		if err != nil {
-			return fmt.Errorf("add /%s: %w", child, err)
-		}
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(src)
-			if err != nil {
-				return fmt.Errorf("add /%s: %w", child, err)
-			}
-			if filepath.IsAbs(target) {
-				// Bazel forbids absolute symlinks in tree artifacts, so this
-				// is a sandbox's link to the real output: use what it names.
-				if err := w.addStaged(child, target); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := w.addSymlink(child, target); err != nil {
-				return err
-			}
-		case fi.IsDir():
-			if err := w.addTree(child, src); err != nil {
-				return err
-			}
-		case fi.Mode().IsRegular():
-			if err := w.addRegular(child, src, fi); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("add /%s: %s is neither file, directory nor symlink: %w", child, src, ErrInvalidArgument)
-		}
-	}
-	return nil
-}
-
-// addStaged adds the output that a sandbox staged as a symlink at src:
-// a symlink stays a symlink (its own target), anything else is followed.
-func (w *Writer) addStaged(name, src string) error {
-	fi, err := os.Lstat(src)
-	if err != nil {
-		return fmt.Errorf("add /%s: %w", name, err)
-	}
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		target, err := os.Readlink(src)
-		if err != nil {
-			return fmt.Errorf("add /%s: %w", name, err)
-		}
-		if filepath.IsAbs(target) {
-			return w.addStaged(name, target)
-		}
-		return w.addSymlink(name, target)
-	case fi.IsDir():
-		return w.addTree(name, src)
-	case fi.Mode().IsRegular():
-		return w.addRegular(name, src, fi)
-	}
-	return fmt.Errorf("add /%s: %s is neither file, directory nor symlink: %w", name, src, ErrInvalidArgument)
 }
 
 func (w *Writer) addDir(name string) error {
