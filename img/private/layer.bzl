@@ -89,9 +89,13 @@ def _emit_layer(ctx, fmt):
             rf.add_all(runfiles.files, map_each = lambda f: _runfiles_path(ws, f) + "\0" + _typed(f), expand_directories = False, allow_closure = True)
             rf.add_all(runfiles.symlinks, map_each = lambda s: ws + "/" + s.path + "\0" + _typed(s.target_file), allow_closure = True)
             rf.add_all(runfiles.root_symlinks, map_each = lambda s: s.path + "\0" + _typed(s.target_file), allow_closure = True)
+            repo_mapping = getattr(info.files_to_run, "repo_mapping_manifest", None)
+            if repo_mapping:
+                # Runfiles libraries resolve apparent repository names with it.
+                rf.add("_repo_mapping\0" + _typed(repo_mapping))
             extra.append(rf)
             args.add("--executable", "{}={}".format(path, exe.path))
-            inputs.append(depset([exe], transitive = [runfiles.files]))
+            inputs.append(depset([exe] + ([repo_mapping] if repo_mapping else []), transitive = [runfiles.files]))
             inputs.extend([depset([s.target_file for s in runfiles.symlinks.to_list() + runfiles.root_symlinks.to_list()])])
             continue
         if not info.files.to_list():

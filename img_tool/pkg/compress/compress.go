@@ -261,7 +261,9 @@ func newPipeline(dst io.Writer, o options) (*pipeline, error) {
 		if o.level != -1 {
 			level = zstd.EncoderLevel(o.level)
 		}
-		p.comp, err = zstd.NewWriter(p.out, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(o.jobs),
+		// One core already reads inputs and hashes: async encoding only
+		// pays off when more remain (the bytes are the same either way).
+		p.comp, err = zstd.NewWriter(p.out, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(max(1, o.jobs-1)),
 			// The window of `zstd -3` (2 MiB) keeps memory small.
 			zstd.WithWindowSize(2<<20))
 	}
