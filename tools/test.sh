@@ -15,5 +15,5 @@ suite() {
 suite "go test ./... (img_tool)" bash -c "cd '$root/img_tool' && go vet ./... && go test -count=1 ./..."
 suite "bazel test //... (rules_img)" bash -c "cd '$root' && bazel test //... && bazel shutdown"
 suite "e2e" "$root/e2e/run.sh"
-echo "test suites: $pass passed, $fail failed"
+echo "suites: $pass passed, $fail failed"
 [ "$fail" = 0 ]
