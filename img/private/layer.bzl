@@ -20,14 +20,6 @@ runfiles under `<path>.runfiles/`.""",
         values = ["auto", "gzip", "zstd", "none"],
         doc = "Compression of the blob. `auto`: `//img/settings:compress`.",
     ),
-    "estargz": attr.string(
-        default = "auto",
-        values = ["auto", "enabled", "disabled"],
-        doc = "Write an eStargz (lazily pullable) gzip layer. `auto`: `//img/settings:estargz`.",
-    ),
-    "annotations": attr.string_dict(
-        doc = "Annotations of the layer descriptor in the manifest.",
-    ),
     "default_metadata": attr.string(
         doc = "Tar header defaults for every entry, from `file_metadata()`. Directories keep their mode.",
     ),

@@ -20,14 +20,6 @@ _ATTRS = {
         default = False,
         doc = "Rewrite the tar: files with equal content and headers become hardlinks.",
     ),
-    "estargz": attr.string(
-        default = "auto",
-        values = ["auto", "enabled", "disabled"],
-        doc = "Write an eStargz (lazily pullable) gzip layer. `auto`: `//img/settings:estargz`.",
-    ),
-    "annotations": attr.string_dict(
-        doc = "Annotations of the layer descriptor in the manifest.",
-    ),
 } | COMPRESSION_ATTRS
 
 def _layer_from_tar_impl(ctx):

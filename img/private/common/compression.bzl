@@ -28,7 +28,16 @@ _LEVELS = {
     "zstd": ["1", "2", "3", "4"],
 }
 
+# Attributes every layer rule has, with the hidden settings they default to.
 COMPRESSION_ATTRS = {
+    "estargz": attr.string(
+        default = "auto",
+        values = ["auto", "enabled", "disabled"],
+        doc = "Write an eStargz (lazily pullable) gzip layer. `auto`: `//img/settings:estargz`.",
+    ),
+    "annotations": attr.string_dict(
+        doc = "Annotations of the layer descriptor in the manifest.",
+    ),
     "_default_compression": attr.label(default = "//img/settings:compress", providers = [BuildSettingInfo]),
     "_default_estargz": attr.label(default = "//img/settings:estargz", providers = [BuildSettingInfo]),
     "_compression_jobs": attr.label(default = "//img/settings:compression_jobs", providers = [BuildSettingInfo]),

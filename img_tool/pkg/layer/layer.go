@@ -196,6 +196,21 @@ func hashFile(p string) (d [sha256.Size]byte, err error) {
 	return d, nil
 }
 
+// findTwin returns the path of the first candidate whose content equals
+// rec's (rec is hashed), or "".
+func findTwin(rec *entryRecord, candidates []*entryRecord) (string, error) {
+	for _, c := range candidates {
+		cd, err := c.lazyDigest()
+		if err != nil {
+			return "", err
+		}
+		if cd == rec.digest {
+			return c.path, nil
+		}
+	}
+	return "", nil
+}
+
 func (r *entryRecord) lazyDigest() ([sha256.Size]byte, error) {
 	if !r.hashed {
 		d, err := hashFile(r.source)
@@ -286,14 +301,11 @@ func (w *Writer) writeContent(h *tar.Header, rec *entryRecord, r io.Reader) erro
 			return err
 		}
 		rec.digest, rec.hashed = d, true
-		for _, c := range candidates {
-			cd, err := c.lazyDigest()
+		if twin, err := findTwin(rec, candidates); err != nil || twin != "" {
 			if err != nil {
 				return err
 			}
-			if cd == rec.digest {
-				return w.writeLink(h, c.path)
-			}
+			return w.writeLink(h, twin)
 		}
 		// Not a duplicate: read it again, from the start.
 		f, err := os.Open(rec.source)
@@ -387,14 +399,11 @@ func (w *Writer) spillAndWrite(h *tar.Header, key sizeKey, rec *entryRecord, r i
 	}
 	s.Sum(rec.digest[:0])
 	rec.hashed = true
-	for _, c := range candidates {
-		cd, err := c.lazyDigest()
+	if twin, err := findTwin(rec, candidates); err != nil || twin != "" {
 		if err != nil {
 			return err
 		}
-		if cd == rec.digest {
-			return w.writeLink(h, c.path)
-		}
+		return w.writeLink(h, twin)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("import /%s: %w", h.Name, err)
