@@ -1,12 +1,16 @@
 """Providers of rules_img.
 
 ```starlark
-load("@rules_img//img:providers.bzl", "LayerInfo")
+load("@rules_img//img:providers.bzl", "ImageIndexInfo", "ImageManifestInfo", "LayerInfo")
 ```
 """
 
 load("//img/private/providers:image_toolchain_info.bzl", _ImageToolchainInfo = "ImageToolchainInfo")
+load("//img/private/providers:index_info.bzl", _ImageIndexInfo = "ImageIndexInfo")
 load("//img/private/providers:layer_info.bzl", _LayerInfo = "LayerInfo")
+load("//img/private/providers:manifest_info.bzl", _ImageManifestInfo = "ImageManifestInfo")
 
 LayerInfo = _LayerInfo
+ImageManifestInfo = _ImageManifestInfo
+ImageIndexInfo = _ImageIndexInfo
 ImageToolchainInfo = _ImageToolchainInfo

@@ -7,6 +7,10 @@ require (
 	github.com/klauspost/compress v1.20.3
 	github.com/klauspost/pgzip v1.3.0
 	github.com/opencontainers/go-digest v1.0.0
+	github.com/opencontainers/image-spec v1.1.1
 )
 
-require github.com/vbatts/tar-split v0.12.3 // indirect
+require (
+	github.com/google/go-containerregistry v0.20.3 // indirect
+	github.com/vbatts/tar-split v0.12.3 // indirect
+)

@@ -17,9 +17,10 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"layer":          {runLayer, "writes a layer blob and its metadata from files, trees, symlinks and tars"},
-	"layer-metadata": {runLayerMetadata, "writes the metadata of an existing layer blob"},
-	"compress":       {runCompress, "(re-)compresses a layer blob and writes its metadata"},
+	"layer":           {runLayer, "writes a layer blob and its metadata from files, trees, symlinks and tars"},
+	"layer-metadata":  {runLayerMetadata, "writes the metadata of an existing layer blob"},
+	"compress":        {runCompress, "(re-)compresses a layer blob and writes its metadata"},
+	"expand-template": {runExpandTemplate, "expands templates in env, labels and annotations"},
 }
 
 func usage(w io.Writer) {

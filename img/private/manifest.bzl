@@ -1,0 +1,229 @@
+"""image_manifest: a single-platform image from a base and layers."""
+
+load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
+load("//img/private/common:compression.bzl", "compression", "layer_name")
+load("//img/private/common:image_outputs.bzl", "IMAGE_OUTPUT_ATTRS", "image_output_groups")
+load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "expand_templates")
+load("//img/private/common:transitions.bzl", "normalize_layer_transition")
+load("//img/private/platforms:platforms.bzl", "TargetPlatformInfo")
+load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
+load("//img/private/providers:layer_info.bzl", "LayerInfo")
+load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
+
+_ATTRS = {
+    "base": attr.label(
+        providers = [[ImageManifestInfo], [ImageIndexInfo]],
+        doc = """Base image: an image (ImageManifestInfo) or an index (ImageIndexInfo), from
+which the manifest of the target platform (os, architecture, `platform`) is
+taken. Its layers come first; its config is inherited.""",
+    ),
+    "layers": attr.label_list(
+        allow_files = compression.tar_extensions,
+        cfg = normalize_layer_transition,
+        doc = "Layers on top of the base, bottom first: `image_layer`/`layer_from_tar` targets or plain tar files.",
+    ),
+    "os": attr.string(
+        doc = "OS of the image (GOOS). Empty: the base image's, else the target platform's.",
+    ),
+    "architecture": attr.string(
+        doc = "CPU architecture of the image (GOARCH). Empty: the base image's, else the target platform's.",
+    ),
+    "platform": attr.string_dict(
+        doc = "Further platform fields, e.g. `{\"variant\": \"v8\"}`; also used to choose the manifest of a base index.",
+    ),
+    "user": attr.string(doc = "User (name or UID, optionally `:group`) the container process runs as."),
+    "env": attr.string_dict(doc = "Environment variables; a base's variable of the same name is replaced. Templates allowed."),
+    "entrypoint": attr.string_list(doc = "Entrypoint argv; replaces the base's."),
+    "cmd": attr.string_list(doc = "Default arguments (cmd); replaces the base's."),
+    "working_dir": attr.string(doc = "Working directory of the container process."),
+    "labels": attr.string_dict(doc = "Config labels, merged over the base's. Templates allowed."),
+    "annotations": attr.string_dict(doc = "Manifest annotations. Templates allowed."),
+    "stop_signal": attr.string(doc = "Signal that stops the container, e.g. `SIGTERM`."),
+    "config_fragment": attr.label(
+        allow_single_file = [".json"],
+        doc = "JSON of a partial image config, merged over the base's config before the attributes above.",
+    ),
+    "_os_cpu": attr.label(
+        default = "//img/private/platforms:target_os_cpu",
+        providers = [TargetPlatformInfo],
+    ),
+} | TEMPLATING_ATTRS | IMAGE_OUTPUT_ATTRS
+
+def _matches(manifest, os, arch, platform):
+    if manifest.os != os or manifest.architecture != arch:
+        return False
+    for k, v in platform.items():
+        if manifest.platform.get(k, "") != v:
+            return False
+    return True
+
+def _select_base(ctx, os, arch):
+    base = ctx.attr.base
+    if base == None:
+        return None
+    if ImageManifestInfo in base:
+        return base[ImageManifestInfo]
+    candidates = base[ImageIndexInfo].manifests
+    for m in candidates:
+        if _matches(m, os, arch, ctx.attr.platform):
+            return m
+    fail("{}: base {} has no manifest for {}/{}{} (it has: {})".format(
+        ctx.label,
+        base.label,
+        os,
+        arch,
+        "".join(["/{}={}".format(k, v) for k, v in ctx.attr.platform.items()]),
+        ", ".join(sorted(["{}/{}".format(m.os, m.architecture) for m in candidates])),
+    ))
+
+def _layer_infos(ctx):
+    infos = []
+    for target in ctx.attr.layers:
+        if LayerInfo in target:
+            infos.append(target[LayerInfo])
+            continue
+        files = target[DefaultInfo].files.to_list()
+        if len(files) != 1 or not [e for e in compression.tar_extensions if files[0].basename.endswith(e)]:
+            fail("{}: layers entry {} is neither a layer (LayerInfo) nor a single tar file".format(ctx.label, target.label))
+        tar = files[0]
+        md = ctx.actions.declare_file("{}_layer_{}_metadata.json".format(ctx.label.name, len(infos)))
+        ctx.actions.run(
+            executable = img_tool(ctx),
+            arguments = ["layer-metadata", "--name", layer_name(target.label), tar.path, md.path],
+            inputs = [tar],
+            outputs = [md],
+            mnemonic = "LayerMetadata",
+            progress_message = "Describing layer " + tar.short_path,
+        )
+        fmt = compression.source_compression(tar)
+        infos.append(LayerInfo(blob = tar, metadata = md, media_type = compression.media_type(fmt), estargz = False))
+    return infos
+
+def _image_manifest_impl(ctx):
+    target = ctx.attr._os_cpu[TargetPlatformInfo]
+    want_os = ctx.attr.os or target.os
+    want_arch = ctx.attr.architecture or target.architecture
+    platform = dict(ctx.attr.platform)
+    if target.variant and not ctx.attr.architecture and "variant" not in platform:
+        platform["variant"] = target.variant
+    base = _select_base(ctx, want_os, want_arch)
+    if base:
+        for what, mine, theirs in [("os", ctx.attr.os, base.os), ("architecture", ctx.attr.architecture, base.architecture)]:
+            if mine and mine != theirs:
+                fail("{}: {} {} differs from the base image's {}".format(ctx.label, what, repr(mine), repr(theirs)))
+        os, arch = base.os, base.architecture
+        platform = dict(base.platform) | dict(ctx.attr.platform)
+    else:
+        os, arch = want_os, want_arch
+    if not os or not arch:
+        fail("{}: the target platform has no known OS/CPU constraint; set os and architecture".format(ctx.label))
+
+    new_layers = _layer_infos(ctx)
+    name = ctx.label.name
+    manifest = ctx.actions.declare_file(name + "_manifest.json")
+    config = ctx.actions.declare_file(name + "_config.json")
+    descriptor = ctx.actions.declare_file(name + "_descriptor.json")
+    digest = ctx.actions.declare_file(name + "_digest")
+
+    args = ctx.actions.args()
+    args.add("manifest")
+    args.add("--os", os)
+    args.add("--architecture", arch)
+    if platform.get("variant"):
+        args.add("--variant", platform["variant"])
+    inputs = [layer.metadata for layer in new_layers]
+    if base:
+        args.add("--base-manifest", base.manifest)
+        args.add("--base-config", base.config)
+        inputs.extend([base.manifest, base.config])
+    for layer in new_layers:
+        args.add("--layer-from-metadata", layer.metadata)
+    if ctx.file.config_fragment:
+        args.add("--config-fragment", ctx.file.config_fragment)
+        inputs.append(ctx.file.config_fragment)
+    if ctx.attr.user:
+        args.add("--user", ctx.attr.user)
+    for k, v in ctx.attr.env.items():
+        args.add("--env", "{}={}".format(k, v))
+    args.add_all(ctx.attr.entrypoint, before_each = "--entrypoint")
+    args.add_all(ctx.attr.cmd, before_each = "--cmd")
+    if ctx.attr.working_dir:
+        args.add("--working-dir", ctx.attr.working_dir)
+    for k, v in ctx.attr.labels.items():
+        args.add("--label", "{}={}".format(k, v))
+    for k, v in ctx.attr.annotations.items():
+        args.add("--annotation", "{}={}".format(k, v))
+    if ctx.attr.stop_signal:
+        args.add("--stop-signal", ctx.attr.stop_signal)
+    templates = expand_templates(ctx, name, {
+        "env": ctx.attr.env,
+        "labels": ctx.attr.labels,
+        "annotations": ctx.attr.annotations,
+    })
+    if templates:
+        args.add("--config-templates", templates)
+        inputs.append(templates)
+    args.add("--manifest", manifest)
+    args.add("--config", config)
+    args.add("--descriptor", descriptor)
+    args.add("--digest", digest)
+    ctx.actions.run(
+        executable = img_tool(ctx),
+        arguments = [args],
+        inputs = inputs,
+        outputs = [manifest, config, descriptor, digest],
+        mnemonic = "ImageManifest",
+        progress_message = "Writing image manifest %{label}",
+    )
+
+    layers = (base.layers if base else []) + new_layers
+    info = ImageManifestInfo(
+        base_image = ctx.attr.base[ImageIndexInfo] if ctx.attr.base and ImageIndexInfo in ctx.attr.base else base,
+        descriptor = descriptor,
+        digest = digest,
+        manifest = manifest,
+        config = config,
+        structured_config = {"os": os, "architecture": arch, "variant": platform.get("variant", "")},
+        architecture = arch,
+        os = os,
+        platform = platform,
+        layers = layers,
+        missing_blobs = base.missing_blobs if base else [],
+    )
+    groups = image_output_groups(ctx, [info])
+    return [
+        DefaultInfo(files = depset([manifest, config])),
+        OutputGroupInfo(descriptor = depset([descriptor]), digest = depset([digest]), **groups),
+        info,
+    ]
+
+image_manifest = rule(
+    implementation = _image_manifest_impl,
+    attrs = _ATTRS,
+    toolchains = TOOLCHAINS,
+    provides = [ImageManifestInfo],
+    doc = """A single-platform image: manifest and config from a base and layers.
+
+One action writes manifest, config, descriptor and digest from metadata only:
+it reads the layers' metadata JSON and the base's manifest and config, never a
+layer blob. The OS and architecture come from the base, or from the target
+platform's `@platforms` constraints.
+
+```starlark
+load("@rules_img//img:image.bzl", "image_manifest")
+
+image_manifest(
+    name = "app",
+    base = "@distroless_cc",
+    layers = [":app_layer"],
+    entrypoint = ["/app/bin/server"],
+    env = {"APP_ENV": "production"},
+    labels = {"org.opencontainers.image.version": "{{.STABLE_VERSION}}"},
+    stamp = "enabled",
+)
+```
+
+Output groups: `descriptor`, `digest`, `oci_layout` (a directory),
+`oci_tarball` (the layout as a tar, for `ctr images import` or
+`podman load`) and `tarball` (for `docker load`).""",
+)
