@@ -2,10 +2,12 @@
 # End-to-end tests of rules_img, run the way a user runs Bazel:
 #   1. `bazel test //...` in e2e/basic (every layer checked by GNU tar,
 #      bsdtar, gzip, zstd, sha256sum and the estargz reader);
-#   2. determinism: layer digests of two builds separated by
+#   2. determinism: layer and image digests of two builds separated by
 #      `bazel clean --expunge` are identical;
 #   3. bad input fails with a clear message and leaves no output;
-#   4. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
+#   4. images: config and manifest fields, OCI layouts run in containerd,
+#      docker tarballs run in dockerd, crane, stamping (images.sh);
+#   5. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
 #      integrity checked; and the message when `go` is missing.
 # Ends with "N passed, N failed". Needs bazel on PATH (tools/setup.sh).
 set -uo pipefail
@@ -26,16 +28,22 @@ else
 fi
 
 # 2. Determinism across clean builds.
+images="//images:hello //images:hello_with_files //images:multiarch"
 digests() {
-  bazel build //:all_metadata >"$log/build.out" 2>&1 || { tail -20 "$log/build.out"; return 1; }
+  # shellcheck disable=SC2086
+  bazel build //:all_metadata $images --output_groups=+digest >"$log/build.out" 2>&1 || { tail -20 "$log/build.out"; return 1; }
   for f in $(bazel cquery --output=files //:all_metadata 2>/dev/null); do
     printf '%s %s\n' "$(basename "$f")" "$(jq -r .digest "$f")"
   done | sort
+  # shellcheck disable=SC2086
+  for f in $(bazel cquery --output=files --output_groups=digest "set($images)" 2>/dev/null); do
+    printf '%s %s\n' "$(basename "$f")" "$(cat "$f")"
+  done
 }
 if digests >"$log/d1" && bazel clean --expunge >/dev/null 2>&1 && digests >"$log/d2"; then
   n=$(wc -l <"$log/d1")
   if [ "$n" -gt 10 ] && diff -u "$log/d1" "$log/d2"; then
-    ok "determinism: $n layer digests identical after bazel clean --expunge"
+    ok "determinism: $n layer and image digests identical after bazel clean --expunge"
   else
     bad "determinism: digests differ between clean builds (or too few: $n)"
   fi
@@ -73,6 +81,10 @@ expect_failure //bad:bad_mode "//bad:bad_mode.*/etc/app/config.txt.*mode \"rwxr-
 expect_failure //bad:corrupt_tar "//bad:corrupt_tar \\(tars/corrupt.tar\\): corrupt tar at entry 1"
 expect_failure //bad:truncated_tar_optimized "//bad:truncated_tar_optimized: import tars/truncated.tar: tar ends after entry [0-9]+ without an end-of-archive marker \\(truncated\\)"
 expect_failure //:files_layer "compress.*lz4" "--@rules_img//img/settings:compress=lz4"
+expect_failure //bad:malformed_fragment "img manifest: config fragment bad/malformed_fragment.json: invalid character"
+expect_failure //bad:unknown_template_key "//bad:unknown_template_key: labels\\[\"org.example.version\"\\] = \"\\{\\{.STABLE_NOT_THERE\\}\\}\": unknown template key \\(no build_settings, and stamping is off\\)"
+expect_failure //bad:not_a_layer "image_manifest rule //bad:not_a_layer: '//data:config.txt' does not produce any image_manifest layers files"
+expect_failure //bad:base_without_platform "//bad:base_without_platform: base @@//images:multiarch has no manifest for linux/s390x \\(it has: linux/amd64, linux/arm64\\)"
 mkdir -p bad_compression
 trap 'rm -rf "$log" "$here/basic/bad_compression"' EXIT
 cat >bad_compression/BUILD.bazel <<'BUILD'
@@ -83,7 +95,11 @@ expect_failure //bad_compression:unknown_compression "//bad_compression:unknown_
 rm -rf bad_compression
 bazel shutdown >/dev/null 2>&1
 
-# 4. Prebuilt toolchain from a lockfile, and the missing-go message.
+# 4. Images in real containerd and dockerd (see images.sh).
+"$here/images.sh" && ok "images (see above)" || bad "images"
+bazel shutdown >/dev/null 2>&1
+
+# 5. Prebuilt toolchain from a lockfile, and the missing-go message.
 "$here/prebuilt/run.sh" "$log" && ok "prebuilt toolchain (see above)" || bad "prebuilt toolchain"
 
 echo "e2e: $pass passed, $fail failed"

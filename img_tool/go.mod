@@ -4,6 +4,7 @@ go 1.25.0
 
 require (
 	github.com/containerd/stargz-snapshotter/estargz v0.19.1
+	github.com/google/go-containerregistry v0.20.3
 	github.com/klauspost/compress v1.20.3
 	github.com/klauspost/pgzip v1.3.0
 	github.com/opencontainers/go-digest v1.0.0
@@ -11,6 +12,7 @@ require (
 )
 
 require (
-	github.com/google/go-containerregistry v0.20.3 // indirect
+	github.com/google/go-cmp v0.6.0 // indirect
 	github.com/vbatts/tar-split v0.12.3 // indirect
+	golang.org/x/sync v0.10.0 // indirect
 )

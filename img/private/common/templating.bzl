@@ -9,6 +9,7 @@ rebuilt when the status changes."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "img_tool")
+load("//img/private/common:compression.bzl", "layer_name")
 load("//img/private/settings:stamp.bzl", "StampSettingInfo")
 
 TEMPLATING_ATTRS = {
@@ -61,7 +62,7 @@ def expand_templates(ctx, name, values):
     out = ctx.actions.declare_file(name + "_expanded.json")
     args = ctx.actions.args()
     args.add("expand-template")
-    args.add("--name", str(ctx.label))
+    args.add("--name", layer_name(ctx.label))
     inputs = [template]
     for key, setting in ctx.attr.build_settings.items():
         args.add("--build-setting", "{}={}".format(key, _setting_value(setting[BuildSettingInfo].value)))

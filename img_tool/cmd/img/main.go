@@ -21,6 +21,10 @@ var commands = map[string]command{
 	"layer-metadata":  {runLayerMetadata, "writes the metadata of an existing layer blob"},
 	"compress":        {runCompress, "(re-)compresses a layer blob and writes its metadata"},
 	"expand-template": {runExpandTemplate, "expands templates in env, labels and annotations"},
+	"manifest":        {runManifest, "writes an image config and manifest from layer metadata and a base image"},
+	"index":           {runIndex, "writes an image index from manifest descriptors"},
+	"oci-layout":      {runOCILayout, "writes an OCI image layout (directory or tar) of an image or index"},
+	"docker-save":     {runDockerSave, "writes a `docker load` archive (tar or directory) of an image"},
 }
 
 func usage(w io.Writer) {

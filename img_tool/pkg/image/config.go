@@ -1,0 +1,280 @@
+package image
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// baseManifestDoc is a manifest plus the field that marks an index, so
+// that an index passed as a base manifest is reported as such.
+type baseManifestDoc struct {
+	specv1.Manifest
+	Manifests json.RawMessage `json:"manifests,omitempty"`
+}
+
+// readBase reads and validates a base image's manifest and config. The
+// config must match the manifest's config descriptor in digest and size,
+// and have one diff_id per layer.
+func readBase(manifestPath, configPath string) (*specv1.Manifest, *specv1.Image, error) {
+	var doc baseManifestDoc
+	if err := readJSON(manifestPath, &doc, false); err != nil {
+		return nil, nil, fmt.Errorf("base manifest %s: %w", manifestPath, err)
+	}
+	m := &doc.Manifest
+	if err := validateBaseManifest(&doc); err != nil {
+		return nil, nil, fmt.Errorf("base manifest %s: %w", manifestPath, err)
+	}
+
+	data, err := os.ReadFile(configPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("base config: %w", err)
+	}
+	if got := m.Config.Digest.Algorithm().FromBytes(data); got != m.Config.Digest || int64(len(data)) != m.Config.Size {
+		return nil, nil, fmt.Errorf("base config %s: %d bytes with digest %s, but base manifest %s wants %d bytes with digest %s",
+			configPath, len(data), got, manifestPath, m.Config.Size, m.Config.Digest)
+	}
+	var cfg specv1.Image
+	if err := decodeJSON(data, &cfg, false); err != nil {
+		return nil, nil, fmt.Errorf("base config %s: %w", configPath, err)
+	}
+	if cfg.RootFS.Type != "layers" {
+		return nil, nil, fmt.Errorf("base config %s: rootfs.type is %q, want \"layers\"", configPath, cfg.RootFS.Type)
+	}
+	for i, d := range cfg.RootFS.DiffIDs {
+		if err := d.Validate(); err != nil {
+			return nil, nil, fmt.Errorf("base config %s: rootfs.diff_ids[%d] %q: %w", configPath, i, d, err)
+		}
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, nil, fmt.Errorf("base config %s has %d diff_ids, but base manifest %s has %d layers",
+			configPath, len(cfg.RootFS.DiffIDs), manifestPath, len(m.Layers))
+	}
+	return m, &cfg, nil
+}
+
+func validateBaseManifest(doc *baseManifestDoc) error {
+	m := &doc.Manifest
+	switch m.MediaType {
+	case specv1.MediaTypeImageIndex, MediaTypeDockerManifestList:
+		return fmt.Errorf("is an index (%s), want an image manifest", m.MediaType)
+	case "", specv1.MediaTypeImageManifest, MediaTypeDockerManifest:
+	default:
+		return fmt.Errorf("mediaType %q is not an image manifest", m.MediaType)
+	}
+	if doc.Manifests != nil {
+		return errors.New(`has "manifests": is an index, want an image manifest`)
+	}
+	if m.SchemaVersion != 2 {
+		return fmt.Errorf("schemaVersion is %d, want 2", m.SchemaVersion)
+	}
+	switch m.Config.MediaType {
+	case specv1.MediaTypeImageConfig, MediaTypeDockerConfig:
+	default:
+		return fmt.Errorf("config mediaType %q is not an image config", m.Config.MediaType)
+	}
+	if err := validateDescriptor(&m.Config); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if m.Layers == nil {
+		m.Layers = []specv1.Descriptor{}
+	}
+	for i := range m.Layers {
+		if err := validateDescriptor(&m.Layers[i]); err != nil {
+			return fmt.Errorf("layers[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// inheritBase copies what an image inherits from its base config into
+// cfg, whose platform is already set.
+func inheritBase(cfg *specv1.Image, base *specv1.Image, path string) error {
+	if err := checkPlatform(&cfg.Platform, &base.Platform); err != nil {
+		return fmt.Errorf("base config %s: base image is %w", path, err)
+	}
+	if base.OS == cfg.OS {
+		cfg.OSVersion = base.OSVersion
+		cfg.OSFeatures = slices.Clone(base.OSFeatures)
+	}
+	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, base.RootFS.DiffIDs...)
+	cfg.History = append(cfg.History, base.History...)
+	b := &base.Config
+	cfg.Config = specv1.ImageConfig{
+		User:         b.User,
+		ExposedPorts: maps.Clone(b.ExposedPorts),
+		Env:          slices.Clone(b.Env),
+		Entrypoint:   slices.Clone(b.Entrypoint),
+		Cmd:          slices.Clone(b.Cmd),
+		Volumes:      maps.Clone(b.Volumes),
+		WorkingDir:   b.WorkingDir,
+		Labels:       maps.Clone(b.Labels),
+		StopSignal:   b.StopSignal,
+	}
+	return nil
+}
+
+// checkPlatform fails with ErrPlatformMismatch if other names another os
+// or architecture than want, or another variant when both name one. The
+// error text starts with other's platform, to follow "base image is".
+func checkPlatform(want, other *specv1.Platform) error {
+	osDiffers := other.OS != "" && other.OS != want.OS
+	archDiffers := other.Architecture != "" && other.Architecture != want.Architecture
+	variantDiffers := other.Variant != "" && want.Variant != "" && other.Variant != want.Variant
+	if osDiffers || archDiffers || variantDiffers {
+		// An os or architecture other leaves empty is shown as the image's.
+		shown := *other
+		if shown.OS == "" {
+			shown.OS = want.OS
+		}
+		if shown.Architecture == "" {
+			shown.Architecture = want.Architecture
+		}
+		return fmt.Errorf("%s, image is %s: %w",
+			platformString(shown.OS, shown.Architecture, shown.Variant),
+			platformString(want.OS, want.Architecture, want.Variant), ErrPlatformMismatch)
+	}
+	return nil
+}
+
+// fragmentKeys are the top-level keys an image config may have.
+var fragmentKeys = []string{
+	"created", "author", "architecture", "os", "os.version", "os.features",
+	"variant", "config", "rootfs", "history",
+}
+
+// readFragment reads a partial image config. It must be a JSON object
+// whose top-level keys are those of an image config, each of the right
+// type; unknown keys inside "config" are ignored, as in a base config.
+func readFragment(path string) (*specv1.Image, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config fragment: %w", err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("config fragment %s: %w", path, err)
+	}
+	if top == nil {
+		return nil, fmt.Errorf("config fragment %s: want a JSON object, got null", path)
+	}
+	for _, k := range slices.Sorted(maps.Keys(top)) {
+		if !slices.Contains(fragmentKeys, k) {
+			return nil, fmt.Errorf("config fragment %s: unknown key %q; an image config has %s",
+				path, k, strings.Join(fragmentKeys, ", "))
+		}
+	}
+	var frag specv1.Image
+	if err := decodeJSON(data, &frag, false); err != nil {
+		return nil, fmt.Errorf("config fragment %s: %w", path, err)
+	}
+	for _, e := range frag.Config.Env {
+		if !strings.Contains(e, "=") || strings.HasPrefix(e, "=") {
+			return nil, fmt.Errorf("config fragment %s: env entry %q: want KEY=VALUE", path, e)
+		}
+	}
+	return &frag, nil
+}
+
+// mergeFragment merges a config fragment over cfg (see BuildManifest).
+func mergeFragment(cfg *specv1.Image, frag *specv1.Image) error {
+	if err := checkPlatform(&cfg.Platform, &frag.Platform); err != nil {
+		return fmt.Errorf("fragment is for %w", err)
+	}
+	if frag.OSVersion != "" {
+		cfg.OSVersion = frag.OSVersion
+	}
+	if frag.OSFeatures != nil {
+		cfg.OSFeatures = slices.Clone(frag.OSFeatures)
+	}
+	if frag.Author != "" {
+		cfg.Author = frag.Author
+	}
+	cfg.History = append(cfg.History, frag.History...)
+
+	c, f := &cfg.Config, &frag.Config
+	if f.User != "" {
+		c.User = f.User
+	}
+	if f.Env != nil {
+		c.Env = mergeEnv(c.Env, f.Env)
+	}
+	if f.Entrypoint != nil {
+		c.Entrypoint = slices.Clone(f.Entrypoint)
+	}
+	if f.Cmd != nil {
+		c.Cmd = slices.Clone(f.Cmd)
+	}
+	if f.ExposedPorts != nil {
+		c.ExposedPorts = maps.Clone(f.ExposedPorts)
+	}
+	if f.Volumes != nil {
+		c.Volumes = maps.Clone(f.Volumes)
+	}
+	if f.WorkingDir != "" {
+		c.WorkingDir = f.WorkingDir
+	}
+	if f.Labels != nil {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		maps.Copy(c.Labels, f.Labels)
+	}
+	if f.StopSignal != "" {
+		c.StopSignal = f.StopSignal
+	}
+	return nil
+}
+
+// mergeEnv applies KEY=VALUE entries, in order, to env: an entry whose
+// key is already set replaces it in place (every occurrence), any other
+// is appended. The result is a new slice.
+func mergeEnv(env, entries []string) []string {
+	out := slices.Clone(env)
+	for _, e := range entries {
+		key := envKey(e)
+		found := false
+		for i, old := range out {
+			if envKey(old) == key {
+				out[i] = e
+				found = true
+			}
+		}
+		if !found {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func envKey(e string) string {
+	k, _, _ := strings.Cut(e, "=")
+	return k
+}
+
+// templates are the template-expanded values of env, labels and
+// annotations; a map that is present replaces the plain one.
+type templates struct {
+	Env         map[string]string `json:"env"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+func readTemplates(path string) (*templates, error) {
+	var t templates
+	if err := readJSON(path, &t, true); err != nil {
+		return nil, fmt.Errorf("config templates %s: %w", path, err)
+	}
+	for k := range t.Env {
+		if k == "" || strings.Contains(k, "=") {
+			return nil, fmt.Errorf("config templates %s: env key %q is empty or contains '='", path, k)
+		}
+	}
+	return &t, nil
+}

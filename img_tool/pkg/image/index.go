@@ -1,0 +1,110 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	specs "github.com/opencontainers/image-spec/specs-go"
+	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// IndexOption configures BuildIndex.
+type IndexOption func(*indexOptions) error
+
+type indexOptions struct {
+	annotations map[string]string
+	templates   string
+}
+
+// WithIndexAnnotations sets the annotations of the index. The default is
+// none.
+func WithIndexAnnotations(annotations map[string]string) IndexOption {
+	return func(o *indexOptions) error { o.annotations = maps.Clone(annotations); return nil }
+}
+
+// WithIndexTemplates reads a config templates file as WithConfigTemplates
+// does; its "annotations" map, if present, replaces the one given by
+// WithIndexAnnotations. Other maps in it are ignored. The default is none.
+func WithIndexTemplates(path string) IndexOption {
+	return func(o *indexOptions) error { o.templates = path; return nil }
+}
+
+// ReadDescriptor reads a manifest descriptor file as written by
+// Blob.Write. Unknown fields are errors; the media type must be that of
+// an image manifest (OCI or Docker v2) and the platform must name an os
+// and an architecture, else the error wraps ErrMissingPlatform.
+func ReadDescriptor(path string) (*specv1.Descriptor, error) {
+	var d specv1.Descriptor
+	if err := readJSON(path, &d, true); err != nil {
+		return nil, fmt.Errorf("manifest descriptor %s: %w", path, err)
+	}
+	if err := validateDescriptor(&d); err != nil {
+		return nil, fmt.Errorf("manifest descriptor %s: %w", path, err)
+	}
+	switch d.MediaType {
+	case specv1.MediaTypeImageManifest, MediaTypeDockerManifest:
+	default:
+		return nil, fmt.Errorf("manifest descriptor %s: mediaType %q is not an image manifest", path, d.MediaType)
+	}
+	if d.Size == 0 {
+		return nil, fmt.Errorf("manifest descriptor %s: size is 0", path)
+	}
+	if d.Platform == nil || d.Platform.OS == "" || d.Platform.Architecture == "" {
+		return nil, fmt.Errorf("manifest descriptor %s: no platform with os and architecture: %w", path, ErrMissingPlatform)
+	}
+	return &d, nil
+}
+
+// BuildIndex assembles an image index of the manifests described by the
+// descriptor files, in the given order. At least one manifest is needed.
+// Two manifests with the same os, architecture and variant fail with
+// ErrDuplicatePlatform, naming both files.
+func BuildIndex(ctx context.Context, descriptorPaths []string, opts ...IndexOption) (Blob, error) {
+	var o indexOptions
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return Blob{}, err
+		}
+	}
+	if o.templates != "" {
+		tmpl, err := readTemplates(o.templates)
+		if err != nil {
+			return Blob{}, err
+		}
+		if tmpl.Annotations != nil {
+			o.annotations = tmpl.Annotations
+		}
+	}
+	if len(descriptorPaths) == 0 {
+		return Blob{}, errors.New("no manifest descriptors given")
+	}
+	type platformKey struct{ os, arch, variant string }
+	seen := map[platformKey]string{}
+	manifests := make([]specv1.Descriptor, 0, len(descriptorPaths))
+	for _, path := range descriptorPaths {
+		if err := ctx.Err(); err != nil {
+			return Blob{}, err
+		}
+		d, err := ReadDescriptor(path)
+		if err != nil {
+			return Blob{}, err
+		}
+		p := d.Platform
+		key := platformKey{p.OS, p.Architecture, p.Variant}
+		if prev, ok := seen[key]; ok {
+			return Blob{}, fmt.Errorf("manifest descriptors %s and %s are both for %s: %w",
+				prev, path, platformString(p.OS, p.Architecture, p.Variant), ErrDuplicatePlatform)
+		}
+		seen[key] = path
+		manifests = append(manifests, *d)
+	}
+	idx := specv1.Index{
+		Versioned:   specs.Versioned{SchemaVersion: 2},
+		MediaType:   specv1.MediaTypeImageIndex,
+		Manifests:   manifests,
+		Annotations: nonEmpty(o.annotations),
+	}
+	return newBlob(specv1.MediaTypeImageIndex, idx, nil)
+}

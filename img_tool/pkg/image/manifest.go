@@ -1,0 +1,280 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+)
+
+// Option configures BuildManifest.
+type Option func(*options) error
+
+type options struct {
+	os, arch, variant        string
+	layers                   []string
+	baseManifest, baseConfig string
+	fragment, templates      string
+	user, workingDir, stop   string
+	env, labels, annotations map[string]string
+	entrypoint, cmd          []string
+}
+
+// WithPlatform sets the platform of the image. The default is linux/amd64
+// without a variant. os and arch must not be empty.
+func WithPlatform(os, arch, variant string) Option {
+	return func(o *options) error {
+		if os == "" || arch == "" {
+			return fmt.Errorf("platform %q: os and architecture must not be empty", platformString(os, arch, variant))
+		}
+		o.os, o.arch, o.variant = os, arch, variant
+		return nil
+	}
+}
+
+// WithLayers appends layer metadata files (see package metadata) of new
+// layers, bottom to top. The default is no new layers.
+func WithLayers(paths ...string) Option {
+	return func(o *options) error {
+		o.layers = append(o.layers, paths...)
+		return nil
+	}
+}
+
+// WithBase builds on a base image, given its manifest and config JSON
+// (OCI or Docker v2). Its layers come first, unchanged, and its config is
+// inherited. The default is no base. Giving a base twice is an error.
+func WithBase(manifestPath, configPath string) Option {
+	return func(o *options) error {
+		if manifestPath == "" || configPath == "" {
+			return errors.New("base: both the manifest and the config are needed")
+		}
+		if o.baseManifest != "" {
+			return fmt.Errorf("base %s: a base %s is already set", manifestPath, o.baseManifest)
+		}
+		o.baseManifest, o.baseConfig = manifestPath, configPath
+		return nil
+	}
+}
+
+// WithConfigFragment merges a partial image config JSON file over the
+// base config, before the values of the other options. The default is
+// none. See BuildManifest for the merge rules.
+func WithConfigFragment(path string) Option {
+	return func(o *options) error { o.fragment = path; return nil }
+}
+
+// WithConfigTemplates reads a JSON file {"env": {}, "labels": {},
+// "annotations": {}}; each map present replaces the map given by WithEnv,
+// WithLabels or WithAnnotations. The default is none.
+func WithConfigTemplates(path string) Option {
+	return func(o *options) error { o.templates = path; return nil }
+}
+
+// WithUser sets config.User. The default "" keeps the inherited user.
+func WithUser(u string) Option {
+	return func(o *options) error { o.user = u; return nil }
+}
+
+// WithWorkingDir sets config.WorkingDir. The default "" keeps the
+// inherited one.
+func WithWorkingDir(d string) Option {
+	return func(o *options) error { o.workingDir = d; return nil }
+}
+
+// WithStopSignal sets config.StopSignal. The default "" keeps the
+// inherited one.
+func WithStopSignal(s string) Option {
+	return func(o *options) error { o.stop = s; return nil }
+}
+
+// WithEntrypoint sets config.Entrypoint. The default (empty) keeps the
+// inherited one.
+func WithEntrypoint(args []string) Option {
+	return func(o *options) error { o.entrypoint = slices.Clone(args); return nil }
+}
+
+// WithCmd sets config.Cmd. The default (empty) keeps the inherited one.
+func WithCmd(args []string) Option {
+	return func(o *options) error { o.cmd = slices.Clone(args); return nil }
+}
+
+// WithEnv sets environment variables: inherited keys keep their position
+// with the new value, new keys are appended in sorted order. The default
+// is none.
+func WithEnv(env map[string]string) Option {
+	return func(o *options) error { o.env = maps.Clone(env); return nil }
+}
+
+// WithLabels merges labels into config.Labels. The default is none.
+func WithLabels(labels map[string]string) Option {
+	return func(o *options) error { o.labels = maps.Clone(labels); return nil }
+}
+
+// WithAnnotations sets the annotations of the manifest. The default is
+// none; base manifest annotations are never inherited.
+func WithAnnotations(annotations map[string]string) Option {
+	return func(o *options) error { o.annotations = maps.Clone(annotations); return nil }
+}
+
+// Manifest is an image config and the manifest that refers to it.
+type Manifest struct {
+	// Config is the image config; its descriptor is the manifest's config.
+	Config Blob
+	// Manifest is the image manifest; its descriptor carries the platform.
+	Manifest Blob
+}
+
+// BuildManifest assembles an image config and manifest.
+//
+// The config starts from the base config (if any): its rootfs, history
+// and the config fields User, Env, Entrypoint, Cmd, WorkingDir, Labels,
+// ExposedPorts, Volumes and StopSignal. The config fragment is merged over
+// it: Env keys already present are replaced in place and new ones appended
+// in fragment order; Labels are merged; User, WorkingDir, StopSignal and
+// author replace when not empty; Entrypoint, Cmd, ExposedPorts and Volumes
+// replace when present (an empty list clears); history is appended. Then
+// the options are applied with the same rules. Finally the new layers
+// extend rootfs.diff_ids and get one history entry each.
+//
+// A base config or fragment for another os or architecture (or another
+// variant, when both name one) fails with ErrPlatformMismatch. Every input
+// file is validated; errors name the file.
+func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
+	o := options{os: "linux", arch: "amd64"}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	platform := specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant}
+
+	cfg := specv1.Image{Platform: platform, RootFS: specv1.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}}
+	layers := []specv1.Descriptor{}
+	if o.baseManifest != "" {
+		base, baseCfg, err := readBase(o.baseManifest, o.baseConfig)
+		if err != nil {
+			return nil, err
+		}
+		if err := inheritBase(&cfg, baseCfg, o.baseConfig); err != nil {
+			return nil, err
+		}
+		layers = append(layers, base.Layers...)
+	}
+	if o.fragment != "" {
+		frag, err := readFragment(o.fragment)
+		if err != nil {
+			return nil, err
+		}
+		if err := mergeFragment(&cfg, frag); err != nil {
+			return nil, fmt.Errorf("config fragment %s: %w", o.fragment, err)
+		}
+	}
+	if o.templates != "" {
+		tmpl, err := readTemplates(o.templates)
+		if err != nil {
+			return nil, err
+		}
+		if tmpl.Env != nil {
+			o.env = tmpl.Env
+		}
+		if tmpl.Labels != nil {
+			o.labels = tmpl.Labels
+		}
+		if tmpl.Annotations != nil {
+			o.annotations = tmpl.Annotations
+		}
+	}
+	applyOptions(&cfg.Config, &o)
+
+	for _, path := range o.layers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		l, err := metadata.Read(path)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, specv1.Descriptor{
+			MediaType:   l.MediaType,
+			Digest:      digest.Digest(l.Digest),
+			Size:        l.Size,
+			Annotations: nonEmpty(l.Annotations),
+		})
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(l.DiffID))
+		created := epoch
+		cfg.History = append(cfg.History, specv1.History{
+			Created:   &created,
+			CreatedBy: l.Name,
+			Comment:   HistoryComment,
+		})
+	}
+	created := epoch
+	cfg.Created = &created
+
+	config, err := newBlob(specv1.MediaTypeImageConfig, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	m := specv1.Manifest{
+		Versioned:   specs.Versioned{SchemaVersion: 2},
+		MediaType:   specv1.MediaTypeImageManifest,
+		Config:      config.Descriptor,
+		Layers:      layers,
+		Annotations: nonEmpty(o.annotations),
+	}
+	descPlatform := &specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant}
+	manifest, err := newBlob(specv1.MediaTypeImageManifest, m, descPlatform)
+	if err != nil {
+		return nil, err
+	}
+	return &Manifest{Config: config, Manifest: manifest}, nil
+}
+
+// applyOptions applies the config values of the options over c.
+func applyOptions(c *specv1.ImageConfig, o *options) {
+	if o.user != "" {
+		c.User = o.user
+	}
+	if len(o.env) > 0 {
+		keys := slices.Sorted(maps.Keys(o.env))
+		pairs := make([]string, len(keys))
+		for i, k := range keys {
+			pairs[i] = k + "=" + o.env[k]
+		}
+		c.Env = mergeEnv(c.Env, pairs)
+	}
+	if len(o.entrypoint) > 0 {
+		c.Entrypoint = slices.Clone(o.entrypoint)
+	}
+	if len(o.cmd) > 0 {
+		c.Cmd = slices.Clone(o.cmd)
+	}
+	if o.workingDir != "" {
+		c.WorkingDir = o.workingDir
+	}
+	if len(o.labels) > 0 {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		maps.Copy(c.Labels, o.labels)
+	}
+	if o.stop != "" {
+		c.StopSignal = o.stop
+	}
+}
+
+// nonEmpty returns m, or nil when m is empty, so that it is omitted.
+func nonEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
+}
