@@ -23,7 +23,7 @@ export PATH="$(go env GOPATH)/bin:$PATH"
 out() { bazel cquery --output=files "$@" 2>/dev/null; }
 bazel build //images:all >"$work/build.out" 2>&1 || { tail -30 "$work/build.out"; bad "bazel build //images:all"; echo "images: $pass passed, $fail failed"; exit 1; }
 ok "bazel build //images:all"
-bazel build --output_groups=oci_tarball,tarball,digest //images:hello //images:hello_with_files //images:multiarch >"$work/build.out" 2>&1 ||
+bazel build --output_groups=oci_tarball,tarball,digest //images:hello //images:hello_with_files //images:hello_stamped //images:hello_templated //images:multiarch >"$work/build.out" 2>&1 ||
   { tail -30 "$work/build.out"; bad "bazel build of the layout and tarball output groups"; }
 
 manifest=$(out //images:hello | grep _manifest.json)
@@ -87,7 +87,7 @@ check "crane validate --fast --tarball (hello_with_files)" crane validate --fast
 # 4. containerd: import the OCI layout tarballs, run, list platforms.
 eval "$("$services/containerd.sh" start 2>/dev/null)"
 ctr="ctr -a $CONTAINERD_ADDRESS -n rules_img_e2e"
-for img in hello hello_with_files; do
+for img in hello hello_with_files hello_stamped hello_templated; do
   $ctr images rm "e2e/$img:latest" >/dev/null 2>&1
   check "containerd: import $img" $ctr images import --index-name "e2e/$img:latest" "$(out --output_groups=oci_tarball //images:$img)"
   got=$($ctr run --rm "e2e/$img:latest" "run-$img-$$" 2>&1)
@@ -107,7 +107,7 @@ got=$($ctr run --rm e2e/multiarch:latest "run-multi-$$" 2>&1)
 
 # 5. dockerd: docker load the tarball, run.
 eval "$("$services/dockerd.sh" start 2>/dev/null)"; export DOCKER_HOST
-for img in hello hello_with_files; do
+for img in hello hello_with_files hello_stamped hello_templated; do
   id=$(docker load -i "$(out --output_groups=tarball //images:$img)" 2>&1 | sed -n 's/^Loaded image ID: //p')
   [ -n "$id" ] && ok "docker: load $img ($id)" || bad "docker: load $img"
   got=$(docker run --rm --network=none "$id" 2>&1)
