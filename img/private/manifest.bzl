@@ -9,6 +9,7 @@ load("//img/private/platforms:platforms.bzl", "TargetPlatformInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:layer_info.bzl", "LayerInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
+load("//img/private/providers:pull_info.bzl", "PullInfo")
 
 _ATTRS = {
     "base": attr.label(
@@ -191,11 +192,14 @@ def _image_manifest_impl(ctx):
         missing_blobs = base.missing_blobs if base else [],
     )
     groups = image_output_groups(ctx, [info])
-    return [
+    providers = [
         DefaultInfo(files = depset([manifest, config])),
         OutputGroupInfo(descriptor = depset([descriptor]), digest = depset([digest]), **groups),
         info,
     ]
+    if ctx.attr.base and PullInfo in ctx.attr.base:
+        providers.append(ctx.attr.base[PullInfo])  # where the base layers live
+    return providers
 
 image_manifest = rule(
     implementation = _image_manifest_impl,

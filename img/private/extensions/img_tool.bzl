@@ -1,6 +1,6 @@
 """The `img_tool` module extension: where the img tool comes from."""
 
-load("//img/private/repository_rules:go_tool.bzl", "go_source_repo", "hub_repo", "prebuilt_repo")
+load("//img/private/repository_rules:go_tool.bzl", "go_source_repo", "hub_repo", "lockfile_repo", "prebuilt_repo")
 
 _DEFAULT_URL = "https://github.com/rules-img/rules_img/releases/download/{version}/img_{os}_{cpu}{dot}{extension}"
 
@@ -12,10 +12,17 @@ _collection = tag_class(
     },
 )
 
+_TOOL = attr.string(
+    default = "img",
+    values = ["img", "pull_tool"],
+    doc = "`img` (the rules' toolchain) or `pull_tool` (run by the pull repository rule on the host).",
+)
+
 _from_source = tag_class(
-    doc = "Builds the img tool from rules_img's own sources with the host's `go`.",
+    doc = "Builds the tool from rules_img's own sources with the host's `go`.",
     attrs = {
         "collection": attr.string(default = "img_toolchain", doc = "Collection to provide."),
+        "tool": _TOOL,
     },
 )
 
@@ -25,6 +32,7 @@ _from_file = tag_class(
     attrs = {
         "collection": attr.string(default = "img_toolchain", doc = "Collection to provide."),
         "file": attr.label(mandatory = True, doc = "The lockfile."),
+        "tool": _TOOL,
     },
 )
 
@@ -44,7 +52,7 @@ def _sources_of(mctx, mod):
     """collection -> struct(kind, entries) declared by one module."""
     out = {}
     for t in mod.tags.from_source:
-        out[t.collection] = struct(kind = "source", entries = [])
+        out[t.collection] = struct(kind = "source", entries = [], tool = t.tool, file = None)
     for t in mod.tags.from_file:
         entries = json.decode(mctx.read(t.file))
         if type(entries) != "list":
@@ -54,11 +62,11 @@ def _sources_of(mctx, mod):
                 if k not in e:
                     fail("rules_img: lockfile {}: entry {} lacks {}".format(t.file, e, repr(k)))
         prev = out.get(t.collection)
-        out[t.collection] = struct(kind = "prebuilt", entries = (prev.entries if prev and prev.kind == "prebuilt" else []) + entries)
+        out[t.collection] = struct(kind = "prebuilt", entries = (prev.entries if prev and prev.kind == "prebuilt" else []) + entries, tool = t.tool, file = t.file)
     for t in mod.tags.download:
         e = {"version": t.version, "integrity": t.integrity, "os": t.os, "cpu": t.cpu, "url_templates": t.url_templates}
         prev = out.get(t.collection)
-        out[t.collection] = struct(kind = "prebuilt", entries = (prev.entries if prev and prev.kind == "prebuilt" else []) + [e])
+        out[t.collection] = struct(kind = "prebuilt", entries = (prev.entries if prev and prev.kind == "prebuilt" else []) + [e], tool = "img", file = None)
     return out
 
 def _img_tool_impl(mctx):
@@ -78,6 +86,15 @@ def _img_tool_impl(mctx):
                 fail("rules_img: the root module redefines the img tool collection {}; add img_tool.collection(name = {}, override = True)".format(repr(name), repr(name)))
             chosen[name] = src
     for name, src in chosen.items():
+        if src.tool == "pull_tool":
+            # Run on the host by repository rules: one binary, no toolchain.
+            if src.kind == "source":
+                go_source_repo(name = name, go_mod = "//pull_tool:go.mod", package = ".", binary = "pull_tool", toolchain = False, watch = ["//img_tool:go.mod"])
+            elif src.file:
+                lockfile_repo(name = name, binary = "pull_tool", lockfile = src.file, toolchain = False)
+            else:
+                fail("rules_img: the pull_tool collection {} takes a lockfile (from_file)".format(repr(name)))
+            continue
         if src.kind == "source":
             go_source_repo(name = name, go_mod = "//img_tool:go.mod", package = "./cmd/img", binary = "img")
             continue

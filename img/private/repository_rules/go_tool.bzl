@@ -63,6 +63,8 @@ Install Go, or use prebuilt binaries: in MODULE.bazel,
         ))
     module_dir = rctx.path(rctx.attr.go_mod).dirname
     rctx.watch_tree(module_dir)
+    for other in rctx.attr.watch:
+        rctx.watch_tree(rctx.path(other).dirname)
     goos, goarch = host_platform(rctx)
     exe = rctx.attr.binary + (".exe" if goos == "windows" else "")
     env = {
@@ -97,6 +99,7 @@ go_source_repo = repository_rule(
         "package": attr.string(mandatory = True, doc = "Package to build, e.g. `./cmd/img`."),
         "binary": attr.string(mandatory = True, doc = "Name of the executable."),
         "toolchain": attr.bool(default = True, doc = "Also declare an image_toolchain for the host."),
+        "watch": attr.label_list(doc = "go.mod files of other modules the build uses (replace directives); their trees are watched too."),
     },
     environ = ["PATH", "GOROOT", "GOPROXY", "GOPATH", "GOMODCACHE", "GOCACHE", "GOFLAGS", "HOME"],
     doc = "Builds a Go tool of rules_img with the host's Go (no rules_go needed).",
@@ -160,8 +163,14 @@ def _lockfile_repo_impl(rctx):
         fail("rules_img: lockfile {}: the {}/{} entry has no url_templates".format(rctx.attr.lockfile, goos, goarch))
     exe = rctx.attr.binary + ".exe"
     rctx.download(urls, output = exe, executable = True, integrity = e["integrity"])
-    rctx.file("BUILD.bazel", 'exports_files(["{}"], visibility = ["//visibility:public"])\n\n'.format(exe) +
-                             _toolchain_build({(goos, goarch): ":" + exe}))
+    files = [exe]
+    if goos != "windows":
+        rctx.symlink(exe, rctx.attr.binary)  # the name a source build has
+        files.append(rctx.attr.binary)
+    build = 'exports_files({}, visibility = ["//visibility:public"])\n\n'.format(repr(files))
+    if rctx.attr.toolchain:
+        build += _toolchain_build({(goos, goarch): ":" + exe})
+    rctx.file("BUILD.bazel", build)
 
 lockfile_repo = repository_rule(
     implementation = _lockfile_repo_impl,
@@ -169,6 +178,7 @@ lockfile_repo = repository_rule(
         "binary": attr.string(mandatory = True, doc = "Tool name; the file is `<binary>.exe`."),
         "lockfile": attr.label(mandatory = True, doc = "Lockfile: a JSON list of {version, integrity, os, cpu, url_templates}."),
         "url_templates": attr.string_list(doc = "URL templates for entries that have none."),
+        "toolchain": attr.bool(default = True, doc = "Also declare an image_toolchain for it."),
     },
-    doc = "Downloads the host's prebuilt binary from a lockfile and declares its toolchain (WORKSPACE mode).",
+    doc = "Downloads the host's prebuilt binary from a lockfile and, for img, declares its toolchain.",
 )

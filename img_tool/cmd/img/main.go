@@ -25,6 +25,7 @@ var commands = map[string]command{
 	"index":           {runIndex, "writes an image index from manifest descriptors"},
 	"oci-layout":      {runOCILayout, "writes an OCI image layout (directory or tar) of an image or index"},
 	"docker-save":     {runDockerSave, "writes a `docker load` archive (tar or directory) of an image"},
+	"download-blob":   {runDownloadBlob, "downloads one blob by digest from a registry, verified, with mirror fallback"},
 }
 
 func usage(w io.Writer) {

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# End-to-end checks of `pull` against the real distribution registry in
+# plain, htpasswd and TLS modes. The base image (a linux/amd64 + linux/arm64
+# index, three layers, a few MB, built by e2e/basic) is pushed with crane;
+# this workspace pulls it and builds images on top. The registry's access
+# log tells which blobs were fetched.
+# Usage: run.sh   (needs bazel, crane, the registries of tools/services)
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+services=$here/../../tools/services
+export PATH="$(go env GOPATH)/bin:$PATH"
+pass=0 fail=0
+ok() { echo "ok   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+work=$(mktemp -d /tmp/rules_img_pull.XXXXXX)
+cleanup() {
+  (cd "$here" && bazel shutdown >/dev/null 2>&1)
+  for m in plain auth tls; do "$services/registry.sh" clean "$m" >/dev/null 2>&1; done
+  rm -rf "$work" "$here/MODULE.bazel"
+}
+trap cleanup EXIT
+
+# 1. The base image, pushed to every registry and repository the pulls use.
+(cd "$here/../basic" && bazel build //images:base --output_groups=+oci_layout,+digest >"$work/seed.out" 2>&1) ||
+  { tail -20 "$work/seed.out"; bad "build the base image"; exit 1; }
+layout=$here/../basic/bazel-bin/images/base_oci_layout
+digest=$(cat "$here/../basic/bazel-bin/images/base_digest")
+total=$(find "$layout/blobs" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+for m in plain auth tls; do "$services/registry.sh" clean "$m" >/dev/null 2>&1; done
+declare -A log
+for m in plain auth tls; do
+  while IFS='=' read -r k v; do declare "R_${m}_$k=$v"; done < <("$services/registry.sh" start "$m" 2>/dev/null)
+done
+log[plain]=$R_plain_REGISTRY_LOG
+push() { # push MODE REPO
+  local reg="R_$1_REGISTRY" cfg="R_$1_REGISTRY_DOCKER_CONFIG" ca="R_$1_REGISTRY_CA"
+  env DOCKER_CONFIG="${!cfg:-$work/no-auth}" ${!ca:+SSL_CERT_FILE=${!ca}} crane push ${!ca:---insecure} "$layout" "${!reg}/$2" >/dev/null 2>&1
+}
+seeded=1
+for repo in base/app:v1 base/eager:v1 base/lazy:v1 base/mirror:v1; do push plain "$repo" || seeded=0; done
+push auth base/app:v1 || seeded=0
+push tls base/app:v1 || seeded=0
+[ "$seeded" = 1 ] && ok "crane pushed the base ($digest, $total bytes) to plain, auth and tls registries" || { bad "seeding the registries"; exit 1; }
+sed -e "s|@DIGEST@|$digest|g" "$here/MODULE.bazel.in" >"$here/MODULE.bazel"
+
+cd "$here" || exit 1
+# blob_gets LOG REPO: digests of blobs fetched from REPO (GET, not HEAD).
+blob_gets() { grep -o "\"GET /v2/$2/blobs/sha256:[0-9a-f]*" "$1" | sed 's/.*blobs\///' | sort -u; }
+layers() { jq -r '.manifests[].layers[].digest' "$(bazel info output_base 2>/dev/null)/external/_main~_repo_rules~$1/image/pull.json" | sort -u; }
+
+# 2. Shallow: manifests and configs only, then an image on top.
+if bazel build //:app_on_base >"$work/b.out" 2>&1; then
+  ok "shallow pull + image_manifest on top builds"
+  fetched=$(blob_gets "${log[plain]}" base/app)
+  layer_hits=$(comm -12 <(echo "$fetched") <(layers base) | wc -l)
+  [ "$layer_hits" = 0 ] && ok "shallow: the registry log shows no layer blob GET ($(echo "$fetched" | grep -c .) config blobs fetched)" || bad "shallow: $layer_hits layer blobs fetched"
+  line=$(grep -o 'fetched [0-9]* bytes of [0-9]*[^"]*' "$work/b.out" | head -1)
+  echo "     base: $line"
+  jq -e --arg d "$digest" '.root.digest == $d and (.manifests | length) == 2' "$(bazel info output_base 2>/dev/null)/external/_main~_repo_rules~base/image/pull.json" >/dev/null &&
+    ok "shallow: pull.json has the pinned index and both platforms" || bad "shallow: pull.json"
+  mf=$(bazel cquery --output=files //:app_on_base 2>/dev/null | grep _manifest.json)
+  [ "$(jq '.layers | length' "$mf")" = 4 ] && ok "image on the shallow base: 3 base layers + 1" || bad "image on the shallow base: $(jq '.layers | length' "$mf") layers"
+else
+  tail -20 "$work/b.out"; bad "shallow pull"
+fi
+# The layout of an image on a shallow base cannot be complete.
+if bazel build --output_groups=oci_layout //:app_on_base >"$work/b.out" 2>&1; then
+  bad "shallow: oci_layout without base blobs was allowed"
+else
+  grep -q "shallow_oci_layout=i_know_what_i_am_doing" "$work/b.out" && ok "shallow: oci_layout fails and names the setting" || { bad "shallow: oci_layout error"; grep -E 'ERROR|img' "$work/b.out" | head -3; }
+fi
+bazel build --output_groups=oci_layout --@rules_img//img/settings:shallow_oci_layout=i_know_what_i_am_doing //:app_on_base >"$work/b.out" 2>&1 &&
+  ok "shallow: oci_layout allowed with i_know_what_i_am_doing" || bad "shallow: incomplete layout"
+
+# 3. Eager: every layer, and the image on top runs in containerd.
+if bazel build --output_groups=+oci_tarball //:app_on_base_eager >"$work/b.out" 2>&1; then
+  n=$(comm -12 <(blob_gets "${log[plain]}" base/eager) <(layers base_eager) | wc -l)
+  [ "$n" = "$(layers base_eager | wc -l)" ] && ok "eager: all $n layers fetched" || bad "eager: $n layers fetched"
+  eval "$("$services/containerd.sh" start 2>/dev/null)"
+  ctr="ctr -a $CONTAINERD_ADDRESS -n rules_img_e2e_pull"
+  tarball=$(bazel cquery --output=files --output_groups=oci_tarball //:app_on_base_eager 2>/dev/null)
+  $ctr images rm e2e/pull:eager >/dev/null 2>&1
+  if $ctr images import --index-name e2e/pull:eager "$tarball" >/dev/null 2>&1; then
+    got=$($ctr run --rm e2e/pull:eager "pull-$$" 2>&1)
+    [ "$got" = "Hello from rules_img!" ] && ok "eager: the image on the pulled base runs in containerd" || bad "eager: ctr run printed: $got"
+  else
+    bad "eager: ctr import"
+  fi
+  "$services/containerd.sh" stop >/dev/null 2>&1
+else
+  tail -20 "$work/b.out"; bad "eager pull"
+fi
+
+# 4. Lazy: nothing at fetch time; layers when the layers target is built.
+if bazel build //:app_on_base_lazy >"$work/b.out" 2>&1; then
+  n=$(comm -12 <(blob_gets "${log[plain]}" base/lazy) <(layers base_lazy) | wc -l)
+  [ "$n" = 0 ] && ok "lazy: no layer fetched by the pull" || bad "lazy: $n layers fetched by the pull"
+  bazel build @base_lazy//:layers >"$work/b.out" 2>&1 || { tail -10 "$work/b.out"; bad "lazy: build @base_lazy//:layers"; }
+  n=$(comm -12 <(blob_gets "${log[plain]}" base/lazy) <(layers base_lazy) | wc -l)
+  [ "$n" = "$(layers base_lazy | wc -l)" ] && ok "lazy: building @base_lazy//:layers fetched all $n layers" || bad "lazy: $n layers after building :layers"
+  bazel build --output_groups=oci_layout //:app_on_base_lazy >"$work/b.out" 2>&1 && ok "lazy: complete oci_layout from downloaded layers" || { bad "lazy: oci_layout"; grep ERROR "$work/b.out" | head -3; }
+else
+  tail -20 "$work/b.out"; bad "lazy pull"
+fi
+
+# 5. Mirror fallback and Bazel's downloader.
+bazel build //:app_on_base_mirror >"$work/b.out" 2>&1 && ok "mirror: 127.0.0.1:1 is down, 127.0.0.1:5000 served" || { tail -10 "$work/b.out"; bad "mirror"; }
+bazel build //:app_on_base_bazel_downloader >"$work/b.out" 2>&1 && ok "downloader = bazel" || { tail -10 "$work/b.out"; bad "downloader = bazel"; }
+
+# 6. htpasswd and TLS registries.
+if bazel build --repo_env=IMG_DOCKER_CONFIG="$R_auth_REGISTRY_DOCKER_CONFIG" //:app_on_base_auth >"$work/b.out" 2>&1; then
+  ok "auth: pulled with docker config credentials"
+else
+  tail -10 "$work/b.out"; bad "auth pull"
+fi
+bazel build --repo_env=IMG_REGISTRY_CA_FILE="$R_tls_REGISTRY_CA" //:app_on_base_tls >"$work/b.out" 2>&1 && ok "tls: pulled with the registry's CA" || { tail -10 "$work/b.out"; bad "tls pull"; }
+
+# 7. Bad input: no credentials, wrong digest, no digest.
+bazel clean --expunge >/dev/null 2>&1
+if bazel build --repo_env=IMG_DOCKER_CONFIG="$work/empty-config" @base_auth//:image >"$work/b.out" 2>&1; then
+  bad "auth: pull without credentials succeeded"
+elif grep -q "127.0.0.1:5001" "$work/b.out" && grep -q "base/app" "$work/b.out" && grep -qi "401\|unauthorized\|authentication required" "$work/b.out"; then
+  grep -q testpassword "$work/b.out" && bad "auth: the error prints the password" || ok "auth: clear 401 naming registry and repository, no secret printed"
+else
+  bad "auth: unclear error"; grep -E 'ERROR|rror' "$work/b.out" | head -3
+fi
+if bazel build @wrong_digest//:image >"$work/b.out" 2>&1; then
+  bad "wrong digest accepted"
+else
+  grep -q "sha256:0000000000000000000000000000000000000000000000000000000000000000" "$work/b.out" && ok "wrong digest: clear error naming the pinned digest" || { bad "wrong digest: unclear error"; grep ERROR "$work/b.out" | head -3; }
+  [ ! -e "$(bazel info output_base 2>/dev/null)/external/_main~_repo_rules~wrong_digest/image" ] && ok "wrong digest: nothing cached" || bad "wrong digest: blobs left in the repository"
+fi
+if bazel build @no_digest//:image >"$work/b.out" 2>&1; then
+  bad "pull without digest accepted"
+else
+  grep -q "digest = \"$digest\"" "$work/b.out" && ok "no digest: the error prints the digest to pin" || { bad "no digest: no digest printed"; grep -A3 ERROR "$work/b.out" | head -5; }
+fi
+
+echo "pull: $pass passed, $fail failed"
+[ "$fail" = 0 ]

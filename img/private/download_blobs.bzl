@@ -1,0 +1,43 @@
+"""download_blobs: fetch layer blobs in build actions (lazy pulls)."""
+
+load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
+
+_ATTRS = {
+    "digests": attr.string_list(mandatory = True, doc = "Blob digests (`sha256:<hex>`) to download."),
+    "registries": attr.string_list(mandatory = True, doc = "Registries to try, in order."),
+    "repository": attr.string(mandatory = True, doc = "Repository of the blobs."),
+}
+
+def _download_blobs_impl(ctx):
+    outs = []
+    for d in ctx.attr.digests:
+        hex = d.removeprefix("sha256:")
+        out = ctx.actions.declare_file("{}/{}".format(ctx.label.name, hex))
+        args = ctx.actions.args()
+        args.add("download-blob")
+        args.add_all(ctx.attr.registries, before_each = "--registry")
+        args.add("--repository", ctx.attr.repository)
+        args.add("--digest", d)
+        args.add("--output", out)
+        ctx.actions.run(
+            executable = img_tool(ctx),
+            arguments = [args],
+            outputs = [out],
+            mnemonic = "DownloadBlob",
+            progress_message = "Downloading {} from {}".format(d[:19], ctx.attr.repository),
+            execution_requirements = {"requires-network": "1", "no-remote-exec": "1"},
+            env = {k: v for k, v in ctx.configuration.default_shell_env.items()},
+        )
+        outs.append(out)
+    return [DefaultInfo(files = depset(outs))]
+
+download_blobs = rule(
+    implementation = _download_blobs_impl,
+    attrs = _ATTRS,
+    toolchains = TOOLCHAINS,
+    doc = """Downloads blobs from a registry in build actions, one action per blob.
+
+The `layers` target of a lazily pulled image: its blobs are fetched only when
+something needs their bytes (a layout, a tarball, a load), and then cached
+like any build output.""",
+)

@@ -1,0 +1,12 @@
+"""PullInfo: where a pulled base image came from."""
+
+PullInfo = provider(
+    doc = """The registry coordinates of a base image pulled with `pull`. Deploy rules use
+them to fetch (or mount) base layers that were never downloaded.""",
+    fields = {
+        "registries": "list of string: registry hosts, the one that served first, then the mirrors.",
+        "repository": "string: repository in the registry, e.g. `library/debian`.",
+        "tag": "string: the tag that was asked for; empty when none.",
+        "digest": "string: the pinned digest of the index or manifest, `sha256:<hex>`.",
+    },
+)

@@ -1,0 +1,204 @@
+"""pull: a base image from a registry, fetched shallow by default."""
+
+_INDEX_TYPES = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+]
+
+_ATTRS = {
+    "registry": attr.string(doc = "Registry host, e.g. `index.docker.io` or `127.0.0.1:5000`."),
+    "registries": attr.string_list(doc = "Further registries (mirrors), tried in order after `registry`."),
+    "repository": attr.string(mandatory = True, doc = "Repository, e.g. `library/debian`."),
+    "tag": attr.string(doc = "Tag, for humans; the digest decides what is fetched."),
+    "digest": attr.string(doc = "Digest of the index or manifest, `sha256:<hex>`. Required; without it the rule fails and prints the digest to pin."),
+    "layer_handling": attr.string(
+        default = "shallow",
+        values = ["shallow", "eager", "lazy"],
+        doc = """`shallow`: fetch manifests and configs only; layers stay in the registry
+and move only when a push or load needs them. `eager`: fetch every layer
+now. `lazy`: like shallow, plus a `layers` target whose build actions
+download the layers when something needs their bytes.""",
+    ),
+    "downloader": attr.string(
+        default = "img_tool",
+        values = ["img_tool", "bazel"],
+        doc = """`img_tool`: the pull tool, with docker config.json credentials
+(`DOCKER_CONFIG`, `IMG_DOCKER_CONFIG`, `~/.docker/config.json`) and
+credential helpers. `bazel`: Bazel's downloader (its `--credential_helper`
+and netrc apply; anonymous otherwise).""",
+    ),
+    "_pull_tool": attr.label(default = "@rules_img_pull_tool//:pull_tool", allow_single_file = True),
+}
+
+def _apparent_name(rctx):
+    return rctx.name.replace("+", "~").split("~")[-1]
+
+def _registries(rctx):
+    regs = ([rctx.attr.registry] if rctx.attr.registry else []) + rctx.attr.registries
+    if not regs:
+        fail("pull {}: set registry (or registries)".format(rctx.name))
+    return regs
+
+def _pull_with_tool(rctx, regs, out):
+    tool = rctx.path(rctx.attr._pull_tool)
+    args = [tool, "pull", "--repository", rctx.attr.repository, "--output", out, "--layer-handling", rctx.attr.layer_handling]
+    for r in regs:
+        args.extend(["--registry", r])
+    if rctx.attr.tag:
+        args.extend(["--tag", rctx.attr.tag])
+    if rctx.attr.digest:
+        args.extend(["--digest", rctx.attr.digest])
+    env = rctx.os.environ
+    if env.get("IMG_DOCKER_CONFIG"):
+        args.extend(["--docker-config", env["IMG_DOCKER_CONFIG"]])
+    for host in [h for h in env.get("IMG_INSECURE_REGISTRIES", "").split(",") if h]:
+        args.extend(["--insecure-registry", host])
+    if env.get("IMG_REGISTRY_CA_FILE"):
+        args.extend(["--ca-file", env["IMG_REGISTRY_CA_FILE"]])
+    res = rctx.execute(args, timeout = 3600, quiet = True)
+    if res.return_code != 0:
+        fail("pull {} ({}/{}{}): {}".format(
+            _apparent_name(rctx),
+            regs[0],
+            rctx.attr.repository,
+            "@" + rctx.attr.digest if rctx.attr.digest else ":" + rctx.attr.tag,
+            (res.stderr or res.stdout).strip(),
+        ))
+    if res.stderr:
+        print(res.stderr.strip())  # buildifier: disable=print
+
+def _url(registry, repository, kind, ref):
+    host = registry.split("/")[0]
+    scheme = "http" if host.startswith("127.") or host.startswith("localhost") or host.startswith("[::1]") else "https"
+    return "{}://{}/v2/{}/{}/{}".format(scheme, registry, repository, kind, ref)
+
+def _fetch(rctx, regs, kind, digest, path, accept = None):
+    hex = digest.removeprefix("sha256:")
+    rctx.download(
+        url = [_url(r, rctx.attr.repository, kind, digest) for r in regs],
+        output = path,
+        sha256 = hex,
+        headers = {"Accept": [accept]} if accept else {},
+    )
+    return json.decode(rctx.read(path)) if kind == "manifests" or path.endswith(".json") else None
+
+def _pull_with_bazel(rctx, regs, out):
+    """Fetches with Bazel's downloader; needs the digest."""
+    accept = ",".join(_INDEX_TYPES + [
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ])
+    blobs = out + "/blobs/sha256/"
+    root = _fetch(rctx, regs, "manifests", rctx.attr.digest, blobs + rctx.attr.digest[7:], accept)
+    root_type = root.get("mediaType", "")
+    summary = {"registry": regs[0], "repository": rctx.attr.repository, "tag": rctx.attr.tag}
+    size = len(rctx.read(blobs + rctx.attr.digest[7:]))
+    summary["root"] = {"mediaType": root_type, "digest": rctx.attr.digest, "size": size}
+    entries = root["manifests"] if root_type in _INDEX_TYPES else [dict(summary["root"])]
+    manifests = []
+    for e in entries:
+        if e.get("mediaType") in _INDEX_TYPES:
+            fail("pull {}: {} is a nested index, which is not supported".format(_apparent_name(rctx), e["digest"]))
+        m = root if e["digest"] == rctx.attr.digest else _fetch(rctx, regs, "manifests", e["digest"], blobs + e["digest"][7:], accept)
+        config = _fetch(rctx, regs, "blobs", m["config"]["digest"], blobs + m["config"]["digest"][7:] + "", None)
+        config = json.decode(rctx.read(blobs + m["config"]["digest"][7:]))
+        diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+        if len(diff_ids) != len(m["layers"]):
+            fail("pull {}: manifest {} has {} layers but its config {} diff_ids".format(_apparent_name(rctx), e["digest"], len(m["layers"]), len(diff_ids)))
+        platform = {"os": config.get("os", ""), "architecture": config.get("architecture", "")}
+        if config.get("variant"):
+            platform["variant"] = config["variant"]
+        layers = []
+        for l, diff_id in zip(m["layers"], diff_ids):
+            layers.append({"mediaType": l["mediaType"], "digest": l["digest"], "size": l["size"], "diff_id": diff_id, "annotations": l.get("annotations", {})})
+            if rctx.attr.layer_handling == "eager":
+                _fetch(rctx, regs, "blobs", l["digest"], blobs + l["digest"][7:])
+        manifests.append({
+            "mediaType": m.get("mediaType", e.get("mediaType")),
+            "digest": e["digest"],
+            "size": e.get("size", size),
+            "platform": platform,
+            "config": m["config"],
+            "layers": layers,
+        })
+    summary["manifests"] = manifests
+    rctx.file(out + "/pull.json", json.encode(summary))
+
+def _pull_impl(rctx):
+    regs = _registries(rctx)
+    if rctx.attr.digest and not (rctx.attr.digest.startswith("sha256:") and len(rctx.attr.digest) == 71):
+        fail("pull {}: digest {} is not sha256:<64 hex digits>".format(_apparent_name(rctx), repr(rctx.attr.digest)))
+    if rctx.attr.downloader == "bazel":
+        if not rctx.attr.digest:
+            fail("pull {}: the bazel downloader needs a pinned digest".format(_apparent_name(rctx)))
+        _pull_with_bazel(rctx, regs, "image")
+    else:
+        _pull_with_tool(rctx, regs, "image")
+    summary = json.decode(rctx.read("image/pull.json"))
+    if not rctx.attr.digest:
+        fail("""pull {name}: no digest is pinned for {reg}/{repo}:{tag}. It resolves to
+    digest = "{digest}",
+add that to the pull() call (a tag can move; a digest cannot).""".format(
+            name = _apparent_name(rctx),
+            reg = summary["registry"],
+            repo = rctx.attr.repository,
+            tag = rctx.attr.tag,
+            digest = summary["root"]["digest"],
+        ))
+    served = summary["registry"]
+    regs = [served] + [r for r in regs if r != served]
+    layer_digests = sorted({l["digest"]: True for m in summary["manifests"] for l in m["layers"]}.keys())
+    name = _apparent_name(rctx)
+    build = [
+        'load("@rules_img//img/private:import.bzl", "image_import")',
+        'load("@rules_img//img/private:download_blobs.bzl", "download_blobs")',
+        "",
+        'package(default_visibility = ["//visibility:public"])',
+        "",
+        "image_import(",
+        '    name = "image",',
+        '    blobs = glob(["image/blobs/sha256/*"]),',
+        "    layer_blobs = {},".format('[":layers"]' if rctx.attr.layer_handling == "lazy" else "[]"),
+        "    pull_json = {},".format(repr(json.encode(summary))),
+        "    registries = {},".format(repr(regs)),
+        "    repository = {},".format(repr(rctx.attr.repository)),
+        "    tag = {},".format(repr(rctx.attr.tag)),
+        ")",
+        "",
+        "download_blobs(",
+        '    name = "layers",',
+        "    digests = {},".format(repr(layer_digests)),
+        "    registries = {},".format(repr(regs)),
+        "    repository = {},".format(repr(rctx.attr.repository)),
+        ")",
+        "",
+        'exports_files(["image/pull.json"])',
+    ]
+    if name != "image":
+        build.extend(["", 'alias(name = "{}", actual = ":image")'.format(name)])
+    rctx.file("BUILD.bazel", "\n".join(build) + "\n")
+
+pull = repository_rule(
+    implementation = _pull_impl,
+    attrs = _ATTRS,
+    environ = ["DOCKER_CONFIG", "IMG_DOCKER_CONFIG", "IMG_INSECURE_REGISTRIES", "IMG_REGISTRY_CA_FILE", "SSL_CERT_FILE"],
+    doc = """A base image from a registry.
+
+By default only the index, the manifests and the configs are fetched
+(kilobytes, even for a base of many gigabytes); layers stay in the registry
+until a push or load needs them. `@name` is an image_import target:
+ImageIndexInfo for a multi-platform image (image_manifest picks the target
+platform's manifest at analysis time) or ImageManifestInfo.
+
+```starlark
+pull = use_repo_rule("@rules_img//img:pull.bzl", "pull")
+
+pull(
+    name = "debian",
+    registry = "index.docker.io",
+    repository = "library/debian",
+    tag = "bookworm",
+    digest = "sha256:...",
+)
+```""",
+)

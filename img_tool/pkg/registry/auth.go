@@ -1,0 +1,122 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/config/configfile"
+	"github.com/docker/cli/cli/config/types"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// configKeychain resolves credentials like authn.DefaultKeychain, from the
+// config.json in dir: "auths" entries, then "credHelpers" and "credsStore"
+// (docker-credential-* programs), for "registry/repository" first and then
+// "registry". No config file means anonymous access.
+type configKeychain struct {
+	dir string
+
+	once sync.Once
+	cf   *configfile.ConfigFile
+	err  error
+}
+
+var _ authn.Keychain = (*configKeychain)(nil)
+
+func (k *configKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+	k.once.Do(func() { k.cf, k.err = config.Load(k.dir) })
+	path := filepath.Join(k.dir, config.ConfigFileName)
+	if k.err != nil {
+		return nil, fmt.Errorf("docker config %s: %w", path, k.err)
+	}
+	for _, key := range []string{target.String(), target.RegistryStr()} {
+		if key == name.DefaultRegistry {
+			key = authn.DefaultAuthKey
+		}
+		cfg, err := k.cf.GetAuthConfig(key)
+		if err != nil {
+			return nil, fmt.Errorf("docker config %s: credentials for %s: %w", path, key, err)
+		}
+		// GetAuthConfig fills in the server address; it is not a credential.
+		cfg.ServerAddress = ""
+		if cfg != (types.AuthConfig{}) {
+			return authn.FromConfig(authn.AuthConfig{
+				Username:      cfg.Username,
+				Password:      cfg.Password,
+				Auth:          cfg.Auth,
+				IdentityToken: cfg.IdentityToken,
+				RegistryToken: cfg.RegistryToken,
+			}), nil
+		}
+	}
+	return authn.Anonymous, nil
+}
+
+// AuthError is a 401 or 403 answer. Its message names the registry and the
+// repository and says where credentials come from; it never contains the
+// request, its headers or the credentials.
+type AuthError struct {
+	Registry   string
+	Repository string
+	// StatusCode is 401 or 403.
+	StatusCode int
+	// Code is the registry's error code ("UNAUTHORIZED", "DENIED"), else the
+	// upper-case status text.
+	Code string
+	// ConfigPath is the docker config.json that credentials came from.
+	ConfigPath string
+	// HaveCredentials is true when the config yielded credentials for the
+	// registry, false when the request was anonymous.
+	HaveCredentials bool
+
+	err error
+}
+
+func (e *AuthError) Error() string {
+	status := fmt.Sprintf("%d %s", e.StatusCode, e.Code)
+	prefix := fmt.Sprintf("registry %s repository %s: ", e.Registry, e.Repository)
+	switch {
+	case !e.HaveCredentials && e.StatusCode == http.StatusUnauthorized:
+		return prefix + fmt.Sprintf("authentication required (%s); set up credentials in %s or a credential helper", status, e.ConfigPath)
+	case !e.HaveCredentials:
+		return prefix + fmt.Sprintf("access denied (%s) to anonymous pulls; set up credentials in %s or a credential helper", status, e.ConfigPath)
+	case e.StatusCode == http.StatusUnauthorized:
+		return prefix + fmt.Sprintf("authentication failed (%s): the registry rejected the credentials for %s from %s", status, e.Registry, e.ConfigPath)
+	default:
+		return prefix + fmt.Sprintf("access denied (%s): the credentials for %s from %s have no pull access to %s", status, e.Registry, e.ConfigPath, e.Repository)
+	}
+}
+
+// Unwrap returns the registry's answer, a *transport.Error.
+func (e *AuthError) Unwrap() error { return e.err }
+
+// asAuthError returns the AuthError for a 401 or 403 in err, or nil.
+func asAuthError(err error, registry, repository, configPath string, haveCredentials bool) *AuthError {
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return nil
+	}
+	if terr.StatusCode != http.StatusUnauthorized && terr.StatusCode != http.StatusForbidden {
+		return nil
+	}
+	code := strings.ToUpper(http.StatusText(terr.StatusCode))
+	if len(terr.Errors) > 0 && terr.Errors[0].Code != "" {
+		code = string(terr.Errors[0].Code)
+	}
+	return &AuthError{
+		Registry:        registry,
+		Repository:      repository,
+		StatusCode:      terr.StatusCode,
+		Code:            code,
+		ConfigPath:      configPath,
+		HaveCredentials: haveCredentials,
+		err:             terr,
+	}
+}

@@ -1,0 +1,258 @@
+// Package registry reaches OCI registries for rules_img's pull tools.
+//
+// A Client holds what every request shares: credentials from a docker
+// config.json, the TLS roots, the plain-HTTP policy, retries and the
+// User-Agent. It hands out go-containerregistry remote options and
+// Repository handles that fetch manifests and blobs. Every error of a
+// Repository names its registry and repository; no error ever contains a
+// credential.
+package registry
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// UserAgent is the product token sent with every request; go-containerregistry
+// appends its own token.
+const UserAgent = "rules_img"
+
+// retryStatusCodes are answered with a retry: timeouts, rate limits and
+// server errors that a later attempt may not see.
+var retryStatusCodes = []int{
+	http.StatusRequestTimeout,
+	http.StatusTooManyRequests,
+	http.StatusInternalServerError,
+	http.StatusBadGateway,
+	http.StatusServiceUnavailable,
+	http.StatusGatewayTimeout,
+}
+
+// DefaultBackoff waits 0.5s, 1s and 2s (±10%) between four attempts.
+var DefaultBackoff = remote.Backoff{
+	Duration: 500 * time.Millisecond,
+	Factor:   2,
+	Jitter:   0.1,
+	Steps:    4,
+}
+
+// Option configures a Client.
+type Option func(*options) error
+
+type options struct {
+	configDir string
+	insecure  []string
+	caFile    string
+	backoff   remote.Backoff
+}
+
+// WithConfigDir reads credentials from DIR/config.json. The default is
+// $DOCKER_CONFIG, else ~/.docker. An empty dir keeps the default.
+func WithConfigDir(dir string) Option {
+	return func(o *options) error {
+		if dir != "" {
+			o.configDir = dir
+		}
+		return nil
+	}
+}
+
+// WithInsecureRegistries lets the given hosts ("host" for any port, or
+// "host:port") use plain HTTP. Loopback hosts (127.0.0.0/8, ::1, localhost)
+// may always use it; by default no other host may.
+func WithInsecureRegistries(hosts ...string) Option {
+	return func(o *options) error {
+		for _, h := range hosts {
+			if h == "" || strings.Contains(h, "/") {
+				return fmt.Errorf("insecure registry %q: want host or host:port", h)
+			}
+			o.insecure = append(o.insecure, h)
+		}
+		return nil
+	}
+}
+
+// WithCAFile adds the PEM certificates in path to the system roots for TLS.
+// The default is the system roots only.
+func WithCAFile(path string) Option {
+	return func(o *options) error {
+		if o.caFile != "" && o.caFile != path {
+			return fmt.Errorf("CA file %s: already set to %s", path, o.caFile)
+		}
+		o.caFile = path
+		return nil
+	}
+}
+
+// WithRetryBackoff sets the waits between attempts of a request that failed
+// with a connection reset, a 408, a 429 or a 5xx. The default is
+// DefaultBackoff; Steps is the number of attempts and must be at least 1.
+func WithRetryBackoff(b remote.Backoff) Option {
+	return func(o *options) error {
+		if b.Steps < 1 {
+			return fmt.Errorf("retry backoff: %d steps, want at least 1", b.Steps)
+		}
+		o.backoff = b
+		return nil
+	}
+}
+
+// Client reaches registries with one set of options. It is safe for
+// concurrent use.
+type Client struct {
+	o    options
+	keys *configKeychain
+	// base is the transport below authentication and retries: plain-HTTP
+	// policy, byte counting and TLS.
+	base http.RoundTripper
+	// wrapped adds retries and the User-Agent to base.
+	wrapped http.RoundTripper
+	read    atomic.Int64
+}
+
+// New returns a Client. It reads the CA file now and the docker config on
+// the first request that needs credentials.
+func New(opts ...Option) (*Client, error) {
+	o := options{backoff: DefaultBackoff}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("registry client: %w", err)
+		}
+	}
+	if o.configDir == "" {
+		o.configDir = defaultConfigDir()
+	}
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	if o.caFile != "" {
+		pool, err := loadCAFile(o.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("registry client: %w", err)
+		}
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{}
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	c := &Client{o: o, keys: &configKeychain{dir: o.configDir}}
+	c.base = &httpPolicy{
+		inner: &countingTransport{inner: tr, n: &c.read},
+		allow: func(host string) bool { return AllowsHTTP(host, o.insecure) },
+	}
+	c.wrapped = transport.NewUserAgent(transport.NewRetry(c.base,
+		transport.WithRetryBackoff(o.backoff),
+		transport.WithRetryPredicate(retryable),
+		transport.WithRetryStatusCodes(retryStatusCodes...),
+	), UserAgent)
+	return c, nil
+}
+
+func defaultConfigDir() string {
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".docker"
+	}
+	return filepath.Join(home, ".docker")
+}
+
+func loadCAFile(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("CA file %s: no PEM certificate found", path)
+	}
+	return pool, nil
+}
+
+// ConfigPath is the docker config.json that credentials are read from; it
+// need not exist.
+func (c *Client) ConfigPath() string { return filepath.Join(c.o.configDir, "config.json") }
+
+// BytesRead is the number of response body bytes read from the network so
+// far, over all requests of this Client, including failed ones.
+func (c *Client) BytesRead() int64 { return c.read.Load() }
+
+// RemoteOptions returns go-containerregistry options that reach registries
+// like this Client does: same credentials, TLS roots, plain-HTTP policy,
+// byte counting, retried status codes and User-Agent. (go-containerregistry
+// v0.20 wraps the transport in its own retry with a fixed 100ms·3ⁿ backoff;
+// the backoff option applies to its writes.) Parse references with the
+// options of NameOptions so that loopback and insecure hosts may use HTTP.
+func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(c.keys),
+		remote.WithTransport(c.base),
+		remote.WithUserAgent(UserAgent),
+		remote.WithRetryBackoff(c.o.backoff),
+		remote.WithRetryStatusCodes(retryStatusCodes...),
+	}
+}
+
+// NameOptions returns the name options for references on host: name.Insecure
+// when the host may use plain HTTP.
+func (c *Client) NameOptions(host string) []name.Option {
+	if AllowsHTTP(host, c.o.insecure) {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+// AllowsHTTP reports whether host ("host" or "host:port") may be reached
+// over plain HTTP: loopback hosts always, other hosts only when insecure
+// lists them, either by host (any port) or by host:port.
+func AllowsHTTP(host string, insecure []string) bool {
+	hostname := hostOnly(host)
+	if IsLoopback(hostname) {
+		return true
+	}
+	for _, h := range insecure {
+		if strings.EqualFold(h, host) {
+			return true
+		}
+		if _, _, err := net.SplitHostPort(h); err != nil && strings.EqualFold(hostOnly(h), hostname) {
+			// An entry without a port allows every port of the host.
+			return true
+		}
+	}
+	return false
+}
+
+// IsLoopback reports whether hostname (without port) is "localhost" or a
+// loopback IP address (127.0.0.0/8, ::1).
+func IsLoopback(hostname string) bool {
+	if strings.EqualFold(hostname, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(hostname)
+	return ip != nil && ip.IsLoopback()
+}
+
+// hostOnly strips the port and IPv6 brackets from host.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}

@@ -1,0 +1,196 @@
+// Command pull_tool fetches base images for the pull repository rule:
+// `pull` writes an image's manifests and configs (and layers, if eager) with
+// a pull.json, `download-blob` fetches one blob by digest. The work is done
+// by img_tool/pkg/pull; this file only parses flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/pull"
+	"github.com/rules-img/rules_img/img_tool/pkg/registry"
+)
+
+type command struct {
+	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	help string
+}
+
+var commands = map[string]command{
+	"pull":          {runPull, "fetches an image's manifests and configs (and layers, if eager) and writes pull.json"},
+	"download-blob": {runDownloadBlob, "downloads one blob by digest, verified, with mirror fallback"},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: pull_tool COMMAND [ARGS...]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].help)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) < 1 {
+		usage(stderr)
+		return 2
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "pull_tool: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	if err := cmd.run(ctx, args[1:], stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "pull_tool %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// listFlag collects every value of a repeatable flag, in order.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// registryFlags are shared by both commands.
+type registryFlags struct {
+	registries listFlag
+	repository string
+	configDir  string
+	insecure   listFlag
+	caFile     string
+}
+
+func (r *registryFlags) register(fs *flag.FlagSet) {
+	fs.Var(&r.registries, "registry", "Registry host, e.g. index.docker.io or 127.0.0.1:5000. Repeatable: tried in order until one serves the request.")
+	fs.StringVar(&r.repository, "repository", "", "Repository on the registries, e.g. library/ubuntu.")
+	fs.StringVar(&r.configDir, "docker-config", "", "Directory of the docker config.json with credentials. Default: $DOCKER_CONFIG, else ~/.docker.")
+	fs.Var(&r.insecure, "insecure-registry", "Host (or host:port) that may use plain HTTP besides loopback hosts. Repeatable.")
+	fs.StringVar(&r.caFile, "ca-file", "", "PEM file of CA certificates to trust besides the system ones.")
+}
+
+func (r *registryFlags) check() error {
+	if len(r.registries) == 0 {
+		return errors.New("--registry is required")
+	}
+	if r.repository == "" {
+		return errors.New("--repository is required")
+	}
+	return nil
+}
+
+func (r *registryFlags) options() []registry.Option {
+	opts := []registry.Option{registry.WithConfigDir(r.configDir), registry.WithInsecureRegistries(r.insecure...)}
+	if r.caFile != "" {
+		opts = append(opts, registry.WithCAFile(r.caFile))
+	}
+	return opts
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: pull_tool %s %s\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
+
+func runPull(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("pull", "--registry HOST --repository NAME (--tag TAG | --digest sha256:...) --output DIR", stderr)
+	var (
+		reg                           registryFlags
+		tag, digest, handling, output string
+	)
+	reg.register(fs)
+	fs.StringVar(&tag, "tag", "", "Tag to resolve when no --digest is given; recorded in pull.json.")
+	fs.StringVar(&digest, "digest", "", `Digest ("sha256:...") of the root manifest or index; the fetched bytes must match it.`)
+	fs.StringVar(&handling, "layer-handling", string(pull.Shallow), "shallow or lazy: layers stay in the registry; eager: layers are fetched too.")
+	fs.StringVar(&output, "output", "", "Output directory: blobs/sha256/<hex> and pull.json. Replaced on success, untouched on error.")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := reg.check(); err != nil {
+		return err
+	}
+	if tag == "" && digest == "" {
+		return errors.New("--tag or --digest is required")
+	}
+	if output == "" {
+		return errors.New("--output is required")
+	}
+	res, err := pull.Pull(ctx, pull.Request{
+		Registries:      reg.registries,
+		Repository:      reg.repository,
+		Tag:             tag,
+		Digest:          digest,
+		LayerHandling:   pull.LayerHandling(handling),
+		OutputDir:       output,
+		RegistryOptions: reg.options(),
+	})
+	if err != nil {
+		return err
+	}
+	md := res.Metadata
+	fmt.Fprintf(stderr, "pulled %s/%s@%s: fetched %d bytes of %d (%d layers left in the registry)\n",
+		md.Registry, md.Repository, md.Root.Digest, res.Fetched, res.Total, res.LayersLeft)
+	return nil
+}
+
+func runDownloadBlob(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("download-blob", "--registry HOST --repository NAME --digest sha256:... --output FILE", stderr)
+	var (
+		reg            registryFlags
+		digest, output string
+	)
+	reg.register(fs)
+	fs.StringVar(&digest, "digest", "", `Digest of the blob, "sha256:...".`)
+	fs.StringVar(&output, "output", "", "Write the verified blob here.")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := reg.check(); err != nil {
+		return err
+	}
+	if digest == "" || output == "" {
+		return errors.New("--digest and --output are required")
+	}
+	return pull.DownloadBlob(ctx, reg.registries, reg.repository, digest, output, reg.options()...)
+}
