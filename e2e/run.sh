@@ -7,7 +7,9 @@
 #   3. bad input fails with a clear message and leaves no output;
 #   4. images: config and manifest fields, OCI layouts run in containerd,
 #      docker tarballs run in dockerd, crane, stamping (images.sh);
-#   5. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
+#   5. pull: shallow, eager, lazy, mirrors, auth and TLS registries, bad
+#      input, against the real distribution registry (pull/run.sh);
+#   6. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
 #      integrity checked; and the message when `go` is missing.
 # Ends with "N passed, N failed". Needs bazel on PATH (tools/setup.sh).
 set -uo pipefail
@@ -99,7 +101,10 @@ bazel shutdown >/dev/null 2>&1
 "$here/images.sh" && ok "images (see above)" || bad "images"
 bazel shutdown >/dev/null 2>&1
 
-# 5. Prebuilt toolchain from a lockfile, and the missing-go message.
+# 5. Pulling base images from real registries (see pull/run.sh).
+"$here/pull/run.sh" && ok "pull (see above)" || bad "pull"
+
+# 6. Prebuilt toolchain from a lockfile, and the missing-go message.
 "$here/prebuilt/run.sh" "$log" && ok "prebuilt toolchain (see above)" || bad "prebuilt toolchain"
 
 echo "e2e: $pass passed, $fail failed"

@@ -3,7 +3,8 @@
 # (root, Debian's mirror and the Go module proxy reachable):
 #   - Bazel 7 (tools/bazel/install.sh: Debian sid's Bazel in a root under
 #     /opt, with a `bazel` wrapper on PATH);
-#   - jq, openssl and zstd on the host; crane; containerd, runc and dockerd;
+#   - jq, openssl and zstd on the host; crane and the distribution registry;
+#     containerd, runc and dockerd;
 #   - Go (must already be at /usr/local/go or on PATH) and the Go modules of
 #     img_tool, through the module proxy.
 # Idempotent and quick when everything is there.
@@ -19,8 +20,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 sh "$root/tools/bazel/install.sh" >/dev/null
 (cd "$root/img_tool" && go mod download)
+(cd "$root/pull_tool" && go mod download)
 # crane (go-containerregistry) is the independent image checker of the e2e.
 command -v "$(go env GOPATH)/bin/crane" >/dev/null || go install github.com/google/go-containerregistry/cmd/crane@v0.20.3
+# The reference registry (distribution v3) for the pull tests.
+command -v "$(go env GOPATH)/bin/registry" >/dev/null || go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 # containerd (with runc) and dockerd for running the images the e2e builds.
 "$root/tools/services/containerd.sh" install >/dev/null
 "$root/tools/services/dockerd.sh" install >/dev/null

@@ -12,7 +12,10 @@ suite() {
   echo "=== $name"
   if "$@"; then pass=$((pass + 1)); echo "--- ok: $name"; else fail=$((fail + 1)); echo "--- FAIL: $name"; fi
 }
-suite "go test ./... (img_tool)" bash -c "cd '$root/img_tool' && go vet ./... && go test -count=1 ./..."
+# The registry-backed Go tests use a real registry on a port of their own.
+eval "$("$root/tools/services/registry.sh" start plain 5100 2>/dev/null)" && export RULES_IMG_TEST_REGISTRY=$REGISTRY
+suite "go test ./... (img_tool, pull_tool)" bash -c "cd '$root/img_tool' && go vet ./... && go test -count=1 ./... && cd '$root/pull_tool' && go vet ./... && go test -count=1 ./..."
+"$root/tools/services/registry.sh" clean plain 5100 >/dev/null 2>&1
 suite "bazel test //... (rules_img)" bash -c "cd '$root' && bazel test //... && bazel shutdown"
 suite "e2e" "$root/e2e/run.sh"
 echo "suites: $pass passed, $fail failed"

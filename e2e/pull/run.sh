@@ -34,13 +34,15 @@ done
 log[plain]=$R_plain_REGISTRY_LOG
 push() { # push MODE REPO
   local reg="R_$1_REGISTRY" cfg="R_$1_REGISTRY_DOCKER_CONFIG" ca="R_$1_REGISTRY_CA"
-  env DOCKER_CONFIG="${!cfg:-$work/no-auth}" ${!ca:+SSL_CERT_FILE=${!ca}} crane push ${!ca:---insecure} "$layout" "${!reg}/$2" >/dev/null 2>&1
+  local envs=(DOCKER_CONFIG="${!cfg:-$work/no-auth}") flags=(--insecure)
+  if [ -n "${!ca:-}" ]; then envs+=(SSL_CERT_FILE="${!ca}"); flags=(); fi
+  env "${envs[@]}" crane push "${flags[@]}" "$layout" "${!reg}/$2" >>"$work/seed.out" 2>&1
 }
 seeded=1
 for repo in base/app:v1 base/eager:v1 base/lazy:v1 base/mirror:v1; do push plain "$repo" || seeded=0; done
 push auth base/app:v1 || seeded=0
 push tls base/app:v1 || seeded=0
-[ "$seeded" = 1 ] && ok "crane pushed the base ($digest, $total bytes) to plain, auth and tls registries" || { bad "seeding the registries"; exit 1; }
+[ "$seeded" = 1 ] && ok "crane pushed the base ($digest, $total bytes) to plain, auth and tls registries" || { tail -5 "$work/seed.out"; bad "seeding the registries"; exit 1; }
 sed -e "s|@DIGEST@|$digest|g" "$here/MODULE.bazel.in" >"$here/MODULE.bazel"
 
 cd "$here" || exit 1

@@ -73,14 +73,17 @@ def _url(registry, repository, kind, ref):
     return "{}://{}/v2/{}/{}/{}".format(scheme, registry, repository, kind, ref)
 
 def _fetch(rctx, regs, kind, digest, path, accept = None):
-    hex = digest.removeprefix("sha256:")
+    """Downloads one manifest or blob by digest (checked) to path."""
     rctx.download(
         url = [_url(r, rctx.attr.repository, kind, digest) for r in regs],
         output = path,
-        sha256 = hex,
+        sha256 = digest.removeprefix("sha256:"),
         headers = {"Accept": [accept]} if accept else {},
     )
-    return json.decode(rctx.read(path)) if kind == "manifests" or path.endswith(".json") else None
+    return path
+
+def _fetch_json(rctx, regs, kind, digest, path, accept = None):
+    return json.decode(rctx.read(_fetch(rctx, regs, kind, digest, path, accept)))
 
 def _pull_with_bazel(rctx, regs, out):
     """Fetches with Bazel's downloader; needs the digest."""
@@ -89,7 +92,7 @@ def _pull_with_bazel(rctx, regs, out):
         "application/vnd.docker.distribution.manifest.v2+json",
     ])
     blobs = out + "/blobs/sha256/"
-    root = _fetch(rctx, regs, "manifests", rctx.attr.digest, blobs + rctx.attr.digest[7:], accept)
+    root = _fetch_json(rctx, regs, "manifests", rctx.attr.digest, blobs + rctx.attr.digest[7:], accept)
     root_type = root.get("mediaType", "")
     summary = {"registry": regs[0], "repository": rctx.attr.repository, "tag": rctx.attr.tag}
     size = len(rctx.read(blobs + rctx.attr.digest[7:]))
@@ -99,9 +102,8 @@ def _pull_with_bazel(rctx, regs, out):
     for e in entries:
         if e.get("mediaType") in _INDEX_TYPES:
             fail("pull {}: {} is a nested index, which is not supported".format(_apparent_name(rctx), e["digest"]))
-        m = root if e["digest"] == rctx.attr.digest else _fetch(rctx, regs, "manifests", e["digest"], blobs + e["digest"][7:], accept)
-        config = _fetch(rctx, regs, "blobs", m["config"]["digest"], blobs + m["config"]["digest"][7:] + "", None)
-        config = json.decode(rctx.read(blobs + m["config"]["digest"][7:]))
+        m = root if e["digest"] == rctx.attr.digest else _fetch_json(rctx, regs, "manifests", e["digest"], blobs + e["digest"][7:], accept)
+        config = _fetch_json(rctx, regs, "blobs", m["config"]["digest"], blobs + m["config"]["digest"][7:])
         diff_ids = config.get("rootfs", {}).get("diff_ids", [])
         if len(diff_ids) != len(m["layers"]):
             fail("pull {}: manifest {} has {} layers but its config {} diff_ids".format(_apparent_name(rctx), e["digest"], len(m["layers"]), len(diff_ids)))
@@ -195,10 +197,39 @@ pull = use_repo_rule("@rules_img//img:pull.bzl", "pull")
 
 pull(
     name = "debian",
-    registry = "index.docker.io",
+    registry = "mirror.example.com",
+    registries = ["index.docker.io"],  # tried in order after `registry`
     repository = "library/debian",
     tag = "bookworm",
     digest = "sha256:...",
 )
-```""",
+```
+
+**Pinning.** The digest is required: without it the rule fails and prints
+the digest the tag resolves to. Every fetched blob is checked against its
+digest; a mismatch fails the fetch and nothing is cached.
+
+**Layer handling.**
+
+| mode | at fetch time | layers |
+| --- | --- | --- |
+| `shallow` (default) | index, manifests, configs | never downloaded; `oci_layout`/`tarball` of images on top fail unless `//img/settings:shallow_oci_layout=i_know_what_i_am_doing` |
+| `eager` | everything | in the repository; layouts and tarballs are complete |
+| `lazy` | as shallow | `@name//:layers` downloads them in build actions, only when something needs the bytes |
+
+**Mirrors.** `registry`, then `registries`, are tried in order; a registry
+that is down, answers 5xx or 404 passes on to the next. The whole image
+comes from one registry; the one that served is recorded first in PullInfo.
+
+**Auth and transport** (downloader `img_tool`). Credentials come from a
+docker `config.json` (`auths`, `credHelpers`, `credsStore`): the directory
+in `IMG_DOCKER_CONFIG` or `DOCKER_CONFIG`, else `~/.docker`. Repository rules
+see only the environment Bazel passes, so set them with `--repo_env`, e.g.
+`common --repo_env=IMG_DOCKER_CONFIG=/home/me/.docker`. A missing or wrong
+credential fails with the registry, the repository and the config file in
+the message, never a secret. Plain HTTP is used only for loopback registries
+and those listed in `IMG_INSECURE_REGISTRIES` (comma-separated); a private
+CA bundle can be given in `IMG_REGISTRY_CA_FILE`. With downloader `bazel`,
+Bazel's downloader fetches (its `--credential_helper`, netrc and
+`--experimental_downloader_config` apply).""",
 )
