@@ -5,12 +5,16 @@ load("@rules_img//img:providers.bzl", "ImageIndexInfo", "ImageManifestInfo", "La
 ```
 """
 
+load("//img/private/providers:deploy_info.bzl", _DeployInfo = "DeployInfo")
 load("//img/private/providers:image_toolchain_info.bzl", _ImageToolchainInfo = "ImageToolchainInfo")
 load("//img/private/providers:index_info.bzl", _ImageIndexInfo = "ImageIndexInfo")
 load("//img/private/providers:layer_info.bzl", _LayerInfo = "LayerInfo")
 load("//img/private/providers:manifest_info.bzl", _ImageManifestInfo = "ImageManifestInfo")
+load("//img/private/providers:pull_info.bzl", _PullInfo = "PullInfo")
 
 LayerInfo = _LayerInfo
 ImageManifestInfo = _ImageManifestInfo
 ImageIndexInfo = _ImageIndexInfo
 ImageToolchainInfo = _ImageToolchainInfo
+PullInfo = _PullInfo
+DeployInfo = _DeployInfo

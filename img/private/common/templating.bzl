@@ -49,13 +49,14 @@ def expand_templates(ctx, name, values):
     Args:
         ctx: rule context with TEMPLATING_ATTRS and the img toolchain.
         name: prefix of the output file.
-        values: dict of group name (e.g. "env") -> dict of string -> string.
+        values: a JSON-encodable value (e.g. dict of group -> dict of string);
+            every string in it may be a template.
 
     Returns:
-        File with the expanded groups as JSON, or None when no value is a
-        template (the plain values then apply as they are).
+        File with the same structure, expanded, as JSON; or None when no
+        string is a template (the plain values then apply as they are).
     """
-    if not [v for group in values.values() for v in group.values() if "{{" in v]:
+    if "{{" not in json.encode(values):
         return None
     template = ctx.actions.declare_file(name + "_templates.json")
     ctx.actions.write(template, json.encode(values))

@@ -38,10 +38,8 @@ func runExpandTemplate(ctx context.Context, args []string, stdout io.Writer) err
 	if err != nil {
 		return fmt.Errorf("expand-template: %w", err)
 	}
-	var groups map[string]map[string]string
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&groups); err != nil {
+	var doc any
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		return fmt.Errorf("expand-template %s: %s: %w", ident, in, err)
 	}
 	vars := map[string]string{}
@@ -53,7 +51,7 @@ func runExpandTemplate(ctx context.Context, args []string, stdout io.Writer) err
 	for _, kv := range settings.pairs {
 		vars[kv[0]] = kv[1] // build settings win over status keys of the same name
 	}
-	expanded, err := template.Expand(groups, vars)
+	expanded, err := template.ExpandJSON(doc, vars)
 	if err != nil {
 		return fmt.Errorf("expand-template %s: %w", ident, err)
 	}

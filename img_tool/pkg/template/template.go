@@ -63,6 +63,50 @@ func Expand(groups map[string]map[string]string, vars map[string]string) (map[st
 	return out, nil
 }
 
+// ExpandJSON expands every string anywhere in a decoded JSON value (objects,
+// arrays, strings); other values are kept. Errors name the path of the
+// string, e.g. tags[1].
+func ExpandJSON(v any, vars map[string]string) (any, error) {
+	return expandValue(v, "", vars)
+}
+
+func expandValue(v any, path string, vars map[string]string) (any, error) {
+	switch x := v.(type) {
+	case string:
+		if !strings.Contains(x, "{{") {
+			return x, nil
+		}
+		out, err := expandOne(x, vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s = %q: %w", path, x, err)
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			var err error
+			if out[i], err = expandValue(e, fmt.Sprintf("%s[%d]", path, i), vars); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for _, k := range sortedKeys(x) {
+			p := k
+			if path != "" {
+				p = fmt.Sprintf("%s[%q]", path, k)
+			}
+			var err error
+			if out[k], err = expandValue(x[k], p, vars); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
 func expandOne(text string, vars map[string]string) (string, error) {
 	t, err := template.New("value").Option("missingkey=error").Parse(text)
 	if err != nil {

@@ -91,3 +91,20 @@ func TestReadStatusFile(t *testing.T) {
 		t.Error("missing status file: no error")
 	}
 }
+
+func TestExpandJSON(t *testing.T) {
+	vars := map[string]string{"REGISTRY": "r.local", "TAG": "v1"}
+	in := map[string]any{"registry": "{{.REGISTRY}}", "tags": []any{"latest", "{{.TAG}}"}, "n": 1.0}
+	got, err := ExpandJSON(in, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"registry": "r.local", "tags": []any{"latest", "v1"}, "n": 1.0}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ExpandJSON() = %v, want %v", got, want)
+	}
+	_, err = ExpandJSON(map[string]any{"tags": []any{"{{.NOPE}}"}}, vars)
+	if !errors.Is(err, ErrUnknownKey) || !strings.Contains(err.Error(), `tags[0] = "{{.NOPE}}"`) {
+		t.Errorf("ExpandJSON() error = %v, want ErrUnknownKey naming tags[0]", err)
+	}
+}

@@ -1,0 +1,93 @@
+"""Shared parts of the deploy rules (image_push, image_load, multi_deploy)."""
+
+load("//img/private/common:build.bzl", "img_tool")
+load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
+load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
+load("//img/private/providers:pull_info.bzl", "PullInfo")
+
+def image_parts(target):
+    """The root file, its kind and the manifests of an image target.
+
+    Args:
+        target: a target with ImageManifestInfo or ImageIndexInfo.
+
+    Returns:
+        struct(root, kind, manifests)
+    """
+    if ImageIndexInfo in target:
+        info = target[ImageIndexInfo]
+        return struct(root = info.index, kind = "index", manifests = info.manifests)
+    info = target[ImageManifestInfo]
+    return struct(root = info.manifest, kind = "manifest", manifests = [info])
+
+def deploy_metadata(ctx, *, command, image, configuration, strategy, with_layers):
+    """Declares the deploy-metadata action and the operation's runfiles.
+
+    Args:
+        ctx: rule context with the img toolchain.
+        command: "push" or "load".
+        image: the image target.
+        configuration: File with the operation's JSON configuration.
+        strategy: the resolved strategy.
+        with_layers: whether layer blobs go into the runfiles (eager).
+
+    Returns:
+        DeployInfo fields as a struct(dispatch, files).
+    """
+    parts = image_parts(image)
+    out = ctx.actions.declare_file(ctx.label.name + "_dispatch.json")
+    args = ctx.actions.args()
+    args.add("deploy-metadata")
+    args.add("--command", command)
+    args.add("--root-path", parts.root)
+    args.add("--root-kind", parts.kind)
+    args.add("--configuration-file", configuration)
+    args.add("--strategy", strategy)
+    inputs = [parts.root, configuration]
+    files = {"root.json": parts.root}
+    for i, m in enumerate(parts.manifests):
+        args.add("--manifest-path", "{}={}".format(i, m.manifest.path))
+        if m.missing_blobs:
+            args.add("--missing-blobs-for-manifest", "{}={}".format(i, ",".join(m.missing_blobs)))
+        inputs.append(m.manifest)
+        files["manifests/{}/manifest.json".format(i)] = m.manifest
+        files["manifests/{}/config.json".format(i)] = m.config
+        if with_layers:
+            for j, layer in enumerate(m.layers):
+                if layer.blob:
+                    files["manifests/{}/layer/{}".format(i, j)] = layer.blob
+    if PullInfo in image:
+        pull = image[PullInfo]
+        args.add_all(pull.registries, before_each = "--original-registry")
+        args.add("--original-repository", pull.repository)
+        if pull.tag:
+            args.add("--original-tag", pull.tag)
+        args.add("--original-digest", pull.digest)
+    args.add(out)
+    ctx.actions.run(
+        executable = img_tool(ctx),
+        arguments = [args],
+        inputs = inputs,
+        outputs = [out],
+        mnemonic = "DeployMetadata",
+        progress_message = "Writing the deploy manifest of %{label}",
+    )
+    return struct(dispatch = out, files = files)
+
+def deploy_executable(ctx, ops):
+    """The launcher and runfiles of a deploy target.
+
+    Args:
+        ctx: rule context with the img toolchain.
+        ops: list of (DeployInfo-like struct with `files`) in operation order.
+
+    Returns:
+        (executable File, runfiles)
+    """
+    exe = ctx.actions.declare_file(ctx.label.name)
+    ctx.actions.symlink(output = exe, target_file = img_tool(ctx), is_executable = True)
+    symlinks = {}
+    for i, op in enumerate(ops):
+        for rel, f in op.files.items():
+            symlinks["{}/{}".format(i, rel)] = f
+    return exe, symlinks

@@ -1,0 +1,88 @@
+"""image_push: `bazel run` pushes an image or index to a registry."""
+
+load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
+load("//img/private/common:build.bzl", "TOOLCHAINS")
+load("//img/private/common:deploy.bzl", "deploy_executable", "deploy_metadata")
+load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "expand_templates")
+load("//img/private/providers:deploy_info.bzl", "DeployInfo")
+load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
+load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
+
+_ATTRS = {
+    "image": attr.label(
+        mandatory = True,
+        providers = [[ImageManifestInfo], [ImageIndexInfo]],
+        doc = "The image (image_manifest) or index (image_index) to push.",
+    ),
+    "registry": attr.string(doc = "Registry host, e.g. `ghcr.io` or `127.0.0.1:5000`. Templates allowed."),
+    "repository": attr.string(doc = "Repository, e.g. `my-org/app`. Templates allowed."),
+    "tag": attr.string(doc = "One tag. Templates allowed. Not together with `tag_list`."),
+    "tag_list": attr.string_list(doc = "Tags. Templates allowed. Without any tag the push is by digest only."),
+    "strategy": attr.string(
+        default = "auto",
+        values = ["auto", "eager", "lazy", "cas_registry", "bes"],
+        doc = "How blobs reach the registry. `auto`: `//img/settings:push_strategy`. See docs/push-strategies.md.",
+    ),
+    "_push_strategy": attr.label(default = "//img/settings:push_strategy", providers = [BuildSettingInfo]),
+} | TEMPLATING_ATTRS
+
+def _image_push_impl(ctx):
+    if ctx.attr.tag and ctx.attr.tag_list:
+        fail("{}: set tag or tag_list, not both".format(ctx.label))
+    if not ctx.attr.registry:
+        fail("{}: registry is required".format(ctx.label))
+    if not ctx.attr.repository:
+        fail("{}: repository is required".format(ctx.label))
+    strategy = ctx.attr.strategy
+    if strategy == "auto":
+        strategy = ctx.attr._push_strategy[BuildSettingInfo].value
+    tags = [ctx.attr.tag] if ctx.attr.tag else list(ctx.attr.tag_list)
+    request = {"registry": ctx.attr.registry, "repository": ctx.attr.repository, "tags": tags}
+    configuration = expand_templates(ctx, ctx.label.name + "_push", request)
+    if not configuration:
+        configuration = ctx.actions.declare_file(ctx.label.name + "_push.json")
+        ctx.actions.write(configuration, json.encode(request))
+    op = deploy_metadata(
+        ctx,
+        command = "push",
+        image = ctx.attr.image,
+        configuration = configuration,
+        strategy = strategy,
+        with_layers = strategy == "eager",
+    )
+    exe, symlinks = deploy_executable(ctx, [op])
+    symlinks["dispatch.json"] = op.dispatch
+    return [
+        DefaultInfo(executable = exe, runfiles = ctx.runfiles(root_symlinks = symlinks)),
+        DeployInfo(command = "push", dispatch = op.dispatch, files = op.files, strategy = strategy),
+    ]
+
+image_push = rule(
+    implementation = _image_push_impl,
+    attrs = _ATTRS,
+    toolchains = TOOLCHAINS,
+    executable = True,
+    doc = """Pushes an image or index with `bazel run`.
+
+The registry receives only the blobs it lacks: every blob is checked with
+HEAD first; base layers that were never downloaded (shallow pulls) are
+mounted from the base's repository when it is on the same registry, or
+streamed from the base's registry. Manifests follow, tags last, so a failed
+push never leaves a tag on a partial image.
+
+```starlark
+load("@rules_img//img:push.bzl", "image_push")
+
+image_push(
+    name = "push",
+    image = ":app",
+    registry = "ghcr.io",
+    repository = "my-org/app",
+    tag_list = ["latest", "{{.STABLE_GIT_COMMIT}}"],
+    stamp = "enabled",
+)
+```
+
+`bazel run //:push -- --tag extra --registry localhost:5000` overrides at run
+time. Credentials come from the docker `config.json` (`DOCKER_CONFIG`).""",
+)
