@@ -7,9 +7,11 @@
 #   3. bad input fails with a clear message and leaves no output;
 #   4. images: config and manifest fields, OCI layouts run in containerd,
 #      docker tarballs run in dockerd, crane, stamping (images.sh);
-#   5. pull: shallow, eager, lazy, mirrors, auth and TLS registries, bad
-#      input, against the real distribution registry (pull/run.sh);
-#   6. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
+#   5. push: images and indexes to plain, htpasswd and TLS registries, read
+#      back with crane, run from the registry in containerd (push.sh);
+#   6. pull: shallow, eager, lazy, mirrors, auth and TLS registries, pushes
+#      from a shallow base (stream, mount), bad input (pull/run.sh);
+#   7. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
 #      integrity checked; and the message when `go` is missing.
 # Ends with "N passed, N failed". Needs bazel on PATH (tools/setup.sh).
 set -uo pipefail
@@ -101,10 +103,14 @@ bazel shutdown >/dev/null 2>&1
 "$here/images.sh" && ok "images (see above)" || bad "images"
 bazel shutdown >/dev/null 2>&1
 
-# 5. Pulling base images from real registries (see pull/run.sh).
+# 5. Pushing to real registries (see push.sh).
+"$here/push.sh" && ok "push (see above)" || bad "push"
+(cd "$here/basic" && bazel shutdown >/dev/null 2>&1)
+
+# 6. Pulling base images from real registries (see pull/run.sh).
 "$here/pull/run.sh" && ok "pull (see above)" || bad "pull"
 
-# 6. Prebuilt toolchain from a lockfile, and the missing-go message.
+# 7. Prebuilt toolchain from a lockfile, and the missing-go message.
 "$here/prebuilt/run.sh" "$log" && ok "prebuilt toolchain (see above)" || bad "prebuilt toolchain"
 
 echo "e2e: $pass passed, $fail failed"

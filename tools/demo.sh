@@ -3,7 +3,9 @@
 # layers of e2e/basic (a static C binary with its runfiles, files with
 # metadata, a directory, symlinks, imported tars) in every format and the
 # example images (the binary alone, an image on top of it, a two-platform
-# index), and prints each one's digest from its metadata.
+# index), prints each one's digest from its metadata, then starts a registry
+# on loopback and pushes the example image to it with `bazel run`, showing
+# which blobs moved.
 # Usage: tools/demo.sh   (as root on a fresh machine: it installs what it needs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,3 +24,15 @@ printf '\n%-26s %-73s\n' IMAGE DIGEST
 for f in $(bazel cquery --output=files --output_groups=digest "set($images)" 2>/dev/null); do
   printf '%-26s %-73s\n' "//images:$(basename "$f" _digest)" "$(cat "$f")"
 done
+
+# Push the example image to a registry on loopback (started here, stopped at
+# the end), twice: the second push finds every blob there already.
+port=${DEMO_REGISTRY_PORT:-5080}
+eval "$("$root/tools/services/registry.sh" start plain "$port" 2>/dev/null)"
+trap '"$root/tools/services/registry.sh" clean plain "$port" >/dev/null 2>&1' EXIT
+echo
+echo "Pushing //images:hello to $REGISTRY/e2e/hello:latest"
+bazel run //images:push_hello -- --registry "$REGISTRY" 2>&1 | grep -vE '^(INFO|Loading|Analyzing|Computing|Target|  bazel-bin|\[)'
+echo
+echo "Pushing it again (nothing to upload):"
+bazel run //images:push_hello -- --registry "$REGISTRY" 2>&1 | grep -E '^pushed'

@@ -117,7 +117,31 @@ else
 fi
 bazel build --repo_env=IMG_REGISTRY_CA_FILE="$R_tls_REGISTRY_CA" //:app_on_base_tls >"$work/b.out" 2>&1 && ok "tls: pulled with the registry's CA" || { tail -10 "$work/b.out"; bad "tls pull"; }
 
-# 7. Bad input: no credentials, wrong digest, no digest.
+# 7. Pushing an image on the shallow base: to another registry the base
+#    layers are streamed from this one; to another repository of this
+#    registry they are mounted.
+while IFS='=' read -r k v; do declare "B_$k=$v"; done < <("$services/registry.sh" start plain 5005 2>/dev/null)
+base_layers=$(layers base)
+if bazel run //:push_to_other_registry >"$work/b.out" 2>&1 &&
+   [ "$(crane digest --insecure 127.0.0.1:5005/e2e/on-base:latest 2>&1)" = "$(cat "$(bazel cquery --output=files --output_groups=digest //:app_on_base 2>/dev/null)")" ]; then
+  streamed=$(comm -12 <(blob_gets "${log[plain]}" base/app) <(echo "$base_layers") | wc -l)
+  landed=$(for d in $base_layers; do crane blob --insecure "127.0.0.1:5005/e2e/on-base@$d" >/dev/null 2>&1 && echo "$d"; done | wc -l)
+  [ "$streamed" -ge 1 ] && [ "$landed" = "$(echo "$base_layers" | wc -l)" ] &&
+    ok "push to registry B: $landed base layers moved A -> B (A's log shows the GETs); crane reads the built digest" ||
+    bad "push to registry B: streamed=$streamed landed=$landed"
+  grep -E 'streamed|pushed' "$work/b.out" | sed 's/^/     /' | tail -2
+else
+  tail -10 "$work/b.out"; bad "push to another registry"
+fi
+if bazel run //:push_to_same_registry >"$work/b.out" 2>&1; then
+  mounts=$(grep -cE '"POST /v2/e2e/on-base/blobs/uploads/[^"]*mount=[^"]*" 201' "${log[plain]}")
+  [ "$mounts" -ge 1 ] && ok "push to another repository of A: base layers mounted ($mounts mount requests answered 201)" || bad "push to the same registry: no mount in the log"
+else
+  tail -10 "$work/b.out"; bad "push to the same registry"
+fi
+"$services/registry.sh" clean plain 5005 >/dev/null 2>&1
+
+# 8. Bad input: no credentials, wrong digest, no digest.
 bazel clean --expunge >/dev/null 2>&1
 if bazel build --repo_env=IMG_DOCKER_CONFIG="$work/empty-config" @base_auth//:image >"$work/b.out" 2>&1; then
   bad "auth: pull without credentials succeeded"

@@ -26,6 +26,8 @@ var commands = map[string]command{
 	"oci-layout":      {runOCILayout, "writes an OCI image layout (directory or tar) of an image or index"},
 	"docker-save":     {runDockerSave, "writes a `docker load` archive (tar or directory) of an image"},
 	"download-blob":   {runDownloadBlob, "downloads one blob by digest from a registry, verified, with mirror fallback"},
+	"deploy-metadata": {runDeployMetadata, "writes the deploy manifest (dispatch.json) of one push or load"},
+	"deploy-merge":    {runDeployMerge, "merges deploy manifests into one, in order"},
 }
 
 func usage(w io.Writer) {
@@ -64,5 +66,11 @@ func main() {
 		// the peak memory of large layers low at a small CPU cost.
 		debug.SetGCPercent(50)
 	}
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	ctx := context.Background()
+	// As the launcher of a `bazel run` deploy target, img finds the deploy
+	// manifest in its runfiles and deploys instead of running a subcommand.
+	if rf := deployRunfiles(os.Args, os.Getenv); rf != nil {
+		os.Exit(runDeploy(ctx, rf, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	}
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }

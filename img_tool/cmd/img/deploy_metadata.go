@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/deploy"
+)
+
+// indexedFlag collects repeatable I=VALUE flags, I a manifest index.
+type indexedFlag struct {
+	name   string
+	values map[int][]string
+}
+
+func (f *indexedFlag) String() string { return "" }
+func (f *indexedFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	i, err := strconv.Atoi(k)
+	if !ok || err != nil || i < 0 {
+		return fmt.Errorf("--%s %q: want I=VALUE with I a manifest index (0, 1, ...)", f.name, v)
+	}
+	if f.values == nil {
+		f.values = map[int][]string{}
+	}
+	f.values[i] = append(f.values[i], val)
+	return nil
+}
+
+func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("deploy-metadata", "[flags] OUTPUT")
+	var (
+		command, rootPath, rootKind, configPath, strategy string
+		origRepository, origTag, origDigest               string
+		origRegistries                                    listFlag
+		manifestPaths                                     = indexedFlag{name: "manifest-path"}
+		missing                                           = indexedFlag{name: "missing-blobs-for-manifest"}
+	)
+	fs.StringVar(&command, "command", "", `The operation: "push" or "load".`)
+	fs.StringVar(&rootPath, "root-path", "", "The root manifest or index JSON.")
+	fs.StringVar(&rootKind, "root-kind", "", `Kind of the root: "manifest" or "index".`)
+	fs.StringVar(&configPath, "configuration-file", "", `JSON of the destination: push {"registry","repository","tags"}, load {"tag","daemon"}.`)
+	fs.StringVar(&strategy, "strategy", deploy.StrategyEager, `Push strategy (eager, lazy, cas_registry, bes) or load strategy (eager, lazy).`)
+	fs.Var(&manifestPaths, "manifest-path", "I=FILE: manifest JSON of entry I of the root's manifest list (0 for a single manifest; default: the root). Repeatable.")
+	fs.Var(&missing, "missing-blobs-for-manifest", "I=HEX,HEX...: layers of manifest I that the build does not have (shallow base), as hex sha256. Repeatable.")
+	fs.Var(&origRegistries, "original-registry", "Registry the base image was pulled from; missing blobs are mounted or streamed from it. Repeatable, in order.")
+	fs.StringVar(&origRepository, "original-repository", "", "Repository the base image was pulled from.")
+	fs.StringVar(&origTag, "original-tag", "", "Tag the base image was pulled by.")
+	fs.StringVar(&origDigest, "original-digest", "", "Digest of the base image.")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("want exactly one OUTPUT argument, got %q", fs.Args())
+	}
+	for _, f := range []struct{ name, value string }{{"command", command}, {"root-path", rootPath}, {"root-kind", rootKind}, {"configuration-file", configPath}} {
+		if f.value == "" {
+			return fmt.Errorf("--%s is required", f.name)
+		}
+	}
+	in := deploy.Inputs{
+		Command:            command,
+		RootKind:           rootKind,
+		Strategy:           strategy,
+		OriginalRegistries: origRegistries,
+		OriginalRepository: origRepository,
+		OriginalTag:        origTag,
+		OriginalDigest:     origDigest,
+		MissingBlobs:       map[int][]string{},
+	}
+	var err error
+	if in.Root, err = os.ReadFile(rootPath); err != nil {
+		return fmt.Errorf("--root-path: %w", err)
+	}
+	if in.Configuration, err = os.ReadFile(configPath); err != nil {
+		return fmt.Errorf("--configuration-file: %w", err)
+	}
+	paths := manifestPaths.values
+	if len(paths) == 0 && rootKind == deploy.RootManifest {
+		paths = map[int][]string{0: {rootPath}}
+	}
+	in.Manifests = make([][]byte, len(paths))
+	for i := range in.Manifests {
+		files := paths[i]
+		switch {
+		case len(files) == 0:
+			return fmt.Errorf("--manifest-path: no file for manifest %d (indices must be 0 to %d)", i, len(paths)-1)
+		case len(files) > 1:
+			return fmt.Errorf("--manifest-path: manifest %d given %d times", i, len(files))
+		}
+		if in.Manifests[i], err = os.ReadFile(files[0]); err != nil {
+			return fmt.Errorf("--manifest-path %d: %w", i, err)
+		}
+	}
+	idx := make([]int, 0, len(missing.values))
+	for i := range missing.values {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	for _, i := range idx {
+		for _, list := range missing.values[i] {
+			for _, h := range strings.Split(list, ",") {
+				if h = strings.TrimSpace(h); h != "" {
+					in.MissingBlobs[i] = append(in.MissingBlobs[i], h)
+				}
+			}
+		}
+	}
+	d, err := deploy.NewDispatch(in)
+	if err != nil {
+		return err
+	}
+	return d.Write(fs.Arg(0))
+}

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/deploy"
+)
+
+// mustDo returns v; test fixtures that cannot fail panic on err.
+func mustDo[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func writeFile(t *testing.T, path string, data []byte) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// deployImage is an OCI image of two random layers.
+func deployImage(t *testing.T, seed int64) v1.Image {
+	t.Helper()
+	var layers []v1.Layer
+	for i := int64(0); i < 2; i++ {
+		layers = append(layers, mustDo(random.Layer(2000, types.OCILayer, random.WithSource(rand.NewSource(seed+i)))))
+	}
+	img := mustDo(mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...))
+	return mutate.ConfigMediaType(img, types.OCIConfigJSON)
+}
+
+// deployInputs writes the files that the deploy rules give
+// `img deploy-metadata`: manifests (m0.json, ...), index.json when there
+// are several images, and push.json.
+type deployInputs struct {
+	dir       string
+	root      string
+	manifests []string
+	conf      string
+}
+
+func newDeployInputs(t *testing.T, conf string, imgs ...v1.Image) deployInputs {
+	t.Helper()
+	in := deployInputs{dir: t.TempDir()}
+	var adds []mutate.IndexAddendum
+	for i, img := range imgs {
+		in.manifests = append(in.manifests, writeFile(t, filepath.Join(in.dir, fmt.Sprintf("m%d.json", i)), mustDo(img.RawManifest())))
+		adds = append(adds, mutate.IndexAddendum{Add: img})
+	}
+	in.root = in.manifests[0]
+	if len(imgs) > 1 {
+		idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+		in.root = writeFile(t, filepath.Join(in.dir, "index.json"), mustDo(idx.RawManifest()))
+	}
+	in.conf = writeFile(t, filepath.Join(in.dir, "push.json"), []byte(conf))
+	return in
+}
+
+func TestDeployMetadataCommand(t *testing.T) {
+	img0, img1 := deployImage(t, 1), deployImage(t, 3)
+	single := newDeployInputs(t, `{"registry":"127.0.0.1:5000","repository":"org/app","tags":["v1","latest"]}`, img0)
+	multi := newDeployInputs(t, `{"registry":"ghcr.io","repository":"org/app","tags":[]}`, img0, img1)
+	load := newDeployInputs(t, `{"tag":"app:latest","daemon":"docker"}`, img0)
+	badRepo := newDeployInputs(t, `{"registry":"ghcr.io","repository":"Bad/Repo","tags":["v1"]}`, img0)
+	badReg := newDeployInputs(t, `{"registry":"not a host:99999","repository":"org/app"}`, img0)
+	layer0 := mustDo(mustDo(img1.Layers())[0].Digest()).Hex
+	pushArgs := func(in deployInputs, kind string) []string {
+		return []string{"--command", "push", "--root-path", in.root, "--root-kind", kind, "--configuration-file", in.conf}
+	}
+
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		check   func(t *testing.T, d *deploy.Dispatch)
+		wantErr string
+	}{
+		{name: "manifest", args: append(pushArgs(single, "manifest"), "--manifest-path", "0="+single.manifests[0],
+			"--original-registry", "index.docker.io", "--original-registry", "mirror.gcr.io", "--original-repository", "library/base",
+			"--original-tag", "1.0", "--original-digest", "sha256:"+strings.Repeat("ab", 32)),
+			check: func(t *testing.T, d *deploy.Dispatch) {
+				op := d.Operations[0]
+				if d.Settings != (deploy.Settings{PushStrategy: "eager"}) || op.RootKind != "manifest" || op.Registry != "127.0.0.1:5000" ||
+					!reflect.DeepEqual(op.Tags, []string{"v1", "latest"}) || len(op.Manifests) != 1 || len(op.Manifests[0].LayerBlobs) != 2 ||
+					!reflect.DeepEqual(op.OriginalRegistries, []string{"index.docker.io", "mirror.gcr.io"}) || op.OriginalTag != "1.0" {
+					t.Errorf("dispatch = %+v", d)
+				}
+				if want := mustDo(img0.Digest()).String(); op.Root.Digest != want {
+					t.Errorf("root %s, want %s", op.Root.Digest, want)
+				}
+			}},
+		{name: "manifest path defaults to the root", args: pushArgs(single, "manifest"),
+			check: func(t *testing.T, d *deploy.Dispatch) {
+				if d.Operations[0].Manifests[0].Descriptor != d.Operations[0].Root {
+					t.Errorf("manifest 0 = %+v", d.Operations[0].Manifests[0])
+				}
+			}},
+		{name: "index, strategy, missing blobs", args: append(pushArgs(multi, "index"), "--strategy", "lazy",
+			"--manifest-path", "1="+multi.manifests[1], "--manifest-path", "0="+multi.manifests[0],
+			"--missing-blobs-for-manifest", "1="+layer0+",", "--missing-blobs-for-manifest", "0="),
+			check: func(t *testing.T, d *deploy.Dispatch) {
+				op := d.Operations[0]
+				if d.Settings.PushStrategy != "lazy" || op.RootKind != "index" || len(op.Manifests) != 2 || len(op.Tags) != 0 ||
+					!reflect.DeepEqual(op.Manifests[1].MissingBlobs, []string{layer0}) || op.Manifests[0].MissingBlobs != nil {
+					t.Errorf("dispatch = %+v", d)
+				}
+			}},
+		{name: "load", args: []string{"--command", "load", "--root-path", load.root, "--root-kind", "manifest", "--configuration-file", load.conf},
+			check: func(t *testing.T, d *deploy.Dispatch) {
+				if op := d.Operations[0]; op.Tag != "app:latest" || op.Daemon != "docker" || d.Settings.LoadStrategy != "eager" {
+					t.Errorf("dispatch = %+v", d)
+				}
+			}},
+		{name: "bad repository", args: pushArgs(badRepo, "manifest"), wantErr: `repository "Bad/Repo": path component "Bad" has uppercase letters`},
+		{name: "bad registry", args: pushArgs(badReg, "manifest"), wantErr: `registry "not a host:99999"`},
+		{name: "no command", args: pushArgs(single, "manifest")[2:], wantErr: "--command is required"},
+		{name: "bad command", args: append([]string{"--command", "copy"}, pushArgs(single, "manifest")[2:]...), wantErr: `command "copy"`},
+		{name: "no root", args: []string{"--command", "push", "--root-kind", "manifest", "--configuration-file", single.conf}, wantErr: "--root-path is required"},
+		{name: "bad root kind", args: pushArgs(single, "image"), wantErr: `root kind "image"`},
+		{name: "root kind mismatch", args: append(pushArgs(multi, "manifest"), "--manifest-path", "0="+multi.manifests[0]), wantErr: "an index"},
+		{name: "bad strategy", args: append(pushArgs(single, "manifest"), "--strategy", "fast"), wantErr: `push strategy "fast"`},
+		{name: "bad manifest-path", args: append(pushArgs(single, "manifest"), "--manifest-path", "x="+single.root), wantErr: `--manifest-path "x=`},
+		{name: "manifest index gap", args: append(pushArgs(multi, "index"), "--manifest-path", "1="+multi.manifests[1]), wantErr: "no file for manifest 0"},
+		{name: "manifest index twice", args: append(pushArgs(single, "manifest"), "--manifest-path", "0="+single.root, "--manifest-path", "0="+single.root), wantErr: "manifest 0 given 2 times"},
+		{name: "index without manifests", args: pushArgs(multi, "index"), wantErr: "no manifest given"},
+		{name: "missing blob of no manifest", args: append(pushArgs(single, "manifest"), "--missing-blobs-for-manifest", "2="+layer0), wantErr: "missing blobs for manifest 2"},
+		{name: "missing blob not a layer", args: append(pushArgs(single, "manifest"), "--missing-blobs-for-manifest", "0="+layer0), wantErr: "is not a layer"},
+		{name: "no configuration file", args: []string{"--command", "push", "--root-path", single.root, "--root-kind", "manifest", "--configuration-file", "/nonexistent.json"}, wantErr: "--configuration-file"},
+		{name: "no output", args: pushArgs(single, "manifest"), wantErr: "want exactly one OUTPUT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "dispatch.json")
+			args := append([]string{"deploy-metadata"}, tc.args...)
+			if tc.name != "no output" {
+				args = append(args, out)
+			}
+			code, stderr := runImg(t, args...)
+			if tc.wantErr != "" {
+				if code != 1 || !strings.Contains(stderr, tc.wantErr) {
+					t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, tc.wantErr)
+				}
+				if _, err := os.Stat(out); !os.IsNotExist(err) {
+					t.Errorf("a failed run wrote %s", out)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			d, err := deploy.Read(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, d)
+		})
+	}
+}
+
+func TestDeployMergeCommand(t *testing.T) {
+	img := deployImage(t, 5)
+	dir := t.TempDir()
+	var inputs []string
+	for i, repo := range []string{"org/a", "org/b"} {
+		in := newDeployInputs(t, `{"registry":"ghcr.io","repository":"`+repo+`","tags":["v1"]}`, img)
+		p := filepath.Join(dir, fmt.Sprintf("in%d.json", i))
+		mustRun(t, "deploy-metadata", "--command", "push", "--root-path", in.root, "--root-kind", "manifest", "--configuration-file", in.conf, "--strategy", "lazy", p)
+		inputs = append(inputs, p)
+	}
+	loadIn := newDeployInputs(t, `{"tag":"app:1","daemon":"podman"}`, img)
+	loadPath := filepath.Join(dir, "load.json")
+	mustRun(t, "deploy-metadata", "--command", "load", "--root-path", loadIn.root, "--root-kind", "manifest", "--configuration-file", loadIn.conf, loadPath)
+	bad := writeFile(t, filepath.Join(dir, "bad.json"), []byte(`{"operations":[],"settings":{},"x":1}`))
+
+	for _, tc := range []struct {
+		name     string
+		flags    []string
+		inputs   []string
+		wantCmds []string
+		wantSet  deploy.Settings
+		wantErr  string
+	}{
+		{"defaults", nil, []string{inputs[1], loadPath, inputs[0]}, []string{"push org/b", "load app:1", "push org/a"}, deploy.Settings{PushStrategy: "eager", LoadStrategy: "eager"}, ""},
+		{"strategies", []string{"--push-strategy", "bes", "--load-strategy", "lazy"}, []string{inputs[0]}, []string{"push org/a"}, deploy.Settings{PushStrategy: "bes", LoadStrategy: "lazy"}, ""},
+		{"bad strategy", []string{"--load-strategy", "bes"}, []string{inputs[0]}, nil, deploy.Settings{}, `load_strategy "bes"`},
+		{"strict input", nil, []string{inputs[0], bad}, nil, deploy.Settings{}, `bad.json: invalid: json: unknown field "x"`},
+		{"no inputs", nil, nil, nil, deploy.Settings{}, "want OUTPUT and at least one INPUT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "merged.json")
+			args := append(append(append([]string{"deploy-merge"}, tc.flags...), out), tc.inputs...)
+			code, stderr := runImg(t, args...)
+			if tc.wantErr != "" {
+				if code != 1 || !strings.Contains(stderr, tc.wantErr) {
+					t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, tc.wantErr)
+				}
+				if _, err := os.Stat(out); !os.IsNotExist(err) {
+					t.Errorf("a failed merge wrote %s", out)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			d, err := deploy.Read(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cmds []string
+			for _, op := range d.Operations {
+				cmds = append(cmds, op.Command+" "+op.Repository+op.Tag)
+			}
+			if !reflect.DeepEqual(cmds, tc.wantCmds) || d.Settings != tc.wantSet {
+				t.Errorf("merged %q %+v, want %q %+v", cmds, d.Settings, tc.wantCmds, tc.wantSet)
+			}
+		})
+	}
+}
+
+// writeDeployTarget writes what `bazel run` of an image_push target sees:
+// the launcher path and its runfiles tree with dispatch.json, made by
+// `img deploy-metadata`.
+func writeDeployTarget(t *testing.T, conf string, img v1.Image, command string) (exe string) {
+	t.Helper()
+	in := newDeployInputs(t, conf, img)
+	exe = filepath.Join(t.TempDir(), "bin", "push")
+	writeFile(t, exe, []byte("#!/bin/false\n"))
+	rf := exe + ".runfiles"
+	mustRun(t, "deploy-metadata", "--command", command, "--root-path", in.root, "--root-kind", "manifest", "--configuration-file", in.conf, filepath.Join(writeDir(t, rf), "dispatch.json"))
+	raw := mustDo(img.RawManifest())
+	writeFile(t, filepath.Join(rf, deploy.RootPath(0)), raw)
+	writeFile(t, filepath.Join(rf, deploy.ManifestPath(0, 0)), raw)
+	writeFile(t, filepath.Join(rf, deploy.ConfigPath(0, 0)), mustDo(img.RawConfigFile()))
+	for j, l := range mustDo(img.Layers()) {
+		rc := mustDo(l.Compressed())
+		writeFile(t, filepath.Join(rf, deploy.LayerPath(0, 0, j)), mustDo(io.ReadAll(rc)))
+		rc.Close()
+	}
+	return exe
+}
+
+func writeDir(t *testing.T, dir string) string {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestDeployRunfilesDetection(t *testing.T) {
+	exe := writeDeployTarget(t, `{"registry":"127.0.0.1:1","repository":"org/app","tags":[]}`, deployImage(t, 7), "push")
+	noEnv := func(string) string { return "" }
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		found bool
+	}{
+		{"launcher", []string{exe}, true},
+		{"launcher with flags", []string{exe, "--tag", "x"}, true},
+		{"subcommand", []string{exe, "layer", "--help"}, false},
+		{"other binary", []string{filepath.Join(filepath.Dir(exe), "img")}, false},
+		{"no args", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := deployRunfiles(tc.args, noEnv) != nil; got != tc.found {
+				t.Errorf("deployRunfiles(%q) found = %v, want %v", tc.args, got, tc.found)
+			}
+		})
+	}
+}
+
+func TestDeployLauncher(t *testing.T) {
+	pushExe := writeDeployTarget(t, `{"registry":"127.0.0.1:1","repository":"org/app","tags":["v1"]}`, deployImage(t, 9), "push")
+	loadExe := writeDeployTarget(t, `{"tag":"app:1","daemon":"docker"}`, deployImage(t, 9), "load")
+	env := func(k string) string { return map[string]string{"DOCKER_CONFIG": t.TempDir()}[k] }
+	for _, tc := range []struct {
+		name       string
+		exe        string
+		args       []string
+		wantCode   int
+		wantStderr string
+	}{
+		{"help", pushExe, []string{"--help"}, 0, "Usage: bazel run"},
+		{"unknown flag", pushExe, []string{"--force"}, 1, "flag provided but not defined: -force"},
+		{"argument", pushExe, []string{"extra"}, 1, `unexpected arguments ["extra"]`},
+		{"bad jobs", pushExe, []string{"--jobs", "0"}, 1, "jobs 0: want at least 1"},
+		{"bad tag", pushExe, []string{"--tag", "-x"}, 1, `tag "-x"`},
+		{"bad repository", pushExe, []string{"--repository", "Bad/Repo"}, 1, `repository "Bad/Repo"`},
+		{"bad registry", pushExe, []string{"--registry", "not a host:99999"}, 1, `registry "not a host:99999"`},
+		{"unreachable", pushExe, []string{"--quiet"}, 1, "push to 127.0.0.1:1/org/app: blob sha256:"},
+		{"load", loadExe, nil, 1, "load is not implemented yet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rf := deployRunfiles([]string{tc.exe}, func(string) string { return "" })
+			if rf == nil {
+				t.Fatal("no runfiles found")
+			}
+			var stdout, stderr bytes.Buffer
+			code := runDeploy(context.Background(), rf, tc.args, env, &stdout, &stderr)
+			if code != tc.wantCode || !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr.String(), tc.wantCode, tc.wantStderr)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+// TestDeployLauncherPush pushes with the launcher to a real registry.
+func TestDeployLauncherPush(t *testing.T) {
+	host := os.Getenv("RULES_IMG_TEST_REGISTRY")
+	if host == "" {
+		t.Skip("RULES_IMG_TEST_REGISTRY is unset")
+	}
+	repo := fmt.Sprintf("rules-img-test/launcher-%d", time.Now().UnixNano())
+	img := deployImage(t, time.Now().UnixNano())
+	exe := writeDeployTarget(t, `{"registry":"127.0.0.1:1","repository":"org/app","tags":["v1"]}`, img, "push")
+	rf := deployRunfiles([]string{exe}, func(string) string { return "" })
+	env := func(k string) string { return map[string]string{"IMG_DOCKER_CONFIG": t.TempDir()}[k] }
+	want := host + "/" + repo + "@" + mustDo(img.Digest()).String() + "\n"
+
+	var stdout, stderr bytes.Buffer
+	if code := runDeploy(context.Background(), rf, []string{"--registry", host, "--repository", repo, "--tag", "a", "--tag", "b", "--jobs", "1"}, env, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+	for _, s := range []string{"uploaded sha256:", "tagged  " + host + "/" + repo + ":a\n", "tagged  " + host + "/" + repo + ":b\n",
+		"pushed " + strings.TrimSuffix(want, "\n") + ": uploaded 3 of 3 blobs ("} {
+		if !strings.Contains(stderr.String(), s) {
+			t.Errorf("stderr does not contain %q:\n%s", s, stderr.String())
+		}
+	}
+	t.Logf("stderr:\n%s", stderr.String())
+
+	stdout.Reset()
+	stderr.Reset()
+	if code := runDeploy(context.Background(), rf, []string{"--registry", host, "--repository", repo, "--quiet"}, env, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if stdout.String() != want || stderr.Len() != 0 {
+		t.Errorf("--quiet: stdout %q stderr %q, want %q and nothing", stdout.String(), stderr.String(), want)
+	}
+}

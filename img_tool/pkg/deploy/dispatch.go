@@ -1,0 +1,322 @@
+// Package deploy runs the deploy operations of a `bazel run` target: the
+// deploy manifest (dispatch.json) that the build writes, the runfiles that
+// hold its blobs, and the eager push to a registry.
+//
+// The build never reads a blob to write the deploy manifest: it records
+// descriptors only. At run time Push moves the blobs that the destination
+// lacks, then the manifests, and the tags last.
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
+	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+)
+
+// Commands of an operation.
+const (
+	CommandPush = "push"
+	CommandLoad = "load"
+)
+
+// Kinds of the root of an operation.
+const (
+	RootManifest = "manifest"
+	RootIndex    = "index"
+)
+
+// Strategies of pushes and loads.
+const (
+	StrategyEager       = "eager"
+	StrategyLazy        = "lazy"
+	StrategyCASRegistry = "cas_registry"
+	StrategyBES         = "bes"
+)
+
+// PushStrategies and LoadStrategies are the valid strategies, in the order
+// that messages list them.
+var (
+	PushStrategies = []string{StrategyEager, StrategyLazy, StrategyCASRegistry, StrategyBES}
+	LoadStrategies = []string{StrategyEager, StrategyLazy}
+)
+
+// Dispatch is the deploy manifest, dispatch.json: the operations of one
+// `bazel run` target, run in order, and the strategies they use.
+type Dispatch struct {
+	Operations []Operation `json:"operations"`
+	Settings   Settings    `json:"settings"`
+}
+
+// Settings choose how blobs move. An empty strategy means eager.
+type Settings struct {
+	PushStrategy string `json:"push_strategy,omitempty"`
+	LoadStrategy string `json:"load_strategy,omitempty"`
+}
+
+// Descriptor names a blob or manifest by content.
+type Descriptor struct {
+	MediaType string `json:"mediaType"`
+	// Digest is "sha256:" and 64 lowercase hex digits.
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// ManifestInfo is one image manifest of an operation: the manifest itself,
+// its config and its layers.
+type ManifestInfo struct {
+	Descriptor Descriptor   `json:"descriptor"`
+	Config     Descriptor   `json:"config"`
+	LayerBlobs []Descriptor `json:"layer_blobs"`
+	// MissingBlobs are the hex sha256 digests (no "sha256:") of layers that
+	// the build never had, base layers of a shallow pull; they come from
+	// the original registries at push time.
+	MissingBlobs []string `json:"missing_blobs,omitempty"`
+}
+
+// Operation is one push or load of one image or index.
+type Operation struct {
+	// Command is CommandPush or CommandLoad.
+	Command string `json:"command"`
+	// RootKind is RootManifest or RootIndex.
+	RootKind string `json:"root_kind"`
+	// Root is the descriptor of the image manifest or index.
+	Root Descriptor `json:"root"`
+	// Manifests are the image manifests: the root itself for RootManifest,
+	// the entries of the index, in index order, for RootIndex.
+	Manifests []ManifestInfo `json:"manifests"`
+
+	// OriginalRegistries, OriginalRepository, OriginalTag and
+	// OriginalDigest say where the base image was pulled from; missing
+	// blobs are mounted or streamed from there. Empty without a base.
+	OriginalRegistries []string `json:"original_registries,omitempty"`
+	OriginalRepository string   `json:"original_repository,omitempty"`
+	OriginalTag        string   `json:"original_tag,omitempty"`
+	OriginalDigest     string   `json:"original_digest,omitempty"`
+
+	// Registry, Repository and Tags are the destination of a push. Without
+	// tags the push is by digest only.
+	Registry   string   `json:"registry,omitempty"`
+	Repository string   `json:"repository,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
+
+	// Tag and Daemon are the destination of a load.
+	Tag    string `json:"tag,omitempty"`
+	Daemon string `json:"daemon,omitempty"`
+}
+
+// ErrInvalid is wrapped by every error about a malformed deploy manifest,
+// flag or name.
+var ErrInvalid = errors.New("invalid")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Decode reads one deploy manifest strictly: unknown fields, trailing data
+// and invalid values are errors.
+func Decode(r io.Reader) (*Dispatch, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var d Dispatch
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, invalidf("data after the deploy manifest")
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Read decodes the deploy manifest at path (see Decode).
+func Read(path string) (*Dispatch, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("deploy manifest: %w", err)
+	}
+	d, err := Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("deploy manifest %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// Encode returns the JSON of d, with a final newline.
+func (d *Dispatch) Encode() ([]byte, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Operations == nil {
+		d = &Dispatch{Operations: []Operation{}, Settings: d.Settings}
+	}
+	data, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// Write validates d and writes it to path atomically.
+func (d *Dispatch) Write(path string) error {
+	data, err := d.Encode()
+	if err != nil {
+		return fmt.Errorf("deploy manifest %s: %w", path, err)
+	}
+	return atomicfile.WriteFile(path, data, 0o644)
+}
+
+// Validate checks every operation and the settings.
+func (d *Dispatch) Validate() error {
+	if d.Settings.PushStrategy != "" && !oneOf(d.Settings.PushStrategy, PushStrategies) {
+		return invalidf("push_strategy %q: want one of %s", d.Settings.PushStrategy, strings.Join(PushStrategies, ", "))
+	}
+	if d.Settings.LoadStrategy != "" && !oneOf(d.Settings.LoadStrategy, LoadStrategies) {
+		return invalidf("load_strategy %q: want one of %s", d.Settings.LoadStrategy, strings.Join(LoadStrategies, ", "))
+	}
+	for i := range d.Operations {
+		if err := d.Operations[i].Validate(); err != nil {
+			return fmt.Errorf("operation %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Validate checks that the operation is well formed: command, root kind,
+// descriptors, missing blobs, and the fields of its command.
+func (op *Operation) Validate() error {
+	if err := op.Root.validate("root"); err != nil {
+		return err
+	}
+	if len(op.Manifests) == 0 {
+		return invalidf("no manifests")
+	}
+	switch op.RootKind {
+	case RootManifest:
+		if len(op.Manifests) != 1 {
+			return invalidf("root_kind manifest with %d manifests, want 1", len(op.Manifests))
+		}
+		if op.Manifests[0].Descriptor != op.Root {
+			return invalidf("root %s differs from manifest 0 %s", op.Root.Digest, op.Manifests[0].Descriptor.Digest)
+		}
+	case RootIndex:
+	default:
+		return invalidf("root_kind %q: want manifest or index", op.RootKind)
+	}
+	for m, mi := range op.Manifests {
+		if err := mi.validate(); err != nil {
+			return fmt.Errorf("manifest %d: %w", m, err)
+		}
+	}
+	for _, r := range op.OriginalRegistries {
+		if err := ValidateRegistry(r); err != nil {
+			return fmt.Errorf("original_registries: %w", err)
+		}
+	}
+	if op.OriginalRepository != "" {
+		if err := ValidateRepository(op.OriginalRepository); err != nil {
+			return fmt.Errorf("original_repository: %w", err)
+		}
+	}
+	if op.OriginalDigest != "" && !metadata.ValidDigest(op.OriginalDigest) {
+		return invalidf("original_digest %q is not sha256: and 64 lowercase hex digits", op.OriginalDigest)
+	}
+	switch op.Command {
+	case CommandPush:
+		if op.Tag != "" || op.Daemon != "" {
+			return invalidf("push with load fields tag/daemon")
+		}
+		return ValidateDestination(op.Registry, op.Repository, op.Tags)
+	case CommandLoad:
+		if op.Registry != "" || op.Repository != "" || len(op.Tags) > 0 {
+			return invalidf("load with push fields registry/repository/tags")
+		}
+		if op.Tag == "" {
+			return invalidf("load without a tag")
+		}
+		if op.Daemon == "" {
+			return invalidf("load without a daemon")
+		}
+		return nil
+	default:
+		return invalidf("command %q: want push or load", op.Command)
+	}
+}
+
+func (mi *ManifestInfo) validate() error {
+	if err := mi.Descriptor.validate("descriptor"); err != nil {
+		return err
+	}
+	if err := mi.Config.validate("config"); err != nil {
+		return err
+	}
+	layers := make(map[string]bool, len(mi.LayerBlobs))
+	for j, l := range mi.LayerBlobs {
+		if err := l.validate(fmt.Sprintf("layer %d", j)); err != nil {
+			return err
+		}
+		layers[strings.TrimPrefix(l.Digest, "sha256:")] = true
+	}
+	for _, h := range mi.MissingBlobs {
+		if !metadata.ValidDigest("sha256:" + h) {
+			return invalidf("missing blob %q is not 64 lowercase hex digits", h)
+		}
+		if !layers[h] {
+			return invalidf("missing blob %s is not a layer of the manifest", h)
+		}
+	}
+	return nil
+}
+
+func (d Descriptor) validate(what string) error {
+	switch {
+	case d.MediaType == "":
+		return invalidf("%s: empty mediaType", what)
+	case !metadata.ValidDigest(d.Digest):
+		return invalidf("%s: digest %q is not sha256: and 64 lowercase hex digits", what, d.Digest)
+	case d.Size < 0:
+		return invalidf("%s: negative size %d", what, d.Size)
+	}
+	return nil
+}
+
+// Missing reports whether the layer with the given digest is a missing blob
+// of the manifest.
+func (mi *ManifestInfo) Missing(digest string) bool {
+	h := strings.TrimPrefix(digest, "sha256:")
+	for _, m := range mi.MissingBlobs {
+		if m == h {
+			return true
+		}
+	}
+	return false
+}
+
+// Merge concatenates the operations of ds, in order, under settings.
+func Merge(settings Settings, ds ...*Dispatch) (*Dispatch, error) {
+	out := &Dispatch{Operations: []Operation{}, Settings: settings}
+	for _, d := range ds {
+		out.Operations = append(out.Operations, d.Operations...)
+	}
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func oneOf(s string, values []string) bool {
+	for _, v := range values {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}

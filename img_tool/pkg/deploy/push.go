@@ -1,0 +1,614 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/registry"
+)
+
+// DefaultJobs is the number of blobs that a push uploads at once.
+const DefaultJobs = 4
+
+// Option configures Run.
+type Option func(*options) error
+
+type options struct {
+	jobs            int
+	tags            []string
+	replaceTags     bool
+	registry        string
+	repository      string
+	progress        io.Writer
+	registryOptions []registry.Option
+}
+
+// WithJobs sets how many blobs are uploaded at once. The default is
+// DefaultJobs.
+func WithJobs(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return invalidf("jobs %d: want at least 1", n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
+
+// WithTags replaces the tags of every push operation; no tag means a push
+// by digest only. The default keeps the tags of the deploy manifest.
+func WithTags(tags ...string) Option {
+	return func(o *options) error {
+		for _, t := range tags {
+			if err := ValidateTag(t); err != nil {
+				return err
+			}
+		}
+		o.tags = append(o.tags, tags...)
+		o.replaceTags = true
+		return nil
+	}
+}
+
+// WithRegistry replaces the registry of every push operation. The default
+// keeps the registry of the deploy manifest.
+func WithRegistry(host string) Option {
+	return func(o *options) error {
+		if err := ValidateRegistry(host); err != nil {
+			return err
+		}
+		o.registry = host
+		return nil
+	}
+}
+
+// WithRepository replaces the repository of every push operation. The
+// default keeps the repository of the deploy manifest.
+func WithRepository(repository string) Option {
+	return func(o *options) error {
+		if err := ValidateRepository(repository); err != nil {
+			return err
+		}
+		o.repository = repository
+		return nil
+	}
+}
+
+// WithProgress writes one line per blob and a summary per push to w. The
+// default writes nothing. Lines of parallel uploads do not interleave.
+func WithProgress(w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil {
+			w = io.Discard
+		}
+		o.progress = w
+		return nil
+	}
+}
+
+// WithRegistryOptions configures the registry client: credentials, TLS,
+// plain HTTP, retries. The default is registry.New's.
+func WithRegistryOptions(opts ...registry.Option) Option {
+	return func(o *options) error {
+		o.registryOptions = append(o.registryOptions, opts...)
+		return nil
+	}
+}
+
+// PushResult describes one push operation.
+type PushResult struct {
+	Registry   string
+	Repository string
+	// Digest is the digest of the root manifest or index.
+	Digest string
+	// Tags were written, in order; none for a push by digest only.
+	Tags []string
+	// Blobs is the number of distinct blobs (configs and layers), Bytes
+	// their size. Blobs = Uploaded + Mounted + Streamed + Existed.
+	Blobs int
+	Bytes int64
+	// Uploaded blobs were sent from the runfiles; UploadedBytes is their
+	// size.
+	Uploaded      int
+	UploadedBytes int64
+	// Mounted blobs were mounted from the base image's repository on the
+	// same registry.
+	Mounted int
+	// Streamed blobs were copied from the base image's registry.
+	Streamed      int
+	StreamedBytes int64
+	// Existed blobs were in the destination already.
+	Existed int
+}
+
+// Reference is "REGISTRY/REPOSITORY@DIGEST".
+func (r *PushResult) Reference() string {
+	return fmt.Sprintf("%s/%s@%s", r.Registry, r.Repository, r.Digest)
+}
+
+// Summary is the line that Run writes at the end of a push.
+func (r *PushResult) Summary() string {
+	return fmt.Sprintf("pushed %s: uploaded %d of %d blobs (%s of %s), mounted %d, streamed %d, existed %d",
+		r.Reference(), r.Uploaded, r.Blobs, HumanSize(r.UploadedBytes), HumanSize(r.Bytes), r.Mounted, r.Streamed, r.Existed)
+}
+
+// ErrNotImplemented is wrapped by the errors of operations and strategies
+// that Run cannot run yet.
+var ErrNotImplemented = errors.New("not implemented yet")
+
+// Run runs the operations of d with blobs from rf and returns one result
+// per push operation, in order.
+//
+// Every push works in this order: blobs (configs and layers, in parallel;
+// each is checked with HEAD first, then uploaded from the runfiles, or for
+// missing blobs mounted from or streamed from the base image's registry),
+// then the image manifests by digest, then the index. Only when every
+// operation got this far are tags written, so a failed run leaves no tag
+// of a partial image. (A run that fails while tagging may leave the tags
+// written before, each pointing at a complete image.)
+//
+// Only the eager push strategy is implemented; loads are not.
+func Run(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) ([]PushResult, error) {
+	o := options{jobs: DefaultJobs, progress: io.Discard}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("deploy: %w", err)
+		}
+	}
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("deploy manifest: %w", err)
+	}
+	ops := make([]Operation, len(d.Operations))
+	for i, op := range d.Operations {
+		switch op.Command {
+		case CommandLoad:
+			return nil, fmt.Errorf("operation %d: load of %s: load is %w", i, op.Tag, ErrNotImplemented)
+		case CommandPush:
+			if s := d.Settings.PushStrategy; s != "" && s != StrategyEager {
+				return nil, fmt.Errorf("operation %d: push strategy %q is %w (only eager)", i, s, ErrNotImplemented)
+			}
+		}
+		if o.registry != "" {
+			op.Registry = o.registry
+		}
+		if o.repository != "" {
+			op.Repository = o.repository
+		}
+		if o.replaceTags {
+			op.Tags = o.tags
+		}
+		op.Tags = dedupe(op.Tags)
+		if err := ValidateDestination(op.Registry, op.Repository, op.Tags); err != nil {
+			return nil, fmt.Errorf("operation %d: %w", i, err)
+		}
+		ops[i] = op
+	}
+	client, err := registry.New(o.registryOptions...)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	ropts := client.RemoteOptions(ctx)
+	pusher, err := remote.NewPusher(ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	puller, err := remote.NewPuller(ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	p := &pushRun{o: o, rf: rf, client: client, pusher: pusher, puller: puller, progress: &lockedWriter{w: o.progress}}
+
+	pushes := make([]*opPush, len(ops))
+	for i := range ops {
+		op, err := p.prepare(i, &ops[i])
+		if err != nil {
+			return nil, err
+		}
+		pushes[i] = op
+	}
+	results := make([]PushResult, 0, len(pushes))
+	for _, op := range pushes {
+		if err := p.pushContent(ctx, op); err != nil {
+			return nil, err
+		}
+	}
+	for _, op := range pushes {
+		if err := p.tag(ctx, op); err != nil {
+			return results, err
+		}
+		p.progress.printf("%s\n", op.result.Summary())
+		results = append(results, op.result)
+	}
+	return results, nil
+}
+
+func dedupe(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if !oneOf(t, out) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// pushRun holds what the operations of one Run share.
+type pushRun struct {
+	o        options
+	rf       Runfiles
+	client   *registry.Client
+	pusher   *remote.Pusher
+	puller   *remote.Puller
+	progress *lockedWriter
+}
+
+// opPush is one push operation, read from the runfiles and checked.
+type opPush struct {
+	index     int
+	op        *Operation
+	repo      name.Repository
+	manifests []rawManifest
+	// root is the index for RootIndex, else nil (the root is manifests[0]).
+	root   *rawManifest
+	blobs  []*blobJob
+	result PushResult
+}
+
+// blobJob is one distinct blob of an operation.
+type blobJob struct {
+	desc Descriptor
+	// what names the blob in messages: "config of manifest 0".
+	what string
+	// local is the runfiles path of the blob, "" when there is none.
+	local string
+	// missing is true for a missing blob of the base image.
+	missing bool
+}
+
+// rawManifest is a manifest or index to PUT, as the build wrote it.
+type rawManifest struct {
+	desc Descriptor
+	data []byte
+}
+
+func (m *rawManifest) RawManifest() ([]byte, error) { return m.data, nil }
+func (m *rawManifest) MediaType() (types.MediaType, error) {
+	return types.MediaType(m.desc.MediaType), nil
+}
+func (m *rawManifest) Digest() (v1.Hash, error) { return v1.NewHash(m.desc.Digest) }
+func (m *rawManifest) Size() (int64, error)     { return m.desc.Size, nil }
+
+func (p *pushRun) errorf(op *opPush, format string, args ...any) error {
+	return fmt.Errorf("operation %d: push to %s/%s: %w", op.index, op.op.Registry, op.op.Repository, fmt.Errorf(format, args...))
+}
+
+// prepare reads and checks the manifests of operation i and lists its
+// distinct blobs; it does not reach the network.
+func (p *pushRun) prepare(i int, op *Operation) (*opPush, error) {
+	r := &opPush{index: i, op: op}
+	repo, err := name.NewRepository(op.Registry+"/"+op.Repository, append([]name.Option{name.StrictValidation}, p.client.NameOptions(op.Registry)...)...)
+	if err != nil {
+		return nil, p.errorf(r, "%w", err)
+	}
+	r.repo = repo
+	readChecked := func(path string, want Descriptor) (rawManifest, error) {
+		data, err := readRunfile(p.rf, path)
+		if err != nil {
+			return rawManifest{}, p.errorf(r, "%w", err)
+		}
+		if got := digestOf(data); got != want.Digest || int64(len(data)) != want.Size {
+			return rawManifest{}, p.errorf(r, "runfile %s is %s (%d bytes), the deploy manifest says %s (%d bytes)", path, got, len(data), want.Digest, want.Size)
+		}
+		return rawManifest{desc: want, data: data}, nil
+	}
+	if op.RootKind == RootIndex {
+		root, err := readChecked(RootPath(i), op.Root)
+		if err != nil {
+			return nil, err
+		}
+		r.root = &root
+	}
+	byDigest := map[string]*blobJob{}
+	add := func(b *blobJob) {
+		if prev, ok := byDigest[b.desc.Digest]; ok {
+			// The same blob in several manifests: a local copy wins.
+			if prev.local == "" && b.local != "" {
+				prev.local, prev.what, prev.missing = b.local, b.what, false
+			}
+			return
+		}
+		byDigest[b.desc.Digest] = b
+		r.blobs = append(r.blobs, b)
+	}
+	for m, mi := range op.Manifests {
+		raw, err := readChecked(ManifestPath(i, m), mi.Descriptor)
+		if err != nil {
+			return nil, err
+		}
+		r.manifests = append(r.manifests, raw)
+		add(&blobJob{desc: mi.Config, what: fmt.Sprintf("config of manifest %d", m), local: ConfigPath(i, m)})
+		for j, l := range mi.LayerBlobs {
+			b := &blobJob{desc: l, what: fmt.Sprintf("layer %d of manifest %d", j, m), local: LayerPath(i, m, j), missing: mi.Missing(l.Digest)}
+			if b.missing && !p.runfileExists(b.local) {
+				b.local = ""
+			}
+			add(b)
+		}
+	}
+	r.result = PushResult{Registry: op.Registry, Repository: op.Repository, Digest: op.Root.Digest}
+	for _, b := range r.blobs {
+		r.result.Blobs++
+		r.result.Bytes += b.desc.Size
+	}
+	return r, nil
+}
+
+func (p *pushRun) runfileExists(name string) bool {
+	f, err := openRunfile(p.rf, name)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
+// pushContent pushes the blobs, then the manifests, then the index.
+func (p *pushRun) pushContent(ctx context.Context, op *opPush) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.o.jobs)
+	var mu sync.Mutex
+	for _, b := range op.blobs {
+		g.Go(func() error {
+			outcome, err := p.pushBlob(gctx, op, b)
+			if err != nil {
+				// After the first failure the others end canceled; Wait
+				// returns the first.
+				return p.errorf(op, "blob %s (%s): %w", b.desc.Digest, b.what, p.explain(op, err))
+			}
+			mu.Lock()
+			switch outcome {
+			case outcomeExists:
+				op.result.Existed++
+			case outcomeUploaded:
+				op.result.Uploaded++
+				op.result.UploadedBytes += b.desc.Size
+			case outcomeMounted:
+				op.result.Mounted++
+			case outcomeStreamed:
+				op.result.Streamed++
+				op.result.StreamedBytes += b.desc.Size
+			}
+			mu.Unlock()
+			p.progress.printf("%-7s %s (%s)\n", outcome, ShortDigest(b.desc.Digest), HumanSize(b.desc.Size))
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for m := range op.manifests {
+		if err := p.pusher.Put(ctx, op.repo.Digest(op.manifests[m].desc.Digest), &op.manifests[m]); err != nil {
+			return p.errorf(op, "manifest %d %s: %w", m, op.manifests[m].desc.Digest, p.explain(op, err))
+		}
+	}
+	if op.root != nil {
+		if err := p.pusher.Put(ctx, op.repo.Digest(op.root.desc.Digest), op.root); err != nil {
+			return p.errorf(op, "index %s: %w", op.root.desc.Digest, p.explain(op, err))
+		}
+	}
+	return nil
+}
+
+// rootManifest is what the tags point to.
+func (op *opPush) rootManifest() *rawManifest {
+	if op.root != nil {
+		return op.root
+	}
+	return &op.manifests[0]
+}
+
+// tag writes the tags of op. A tag whose PUT failed but that the registry
+// shows pointing at the root (the answer was lost) counts as written.
+func (p *pushRun) tag(ctx context.Context, op *opPush) error {
+	root := op.rootManifest()
+	for _, t := range op.op.Tags {
+		ref := op.repo.Tag(t)
+		err := p.pusher.Put(ctx, ref, root)
+		if err != nil {
+			if desc, herr := p.puller.Head(ctx, ref); herr == nil && desc.Digest.String() == root.desc.Digest {
+				err = nil
+			}
+		}
+		if err != nil {
+			return p.errorf(op, "tag %s: %w", t, p.explain(op, err))
+		}
+		op.result.Tags = append(op.result.Tags, t)
+		p.progress.printf("tagged  %s/%s:%s\n", op.op.Registry, op.op.Repository, t)
+	}
+	return nil
+}
+
+// Outcomes of one blob.
+type outcome string
+
+const (
+	outcomeExists   outcome = "exists"
+	outcomeUploaded outcome = "uploaded"
+	outcomeMounted  outcome = "mounted"
+	outcomeStreamed outcome = "streamed"
+)
+
+// pushBlob makes one blob present at the destination. The pusher asks the
+// destination with HEAD first and reads the blob only when it is absent
+// there; every attempt (HEAD, POST, PATCH, PUT) is retried as a whole.
+func (p *pushRun) pushBlob(ctx context.Context, op *opPush, b *blobJob) (outcome, error) {
+	hash, err := v1.NewHash(b.desc.Digest)
+	if err != nil {
+		return "", err
+	}
+	if b.local != "" {
+		local := b.local
+		l := &blobLayer{desc: b.desc, hash: hash, open: func() (io.ReadCloser, error) {
+			f, err := openRunfile(p.rf, local)
+			if err != nil {
+				return nil, err
+			}
+			return newVerifier(f, local, b.desc), nil
+		}}
+		if err := p.pusher.Upload(ctx, op.repo, l); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return "", fmt.Errorf("not in the runfiles (%w) and not a missing blob of the base image", err)
+			}
+			return "", err
+		}
+		if l.opens() == 0 {
+			return outcomeExists, nil
+		}
+		return outcomeUploaded, nil
+	}
+
+	// A missing blob of the base image: mounted from the base's repository
+	// on the same registry, else streamed from the base's registries.
+	src := op.op
+	if len(src.OriginalRegistries) == 0 || src.OriginalRepository == "" {
+		return "", fmt.Errorf("a missing blob of the base image, and the deploy manifest names no original registry and repository to fetch it from")
+	}
+	l := &blobLayer{desc: b.desc, hash: hash, open: func() (io.ReadCloser, error) {
+		var rc io.ReadCloser
+		_, err := registry.Fetch(ctx, src.OriginalRegistries, func(ctx context.Context, host string) error {
+			repo, err := p.client.Repository(host, src.OriginalRepository)
+			if err != nil {
+				return err
+			}
+			rc, err = repo.Blob(ctx, b.desc.Digest, b.desc.Size)
+			return err
+		})
+		return rc, err
+	}}
+	if !p.sameRegistry(op.repo.Registry, src.OriginalRegistries) {
+		if err := p.pusher.Upload(ctx, op.repo, l); err != nil {
+			return "", err
+		}
+		if l.opens() == 0 {
+			return outcomeExists, nil
+		}
+		return outcomeStreamed, nil
+	}
+	// The pusher does not say whether it found or mounted a blob; a HEAD of
+	// our own tells. Its failure is not final: the pusher asks again.
+	if exists, err := p.exists(ctx, op.repo.Digest(b.desc.Digest)); err == nil && exists {
+		return outcomeExists, nil
+	}
+	from, err := name.NewDigest(op.repo.Registry.Name()+"/"+src.OriginalRepository+"@"+b.desc.Digest, p.client.NameOptions(op.op.Registry)...)
+	if err != nil {
+		return "", err
+	}
+	if err := p.pusher.Upload(ctx, op.repo, &remote.MountableLayer{Layer: l, Reference: from}); err != nil {
+		return "", err
+	}
+	if l.opens() > 0 {
+		return outcomeStreamed, nil
+	}
+	return outcomeMounted, nil
+}
+
+// exists asks the destination for a blob with HEAD.
+func (p *pushRun) exists(ctx context.Context, ref name.Digest) (bool, error) {
+	l, err := p.puller.Layer(ctx, ref)
+	if err != nil {
+		return false, err
+	}
+	if ml, ok := l.(*remote.MountableLayer); ok {
+		// partial.Exists finds the HEAD of the remote layer only unwrapped.
+		l = ml.Layer
+	}
+	return partial.Exists(l)
+}
+
+// sameRegistry reports whether reg is one of hosts, after normalization
+// (docker.io is index.docker.io).
+func (p *pushRun) sameRegistry(reg name.Registry, hosts []string) bool {
+	for _, h := range hosts {
+		r, err := name.NewRegistry(h, p.client.NameOptions(h)...)
+		if err == nil && r.Name() == reg.Name() {
+			return true
+		}
+	}
+	return false
+}
+
+// explain turns a 401 or 403 answer into an error that says where
+// credentials come from; other errors are returned as they are.
+func (p *pushRun) explain(op *opPush, err error) error {
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return err
+	}
+	switch terr.StatusCode {
+	case http.StatusUnauthorized:
+		return fmt.Errorf("authentication required or failed (401 %s): credentials for %s come from %s or its credential helpers: %w",
+			diagnostic(terr), op.op.Registry, p.client.ConfigPath(), err)
+	case http.StatusForbidden:
+		return fmt.Errorf("access denied (403 %s): the credentials for %s from %s have no push access to %s: %w",
+			diagnostic(terr), op.op.Registry, p.client.ConfigPath(), op.op.Repository, err)
+	}
+	return err
+}
+
+func diagnostic(terr *transport.Error) string {
+	if len(terr.Errors) > 0 && terr.Errors[0].Code != "" {
+		return string(terr.Errors[0].Code)
+	}
+	return strings.ToUpper(http.StatusText(terr.StatusCode))
+}
+
+// lockedWriter writes whole lines from concurrent uploads.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format, args...)
+}
+
+// ShortDigest abbreviates a digest for progress lines: "sha256:" and the
+// first 12 hex digits, then "…".
+func ShortDigest(digest string) string {
+	algo, hex, ok := strings.Cut(digest, ":")
+	if !ok || len(hex) <= 12 {
+		return digest
+	}
+	return algo + ":" + hex[:12] + "…"
+}
+
+// HumanSize formats a byte count in decimal units: "512 B", "1.2 kB",
+// "3.4 MB", "1.1 GB".
+func HumanSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	default:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	}
+}
