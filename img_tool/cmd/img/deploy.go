@@ -73,13 +73,14 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 		tags               listFlag
 		registryHost, repo string
 		quiet              bool
-		jobs               int
+		jobs, attempts     int
 	)
 	fs.Var(&tags, "tag", "Tag to write instead of the target's tags (every push operation). Repeatable.")
 	fs.StringVar(&registryHost, "registry", "", "Registry to push to instead of the target's (every push operation).")
 	fs.StringVar(&repo, "repository", "", "Repository to push to instead of the target's (every push operation).")
 	fs.BoolVar(&quiet, "quiet", false, "Print only the pushed references.")
 	fs.IntVar(&jobs, "jobs", deploy.DefaultJobs, "Blobs to upload at once.")
+	fs.IntVar(&attempts, "attempts", registry.DefaultBackoff.Steps, "Attempts per request that fails with a 5xx, 429 or a connection reset (exponential backoff between them).")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,9 +92,11 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	if err != nil {
 		return err
 	}
+	backoff := registry.DefaultBackoff
+	backoff.Steps = attempts
 	opts := []deploy.Option{
 		deploy.WithJobs(jobs),
-		deploy.WithRegistryOptions(deployRegistryOptions(getenv)...),
+		deploy.WithRegistryOptions(append(deployRegistryOptions(getenv), registry.WithRetryBackoff(backoff))...),
 	}
 	if !quiet {
 		opts = append(opts, deploy.WithProgress(stderr))
