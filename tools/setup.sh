@@ -4,7 +4,7 @@
 #   - Bazel 7 (tools/bazel/install.sh: Debian sid's Bazel in a root under
 #     /opt, with a `bazel` wrapper on PATH);
 #   - jq, openssl and zstd on the host; crane and the distribution registry;
-#     containerd, runc and dockerd;
+#     containerd, runc, dockerd and podman;
 #   - Go (must already be at /usr/local/go or on PATH) and the Go modules of
 #     img_tool, through the module proxy.
 # Idempotent and quick when everything is there.
@@ -28,4 +28,5 @@ command -v "$(go env GOPATH)/bin/registry" >/dev/null || go install github.com/d
 # containerd (with runc) and dockerd for running the images the e2e builds.
 "$root/tools/services/containerd.sh" install >/dev/null
 "$root/tools/services/dockerd.sh" install >/dev/null
+"$root/tools/services/podman.sh" install >/dev/null
 bazel --version

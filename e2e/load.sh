@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# End-to-end checks of image_load against a real containerd 1.6, dockerd
+# 20.10 and podman 4.3 (private instances from tools/services): load, run,
+# load again after a one-file change (only the changed layer moves), one
+# platform of an index, containerd going away mid-load, bad input.
+# Prints ok/FAIL lines; exit status 0 when all passed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+services=$here/../tools/services
+pass=0 fail=0
+ok() { echo "ok   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+work=$(mktemp -d /tmp/rules_img_load.XXXXXX)
+data=$here/basic/data/config.txt
+cp "$data" "$work/config.txt.orig"
+cleanup() {
+  cp "$work/config.txt.orig" "$data"
+  "$services/containerd.sh" stop >/dev/null 2>&1
+  "$services/dockerd.sh" stop >/dev/null 2>&1
+  "$services/podman.sh" clean >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$here/basic" || exit 1
+eval "$("$services/containerd.sh" start 2>/dev/null)"
+export CONTAINERD_ADDRESS CONTAINERD_NAMESPACE=rules_img_e2e_load
+ctr="ctr -a $CONTAINERD_ADDRESS -n $CONTAINERD_NAMESPACE"
+$ctr images rm docker.io/e2e/hello:latest docker.io/e2e/with-files:latest docker.io/e2e/multiarch:latest >/dev/null 2>&1
+for d in $($ctr content ls -q 2>/dev/null); do $ctr content rm "$d" >/dev/null 2>&1; done
+bazel build //images:load_hello //images:load_with_files //images:load_multiarch >"$work/b.out" 2>&1 || { tail -20 "$work/b.out"; bad "build the load targets"; }
+summary() { grep -E '^loaded' "$1" | tail -1; }
+run_greets() { [ "$($ctr run --rm "$1" "load-$2-$$" 2>&1)" = "Hello from rules_img!" ]; }
+
+# 1. Load, run.
+s=$(date +%s%N)
+if bazel run //images:load_hello >"$work/r.out" 2>&1; then
+  t1=$((($(date +%s%N) - s) / 1000000))
+  ok "containerd: first load ($(summary "$work/r.out"); ${t1} ms incl. bazel run)"
+  run_greets docker.io/e2e/hello:latest hello && ok "containerd: ctr run prints the greeting" || bad "containerd: ctr run"
+else
+  tail -10 "$work/r.out"; bad "containerd: load"
+fi
+
+# 2. Load an image with files, change one source file, load again.
+bazel run //images:load_with_files >"$work/r.out" 2>&1 && ok "containerd: load e2e/with-files ($(summary "$work/r.out"))" || { tail -5 "$work/r.out"; bad "load with-files"; }
+before=$($ctr content ls -q | sort)
+echo "changed at $(date +%s%N)" >>"$data"
+bazel build //images:load_with_files //:files_layer_metadata >"$work/b.out" 2>&1
+changed=$(jq -r .digest bazel-bin/files_layer_metadata.json)
+s=$(date +%s%N)
+if bazel run //images:load_with_files >"$work/r.out" 2>&1; then
+  t2=$((($(date +%s%N) - s) / 1000000))
+  new=$(comm -13 <(echo "$before") <($ctr content ls -q | sort))
+  n=$(echo "$new" | grep -c .)
+  # the changed layer, the new config and the new manifest; nothing else
+  if [ "$n" = 3 ] && echo "$new" | grep -qx "$changed"; then
+    ok "containerd: reload after a one-file change wrote 3 blobs: the changed layer, config, manifest ($(summary "$work/r.out"); ${t2} ms incl. bazel run)"
+  else
+    bad "containerd: reload wrote $n new blobs: $new"
+  fi
+  run_greets docker.io/e2e/with-files:latest files && ok "containerd: the reloaded image runs" || bad "containerd: reloaded image run"
+else
+  tail -10 "$work/r.out"; bad "containerd: reload"
+fi
+cp "$work/config.txt.orig" "$data"
+
+# 3. One platform of an index.
+arm_note=$(jq -r .digest "$(bazel cquery --output=files --output_groups=metadata //images:arm64_note 2>/dev/null | head -1)")
+if bazel run //images:load_multiarch -- --platform linux/amd64 >"$work/r.out" 2>&1; then
+  if $ctr content ls -q | grep -qx "$arm_note"; then bad "--platform linux/amd64 also wrote the arm64 layer"; else ok "--platform linux/amd64 wrote no arm64 blob ($(summary "$work/r.out"))"; fi
+  run_greets docker.io/e2e/multiarch:latest multi && ok "containerd: the index runs" || bad "containerd: index run"
+else
+  tail -10 "$work/r.out"; bad "load one platform of the index"
+fi
+
+# 4. containerd goes away: during a load, and before one.
+$ctr images rm docker.io/e2e/hello:latest >/dev/null 2>&1
+for d in $($ctr content ls -q); do $ctr content rm "$d" >/dev/null 2>&1; done
+bazel run //images:load_hello >"$work/r.out" 2>&1 &
+runner=$!
+sleep 0.3
+"$services/containerd.sh" stop >/dev/null 2>&1
+wait $runner; rc=$?
+if [ "$rc" != 0 ]; then
+  grep -qiE "containerd|connection|unavailable" "$work/r.out" && ok "containerd stopped during the load: clear error" || { bad "containerd stopped: unclear error"; tail -3 "$work/r.out"; }
+else
+  ok "containerd stopped during the load: the load had finished already"
+fi
+if bazel run //images:load_hello >"$work/r.out" 2>&1; then
+  bad "no containerd: load succeeded"
+else
+  grep -q "$CONTAINERD_ADDRESS" "$work/r.out" && ok "no containerd: the error names the socket tried" || { bad "no containerd: unclear"; tail -3 "$work/r.out"; }
+fi
+eval "$("$services/containerd.sh" start 2>/dev/null)"
+if bazel run //images:load_hello >"$work/r.out" 2>&1 && run_greets docker.io/e2e/hello:latest after; then
+  ok "after a restart the next load completes and the image runs"
+else
+  bad "after restart"; tail -5 "$work/r.out"
+fi
+bazel run //images:load_hello -- --tag 'Invalid:Tag!' >"$work/r.out" 2>&1 && bad "invalid tag accepted" ||
+  { grep -q 'Invalid:Tag!' "$work/r.out" && ok "invalid tag: error names it" || bad "invalid tag: unclear"; }
+CONTAINERD_ADDRESS=$work/none.sock bazel run //images:load_hello >"$work/r.out" 2>&1 && bad "missing socket accepted" ||
+  { grep -q "$work/none.sock" "$work/r.out" && ok "no daemon reachable: error lists the sockets tried" || { bad "no daemon: unclear"; tail -3 "$work/r.out"; }; }
+"$services/containerd.sh" stop >/dev/null 2>&1
+
+# 5. dockerd (no containerd image store): docker load, run.
+eval "$("$services/dockerd.sh" start 2>/dev/null)"; export DOCKER_HOST
+if bazel run //images:load_hello_docker >"$work/r.out" 2>&1; then
+  grep -q "not incremental" "$work/r.out" && ok "docker: loaded with docker load, with the warning" || bad "docker: no warning"
+  [ "$(docker run --rm --network=none e2e/hello:docker 2>&1)" = "Hello from rules_img!" ] && ok "docker: docker run prints the greeting" || bad "docker run"
+else
+  tail -10 "$work/r.out"; bad "docker load"
+fi
+"$services/dockerd.sh" stop >/dev/null 2>&1; unset DOCKER_HOST
+
+# 6. podman.
+eval "$("$services/podman.sh" start 2>/dev/null)"; export CONTAINERS_CONF CONTAINERS_STORAGE_CONF
+if bazel run //images:load_hello_podman >"$work/r.out" 2>&1; then
+  [ "$(podman run --rm e2e/hello:podman 2>&1 | tail -1)" = "Hello from rules_img!" ] && ok "podman: podman run prints the greeting" || bad "podman run: $(podman run --rm e2e/hello:podman 2>&1 | tail -2)"
+else
+  tail -10 "$work/r.out"; bad "podman load"
+fi
+
+echo "load: $pass passed, $fail failed"
+[ "$fail" = 0 ]

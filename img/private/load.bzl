@@ -1,0 +1,116 @@
+"""image_load: `bazel run` loads an image into containerd, Docker or podman."""
+
+load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
+load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
+load("//img/private/common:deploy.bzl", "deploy_executable", "deploy_metadata", "image_parts")
+load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "expand_templates")
+load("//img/private/platforms:platforms.bzl", "TargetPlatformInfo")
+load("//img/private/providers:deploy_info.bzl", "DeployInfo")
+load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
+load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
+
+_ATTRS = {
+    "image": attr.label(
+        mandatory = True,
+        providers = [[ImageManifestInfo], [ImageIndexInfo]],
+        doc = "The image (image_manifest) or index (image_index) to load.",
+    ),
+    "tag": attr.string(
+        mandatory = True,
+        doc = "Image name to load as, e.g. `my-app:latest`. Templates allowed.",
+    ),
+    "daemon": attr.string(
+        default = "auto",
+        values = ["auto", "containerd", "docker", "podman", "generic"],
+        doc = """Where to load. `containerd`: its content store, writing only missing blobs;
+`docker`: through Docker's containerd when Docker uses the containerd image
+store, else `docker load`; `podman`: `podman load`; `generic`: the program
+in `LOADER_BINARY`, fed a docker-save tar; `auto`: containerd if reachable,
+else docker, else podman.""",
+    ),
+    "strategy": attr.string(
+        default = "auto",
+        values = ["auto", "eager", "lazy"],
+        doc = "`auto`: `//img/settings:load_strategy`.",
+    ),
+    "_load_strategy": attr.label(default = "//img/settings:load_strategy", providers = [BuildSettingInfo]),
+    "_os_cpu": attr.label(default = "//img/private/platforms:target_os_cpu", providers = [TargetPlatformInfo]),
+} | TEMPLATING_ATTRS
+
+def _tarball(ctx, parts):
+    """A docker-save tar of the target platform's manifest."""
+    target = ctx.attr._os_cpu[TargetPlatformInfo]
+    candidates = [m for m in parts.manifests if m.os == target.os and m.architecture == target.architecture]
+    m = (candidates or parts.manifests)[0]
+    out = ctx.actions.declare_file(ctx.label.name + "_docker.tar")
+    args = ctx.actions.args()
+    args.add("docker-save")
+    args.add("--manifest", m.manifest)
+    args.add("--config", m.config)
+    inputs = [m.manifest, m.config]
+    for layer in m.layers:
+        if layer.blob:
+            args.add("--layer", "{}={}".format(layer.metadata.path, layer.blob.path))
+            inputs.extend([layer.metadata, layer.blob])
+    args.add("--tag", ctx.attr.tag)
+    args.add("--output", out)
+    ctx.actions.run(
+        executable = img_tool(ctx),
+        arguments = [args],
+        inputs = inputs,
+        outputs = [out],
+        mnemonic = "DockerSave",
+        progress_message = "Writing docker tarball of %{label}",
+    )
+    return out
+
+def _image_load_impl(ctx):
+    strategy = ctx.attr.strategy
+    if strategy == "auto":
+        strategy = ctx.attr._load_strategy[BuildSettingInfo].value
+    request = {"tag": ctx.attr.tag, "daemon": ctx.attr.daemon}
+    configuration = expand_templates(ctx, ctx.label.name + "_load", request)
+    if not configuration:
+        configuration = ctx.actions.declare_file(ctx.label.name + "_load.json")
+        ctx.actions.write(configuration, json.encode(request))
+    op = deploy_metadata(
+        ctx,
+        command = "load",
+        image = ctx.attr.image,
+        configuration = configuration,
+        strategy = strategy,
+        with_layers = True,
+    )
+    exe, symlinks = deploy_executable(ctx, [op])
+    symlinks["dispatch.json"] = op.dispatch
+    return [
+        DefaultInfo(executable = exe, runfiles = ctx.runfiles(root_symlinks = symlinks)),
+        OutputGroupInfo(tarball = depset([_tarball(ctx, image_parts(ctx.attr.image))])),
+        DeployInfo(command = "load", dispatch = op.dispatch, files = op.files, strategy = strategy),
+    ]
+
+image_load = rule(
+    implementation = _image_load_impl,
+    attrs = _ATTRS,
+    toolchains = TOOLCHAINS,
+    executable = True,
+    doc = """Loads an image or index into a local runtime with `bazel run`.
+
+Into containerd (directly, or as Docker's image store) only the blobs the
+content store lacks are written, so loading again after a small change moves
+one small layer. Without the containerd image store, Docker gets a
+`docker load` tarball (one platform; not incremental).
+
+```starlark
+load("@rules_img//img:load.bzl", "image_load")
+
+image_load(
+    name = "load",
+    image = ":app",
+    tag = "my-app:latest",
+)
+```
+
+`bazel run //:load -- --platform linux/amd64,linux/arm64 --tag my-app:dev`.
+The `tarball` output group is the docker-save tar.""",
+)
