@@ -9,9 +9,10 @@
 #      docker tarballs run in dockerd, crane, stamping (images.sh);
 #   5. push: images and indexes to plain, htpasswd and TLS registries, read
 #      back with crane, run from the registry in containerd (push.sh);
-#   6. pull: shallow, eager, lazy, mirrors, auth and TLS registries, pushes
+#   6. load: containerd (incremental), dockerd, podman (load.sh);
+#   7. pull: shallow, eager, lazy, mirrors, auth and TLS registries, pushes
 #      from a shallow base (stream, mount), bad input (pull/run.sh);
-#   7. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
+#   8. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
 #      integrity checked; and the message when `go` is missing.
 # Ends with "N passed, N failed". Needs bazel on PATH (tools/setup.sh).
 set -uo pipefail
@@ -107,10 +108,14 @@ bazel shutdown >/dev/null 2>&1
 "$here/push.sh" && ok "push (see above)" || bad "push"
 (cd "$here/basic" && bazel shutdown >/dev/null 2>&1)
 
-# 6. Pulling base images from real registries (see pull/run.sh).
+# 6. Loading into containerd, dockerd and podman (see load.sh).
+"$here/load.sh" && ok "load (see above)" || bad "load"
+(cd "$here/basic" && bazel shutdown >/dev/null 2>&1)
+
+# 7. Pulling base images from real registries (see pull/run.sh).
 "$here/pull/run.sh" && ok "pull (see above)" || bad "pull"
 
-# 7. Prebuilt toolchain from a lockfile, and the missing-go message.
+# 8. Prebuilt toolchain from a lockfile, and the missing-go message.
 "$here/prebuilt/run.sh" "$log" && ok "prebuilt toolchain (see above)" || bad "prebuilt toolchain"
 
 echo "e2e: $pass passed, $fail failed"

@@ -14,8 +14,14 @@ suite() {
 }
 # The registry-backed Go tests use a real registry on a port of their own.
 eval "$("$root/tools/services/registry.sh" start plain 5100 2>/dev/null)" && export RULES_IMG_TEST_REGISTRY=$REGISTRY
+# ... and the loader's tests a real containerd and dockerd.
+eval "$("$root/tools/services/containerd.sh" start 2>/dev/null)" && export RULES_IMG_TEST_CONTAINERD=$CONTAINERD_ADDRESS
+eval "$("$root/tools/services/dockerd.sh" start 2>/dev/null)" && export RULES_IMG_TEST_DOCKER_HOST=$DOCKER_HOST
+unset DOCKER_HOST CONTAINERD_ADDRESS
 suite "go test ./... (img_tool, pull_tool)" bash -c "cd '$root/img_tool' && go vet ./... && go test -count=1 ./... && cd '$root/pull_tool' && go vet ./... && go test -count=1 ./..."
 "$root/tools/services/registry.sh" clean plain 5100 >/dev/null 2>&1
+"$root/tools/services/dockerd.sh" stop >/dev/null 2>&1
+"$root/tools/services/containerd.sh" stop >/dev/null 2>&1
 suite "bazel test //... (rules_img)" bash -c "cd '$root' && bazel test //... && bazel shutdown"
 suite "e2e" "$root/e2e/run.sh"
 echo "suites: $pass passed, $fail failed"

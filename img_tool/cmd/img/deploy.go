@@ -8,10 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/deploy"
+	"github.com/rules-img/rules_img/img_tool/pkg/load"
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
 )
 
@@ -30,11 +33,18 @@ func deployRunfiles(args []string, getenv func(string) string) deploy.Runfiles {
 	return deploy.FindRunfiles(args[0], getenv)
 }
 
-const deployUsage = `Usage: bazel run //your:push_target -- [flags]
+const deployUsage = `Usage: bazel run //your:push_or_load_target -- [flags]
 
-Pushes the image of this target: blobs the registry lacks (HEAD first; base
+A push target pushes its image: blobs the registry lacks (HEAD first; base
 layers are mounted or streamed from the base image's registry), then the
 manifests, then the tags. Prints the pushed REGISTRY/REPOSITORY@DIGEST.
+
+A load target loads its image into a local runtime: containerd through its
+API (only the blobs it lacks; then the image is unpacked), Docker (through
+its containerd when Docker uses the containerd image store, else with
+docker load), podman (podman load) or $LOADER_BINARY (a docker save tar on
+stdin). Of an index only the manifests of --platform are loaded. Prints the
+loaded name, e.g. docker.io/library/app:latest.
 
 Flags:
 `
@@ -44,7 +54,34 @@ Environment:
   IMG_DOCKER_CONFIG, DOCKER_CONFIG  directory of the docker config.json with credentials (default ~/.docker)
   IMG_INSECURE_REGISTRIES           comma-separated hosts (or host:port) that may use plain HTTP; loopback always may
   IMG_REGISTRY_CA_FILE, SSL_CERT_FILE  PEM file of CA certificates to trust besides the system ones
+  CONTAINERD_ADDRESS                containerd socket to try first (then /run/containerd/containerd.sock,
+                                    /run/docker/containerd/containerd.sock, /var/run/docker/containerd/containerd.sock)
+  CONTAINERD_NAMESPACE              containerd namespace of a containerd load (default moby, Docker's)
+  CONTAINERD_SNAPSHOTTER            snapshotter to unpack into (default: the namespace's, overlayfs)
+  DOCKER, DOCKER_HOST               docker binary (default docker in PATH) and the daemon it talks to
+  LOADER_BINARY                     program that reads a docker save tar on stdin (daemon generic)
 `
+
+// loadEnvKeys are the variables that the loader reads from the launcher's
+// environment; the others are inherited as they are.
+var loadEnvKeys = []string{"CONTAINERD_ADDRESS", "CONTAINERD_NAMESPACE", "CONTAINERD_SNAPSHOTTER", "DOCKER", "DOCKER_HOST", "LOADER_BINARY"}
+
+// loadEnv is the process environment with loadEnvKeys taken from getenv.
+func loadEnv(getenv func(string) string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(loadEnvKeys, k) {
+			env = append(env, kv)
+		}
+	}
+	for _, k := range loadEnvKeys {
+		if v := getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
 
 // runDeploy runs the operations of the deploy manifest in rf and returns
 // the exit code: 0 on success, 1 on any error (printed to stderr).
@@ -72,14 +109,19 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	var (
 		tags               listFlag
 		registryHost, repo string
+		platform, daemon   string
 		quiet              bool
 		jobs, attempts     int
 	)
-	fs.Var(&tags, "tag", "Tag to write instead of the target's tags (every push operation). Repeatable.")
-	fs.StringVar(&registryHost, "registry", "", "Registry to push to instead of the target's (every push operation).")
-	fs.StringVar(&repo, "repository", "", "Repository to push to instead of the target's (every push operation).")
-	fs.BoolVar(&quiet, "quiet", false, "Print only the pushed references.")
-	fs.IntVar(&jobs, "jobs", deploy.DefaultJobs, "Blobs to upload at once.")
+	tagUsage := "Push: a tag to write instead of the target's tags (repeatable). Load: the name to load as instead of the target's tag, e.g. app:dev."
+	fs.Var(&tags, "tag", tagUsage)
+	fs.Var(&tags, "t", "Short for --tag.")
+	fs.StringVar(&registryHost, "registry", "", "Push: registry to push to instead of the target's.")
+	fs.StringVar(&repo, "repository", "", "Push: repository to push to instead of the target's.")
+	fs.StringVar(&platform, "platform", "", "Load: manifests of an index to load, a comma-separated list of os/arch[/variant], or all (default: the host's, "+hostPlatform()+").")
+	fs.StringVar(&daemon, "daemon", "", "Load: runtime to load into instead of the target's: "+strings.Join(load.Daemons, ", ")+".")
+	fs.BoolVar(&quiet, "quiet", false, "Print only the pushed references and the loaded names.")
+	fs.IntVar(&jobs, "jobs", deploy.DefaultJobs, "Blobs to upload (push) or write into containerd (load) at once.")
 	fs.IntVar(&attempts, "attempts", registry.DefaultBackoff.Steps, "Attempts per request that fails with a 5xx, 429 or a connection reset (exponential backoff between them).")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -92,6 +134,7 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	if err != nil {
 		return err
 	}
+	hasPush, hasLoad := d.Has(deploy.CommandPush), d.Has(deploy.CommandLoad)
 	backoff := registry.DefaultBackoff
 	backoff.Steps = attempts
 	opts := []deploy.Option{
@@ -101,8 +144,14 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	if !quiet {
 		opts = append(opts, deploy.WithProgress(stderr))
 	}
-	if len(tags) > 0 {
+	if len(tags) > 0 && hasPush {
 		opts = append(opts, deploy.WithTags(tags...))
+	}
+	if len(tags) > 0 && hasLoad {
+		if len(tags) > 1 {
+			return fmt.Errorf("a load takes one --tag, got %d (%s)", len(tags), strings.Join(tags, ", "))
+		}
+		opts = append(opts, deploy.WithLoadTag(tags[0]))
 	}
 	if registryHost != "" {
 		opts = append(opts, deploy.WithRegistry(registryHost))
@@ -110,11 +159,35 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	if repo != "" {
 		opts = append(opts, deploy.WithRepository(repo))
 	}
-	results, err := deploy.Run(ctx, d, rf, opts...)
-	for _, r := range results {
-		fmt.Fprintln(stdout, r.Reference())
+	if (platform != "" || daemon != "") && !hasLoad {
+		return errors.New("--platform and --daemon apply to load operations, and this target has none")
+	}
+	loadOpts := []load.Option{load.WithEnv(loadEnv(getenv))}
+	if platform != "" {
+		loadOpts = append(loadOpts, load.WithPlatforms(platform))
+	}
+	if daemon != "" {
+		opts = append(opts, deploy.WithDaemon(daemon))
+	}
+	opts = append(opts, deploy.WithLoadOptions(loadOpts...))
+	rep, err := deploy.RunAll(ctx, d, rf, opts...)
+	if rep != nil {
+		for _, r := range rep.Pushes {
+			fmt.Fprintln(stdout, r.Reference())
+		}
+		for _, r := range rep.Loads {
+			fmt.Fprintln(stdout, r.Name)
+		}
 	}
 	return err
+}
+
+// hostPlatform is the default platform of a load, for the usage text.
+func hostPlatform() string {
+	if runtime.GOOS == "darwin" {
+		return "linux/" + runtime.GOARCH
+	}
+	return runtime.GOOS + "/" + runtime.GOARCH
 }
 
 // deployRegistryOptions reads the registry settings from the environment.

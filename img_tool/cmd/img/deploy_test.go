@@ -292,7 +292,9 @@ func TestDeployRunfilesDetection(t *testing.T) {
 func TestDeployLauncher(t *testing.T) {
 	pushExe := writeDeployTarget(t, `{"registry":"127.0.0.1:1","repository":"org/app","tags":["v1"]}`, deployImage(t, 9), "push")
 	loadExe := writeDeployTarget(t, `{"tag":"app:1","daemon":"docker"}`, deployImage(t, 9), "load")
-	env := func(k string) string { return map[string]string{"DOCKER_CONFIG": t.TempDir()}[k] }
+	env := func(k string) string {
+		return map[string]string{"DOCKER_CONFIG": t.TempDir(), "DOCKER": "/nonexistent/docker"}[k]
+	}
 	for _, tc := range []struct {
 		name       string
 		exe        string
@@ -308,7 +310,12 @@ func TestDeployLauncher(t *testing.T) {
 		{"bad repository", pushExe, []string{"--repository", "Bad/Repo"}, 1, `repository "Bad/Repo"`},
 		{"bad registry", pushExe, []string{"--registry", "not a host:99999"}, 1, `registry "not a host:99999"`},
 		{"unreachable", pushExe, []string{"--quiet"}, 1, "push to 127.0.0.1:1/org/app: blob sha256:"},
-		{"load", loadExe, nil, 1, "load is not implemented yet"},
+		{"load unreachable", loadExe, nil, 1, "operation 0: load of docker.io/library/app:1: no container runtime reachable: docker: /nonexistent/docker: not an executable file"},
+		{"load bad tag", loadExe, []string{"--tag", "Invalid:Tag!"}, 1, `tag "Invalid:Tag!": invalid reference format`},
+		{"load two tags", loadExe, []string{"-t", "a", "-t", "b"}, 1, "a load takes one --tag, got 2 (a, b)"},
+		{"load bad platform", loadExe, []string{"--platform", "amd64"}, 1, `platform "amd64": want os/arch[/variant]`},
+		{"load bad daemon", loadExe, []string{"--daemon", "dockerd"}, 1, `daemon "dockerd": want one of`},
+		{"platform of a push", pushExe, []string{"--platform", "linux/amd64"}, 1, "--platform and --daemon apply to load operations, and this target has none"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rf := deployRunfiles([]string{tc.exe}, func(string) string { return "" })
@@ -358,6 +365,68 @@ func TestDeployLauncherPush(t *testing.T) {
 	stdout.Reset()
 	stderr.Reset()
 	if code := runDeploy(context.Background(), rf, []string{"--registry", host, "--repository", repo, "--quiet"}, env, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if stdout.String() != want || stderr.Len() != 0 {
+		t.Errorf("--quiet: stdout %q stderr %q, want %q and nothing", stdout.String(), stderr.String(), want)
+	}
+}
+
+// TestDeployLauncherLoad loads with the launcher through a fake loader
+// program (daemon generic).
+func TestDeployLauncherLoad(t *testing.T) {
+	exe := writeDeployTarget(t, `{"tag":"app:1","daemon":"docker"}`, deployImage(t, 11), "load")
+	rf := deployRunfiles([]string{exe}, func(string) string { return "" })
+	dir := t.TempDir()
+	out := filepath.Join(dir, "loaded.tar")
+	loader := writeFile(t, filepath.Join(dir, "loader"), []byte("#!/bin/sh\ncat > "+out+"\n"))
+	if err := os.Chmod(loader, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string { return map[string]string{"LOADER_BINARY": loader}[k] }
+	var stdout, stderr bytes.Buffer
+	if code := runDeploy(context.Background(), rf, []string{"--daemon", "generic", "-t", "registry.local/team/app:dev", "--platform", "all"}, env, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if stdout.String() != "registry.local/team/app:dev\n" {
+		t.Errorf("stdout %q", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "loaded registry.local/team/app:dev with loader: sent 4 blobs (") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+		t.Errorf("the loader read nothing: %v", err)
+	}
+}
+
+// TestDeployLauncherLoadContainerd loads with the launcher into the
+// containerd at $RULES_IMG_TEST_CONTAINERD, twice.
+func TestDeployLauncherLoadContainerd(t *testing.T) {
+	socket := os.Getenv("RULES_IMG_TEST_CONTAINERD")
+	if socket == "" {
+		t.Skip("RULES_IMG_TEST_CONTAINERD is unset")
+	}
+	exe := writeDeployTarget(t, `{"tag":"app:1","daemon":"docker"}`, deployImage(t, time.Now().UnixNano()), "load")
+	rf := deployRunfiles([]string{exe}, func(string) string { return "" })
+	env := func(k string) string {
+		return map[string]string{"CONTAINERD_ADDRESS": socket, "CONTAINERD_NAMESPACE": "rules_img_test"}[k]
+	}
+	name := fmt.Sprintf("rules-img-test/launcher:%d", time.Now().UnixNano())
+	want := "docker.io/" + name + "\n"
+	var stdout, stderr bytes.Buffer
+	if code := runDeploy(context.Background(), rf, []string{"--daemon", "containerd", "--tag", name}, env, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	t.Logf("stderr:\n%s", stderr.String())
+	if stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+	if s := "(namespace rules_img_test): wrote 4 of 4 blobs ("; !strings.Contains(stderr.String(), s) {
+		t.Errorf("stderr does not contain %q", s)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := runDeploy(context.Background(), rf, []string{"--daemon", "containerd", "--tag", name, "--quiet"}, env, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	if stdout.String() != want || stderr.Len() != 0 {

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/load"
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
 )
 
@@ -35,6 +36,9 @@ type options struct {
 	repository      string
 	progress        io.Writer
 	registryOptions []registry.Option
+	loadTag         string
+	daemon          string
+	loadOptions     []load.Option
 }
 
 // WithJobs sets how many blobs are uploaded at once. The default is
@@ -151,18 +155,32 @@ func (r *PushResult) Summary() string {
 var ErrNotImplemented = errors.New("not implemented yet")
 
 // Run runs the operations of d with blobs from rf and returns one result
-// per push operation, in order.
+// per push operation, in order (see RunAll).
+func Run(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) ([]PushResult, error) {
+	rep, err := RunAll(ctx, d, rf, opts...)
+	if rep == nil {
+		return nil, err
+	}
+	return rep.Pushes, err
+}
+
+// RunAll runs the operations of d with blobs from rf: first every push,
+// then every load, each in order.
 //
 // Every push works in this order: blobs (configs and layers, in parallel;
 // each is checked with HEAD first, then uploaded from the runfiles, or for
 // missing blobs mounted from or streamed from the base image's registry),
 // then the image manifests by digest, then the index. Only when every
-// operation got this far are tags written, so a failed run leaves no tag
-// of a partial image. (A run that fails while tagging may leave the tags
+// push got this far are tags written, so a failed run leaves no tag of a
+// partial image. (A run that fails while tagging may leave the tags
 // written before, each pointing at a complete image.)
 //
-// Only the eager push strategy is implemented; loads are not.
-func Run(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) ([]PushResult, error) {
+// Loads go to pkg/load, with the missing blobs of a shallow base fetched
+// from its original registries. Every operation is read from the runfiles
+// and checked before the first one starts.
+//
+// Only the eager push and load strategies are implemented.
+func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Report, error) {
 	o := options{jobs: DefaultJobs, progress: io.Discard}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -174,9 +192,13 @@ func Run(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) ([]PushR
 	}
 	ops := make([]Operation, len(d.Operations))
 	for i, op := range d.Operations {
+		ops[i] = op
 		switch op.Command {
 		case CommandLoad:
-			return nil, fmt.Errorf("operation %d: load of %s: load is %w", i, op.Tag, ErrNotImplemented)
+			if s := d.Settings.LoadStrategy; s != "" && s != StrategyEager {
+				return nil, fmt.Errorf("operation %d: load strategy %q is %w (only eager)", i, s, ErrNotImplemented)
+			}
+			continue
 		case CommandPush:
 			if s := d.Settings.PushStrategy; s != "" && s != StrategyEager {
 				return nil, fmt.Errorf("operation %d: push strategy %q is %w (only eager)", i, s, ErrNotImplemented)
@@ -212,28 +234,45 @@ func Run(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) ([]PushR
 	}
 	p := &pushRun{o: o, rf: rf, client: client, pusher: pusher, puller: puller, progress: &lockedWriter{w: o.progress}}
 
-	pushes := make([]*opPush, len(ops))
+	var pushes []*opPush
+	var loads []*opLoad
 	for i := range ops {
+		if ops[i].Command == CommandLoad {
+			op, err := prepareLoad(i, &ops[i], rf, client, &o)
+			if err != nil {
+				return nil, err
+			}
+			loads = append(loads, op)
+			continue
+		}
 		op, err := p.prepare(i, &ops[i])
 		if err != nil {
 			return nil, err
 		}
-		pushes[i] = op
+		pushes = append(pushes, op)
 	}
-	results := make([]PushResult, 0, len(pushes))
+	loader, err := newLoader(loads, &o)
+	if err != nil {
+		return nil, err
+	}
+	if loader != nil {
+		defer loader.Close()
+	}
+	rep := &Report{}
 	for _, op := range pushes {
 		if err := p.pushContent(ctx, op); err != nil {
-			return nil, err
+			return rep, err
 		}
 	}
 	for _, op := range pushes {
 		if err := p.tag(ctx, op); err != nil {
-			return results, err
+			return rep, err
 		}
 		p.progress.printf("%s\n", op.result.Summary())
-		results = append(results, op.result)
+		rep.Pushes = append(rep.Pushes, op.result)
 	}
-	return results, nil
+	rep.Loads, err = runLoads(ctx, loader, loads)
+	return rep, err
 }
 
 func dedupe(tags []string) []string {

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/load"
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
 )
 
@@ -201,8 +202,20 @@ func TestRunErrors(t *testing.T) {
 		wantIs  error
 		noTagAt string
 	}{
-		{name: "load", op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
-			wantErr: []string{"operation 0: load of app:1: load is not implemented yet"}, wantIs: ErrNotImplemented},
+		{name: "lazy load", settings: Settings{LoadStrategy: "lazy"}, op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
+			wantErr: []string{`operation 0: load strategy "lazy" is not implemented yet`}, wantIs: ErrNotImplemented},
+		{name: "load without daemon", op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
+			opts:    []Option{WithLoadOptions(load.WithEnv([]string{"PATH=/nonexistent", "DOCKER=/nonexistent/docker"}))},
+			wantErr: []string{"operation 0: load of docker.io/library/app:1: no container runtime reachable: docker: /nonexistent/docker"}, wantIs: load.ErrNoDaemon},
+		{name: "bad load tag", opts: []Option{WithLoadTag("Invalid:Tag!")}, op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
+			wantErr: []string{`tag "Invalid:Tag!": invalid reference format`}, wantIs: ErrInvalid},
+		{name: "bad daemon override", opts: []Option{WithDaemon("dockerd")}, op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
+			wantErr: []string{`daemon "dockerd"`}, wantIs: ErrInvalid},
+		{name: "bad daemon in manifest", op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "dockerd"}},
+			wantErr: []string{`operation 0: load of app:1: invalid: daemon "dockerd"`}, wantIs: ErrInvalid},
+		{name: "tampered manifest of a load", op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
+			corrupt: func(dir string) { appendTo(t, filepath.Join(dir, ManifestPath(0, 0)), " ") },
+			wantErr: []string{"operation 0: load of app:1: runfile 0/manifests/0/manifest.json is sha256:"}},
 		{name: "lazy", settings: Settings{PushStrategy: "lazy"}, op: fakeOp{img: img, configuration: push(host, "err/lazy", "v1")},
 			wantErr: []string{`push strategy "lazy" is not implemented yet`}, wantIs: ErrNotImplemented},
 		{name: "bad registry override", opts: []Option{WithRegistry("not a host:99999")}, op: fakeOp{img: img, configuration: push(host, "err/x", "v1")},

@@ -1,0 +1,208 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/load"
+	"github.com/rules-img/rules_img/img_tool/pkg/registry"
+)
+
+// WithLoadTag replaces the tag (the name, e.g. "app:1") of every load
+// operation. The default keeps the tag of the deploy manifest.
+func WithLoadTag(name string) Option {
+	return func(o *options) error {
+		if err := load.ValidateName(name); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		o.loadTag = name
+		return nil
+	}
+}
+
+// WithDaemon replaces the daemon of every load operation: one of
+// load.Daemons. The default keeps the daemon of the deploy manifest.
+func WithDaemon(daemon string) Option {
+	return func(o *options) error {
+		if !oneOf(daemon, load.Daemons) {
+			return invalidf("daemon %q: want one of %s", daemon, strings.Join(load.Daemons, ", "))
+		}
+		o.daemon = daemon
+		return nil
+	}
+}
+
+// WithLoadOptions configures the loader of the load operations: platforms,
+// environment, containerd sockets. The default is load.New's, with the
+// progress writer and jobs of Run.
+func WithLoadOptions(opts ...load.Option) Option {
+	return func(o *options) error {
+		o.loadOptions = append(o.loadOptions, opts...)
+		return nil
+	}
+}
+
+// Report describes the operations of a run.
+type Report struct {
+	// Pushes are the results of the push operations, in order.
+	Pushes []PushResult
+	// Loads are the results of the load operations, in order.
+	Loads []load.Result
+}
+
+// Has reports whether d has an operation with the command.
+func (d *Dispatch) Has(command string) bool {
+	for _, op := range d.Operations {
+		if op.Command == command {
+			return true
+		}
+	}
+	return false
+}
+
+// opLoad is one load operation, read from the runfiles and checked.
+type opLoad struct {
+	index  int
+	name   string
+	daemon string
+	image  *load.Image
+}
+
+// prepareLoad reads the manifests of load operation i and checks them; it
+// reaches neither the network nor a daemon.
+func prepareLoad(i int, op *Operation, rf Runfiles, client *registry.Client, o *options) (*opLoad, error) {
+	r := &opLoad{index: i, name: op.Tag, daemon: op.Daemon}
+	if o.loadTag != "" {
+		r.name = o.loadTag
+	}
+	if o.daemon != "" {
+		r.daemon = o.daemon
+	}
+	errorf := func(format string, args ...any) error {
+		return fmt.Errorf("operation %d: load of %s: %w", i, r.name, fmt.Errorf(format, args...))
+	}
+	if err := load.ValidateName(r.name); err != nil {
+		return nil, errorf("%w: %w", ErrInvalid, err)
+	}
+	if !oneOf(r.daemon, load.Daemons) {
+		return nil, errorf("%w", invalidf("daemon %q: want one of %s", r.daemon, strings.Join(load.Daemons, ", ")))
+	}
+	img := &load.Image{
+		Root:    ociDescriptor(op.Root),
+		Fetcher: &baseFetcher{client: client, registries: op.OriginalRegistries, repository: op.OriginalRepository},
+	}
+	if op.RootKind == RootIndex {
+		data, err := readCheckedRunfile(rf, RootPath(i), op.Root)
+		if err != nil {
+			return nil, errorf("%w", err)
+		}
+		img.Index = data
+	}
+	for m, mi := range op.Manifests {
+		data, err := readCheckedRunfile(rf, ManifestPath(i, m), mi.Descriptor)
+		if err != nil {
+			return nil, errorf("%w", err)
+		}
+		config, err := readCheckedRunfile(rf, ConfigPath(i, m), mi.Config)
+		if err != nil {
+			return nil, errorf("%w", err)
+		}
+		lm := load.Manifest{Descriptor: ociDescriptor(mi.Descriptor), Data: data, Config: config}
+		for j, l := range mi.LayerBlobs {
+			p, err := rf.Path(LayerPath(i, m, j))
+			if mi.Missing(l.Digest) {
+				if err != nil || !isFile(p) {
+					p = ""
+				}
+			} else if err != nil {
+				return nil, errorf("layer %d of manifest %d: not in the runfiles (%w) and not a missing blob of the base image", j, m, err)
+			}
+			lm.Layers = append(lm.Layers, load.Layer{Descriptor: ociDescriptor(l), Path: p})
+		}
+		img.Manifests = append(img.Manifests, lm)
+	}
+	r.image = img
+	return r, nil
+}
+
+// readCheckedRunfile reads a runfile and checks it against its descriptor.
+func readCheckedRunfile(rf Runfiles, path string, want Descriptor) ([]byte, error) {
+	data, err := readRunfile(rf, path)
+	if err != nil {
+		return nil, err
+	}
+	if got := digestOf(data); got != want.Digest || int64(len(data)) != want.Size {
+		return nil, fmt.Errorf("runfile %s is %s (%d bytes), the deploy manifest says %s (%d bytes)", path, got, len(data), want.Digest, want.Size)
+	}
+	return data, nil
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+func ociDescriptor(d Descriptor) ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: d.MediaType, Digest: digest.Digest(d.Digest), Size: d.Size}
+}
+
+// baseFetcher opens missing blobs of the base image from its registries.
+type baseFetcher struct {
+	client     *registry.Client
+	registries []string
+	repository string
+}
+
+// Open streams the blob from the first original registry that has it.
+func (f *baseFetcher) Open(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	if len(f.registries) == 0 || f.repository == "" {
+		return nil, errors.New("a missing blob of the base image, and the deploy manifest names no original registry and repository to fetch it from")
+	}
+	var rc io.ReadCloser
+	_, err := registry.Fetch(ctx, f.registries, func(ctx context.Context, host string) error {
+		repo, err := f.client.Repository(host, f.repository)
+		if err != nil {
+			return err
+		}
+		rc, err = repo.Blob(ctx, desc.Digest.String(), desc.Size)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
+
+// newLoader returns the loader of the load operations, or nil when there
+// are none. The caller closes it.
+func newLoader(loads []*opLoad, o *options) (*load.Loader, error) {
+	if len(loads) == 0 {
+		return nil, nil
+	}
+	opts := append([]load.Option{load.WithProgress(o.progress), load.WithJobs(o.jobs)}, o.loadOptions...)
+	l, err := load.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	return l, nil
+}
+
+// runLoads runs the load operations in order.
+func runLoads(ctx context.Context, l *load.Loader, loads []*opLoad) ([]load.Result, error) {
+	var results []load.Result
+	for _, op := range loads {
+		res, err := l.Load(ctx, op.daemon, op.name, op.image)
+		if err != nil {
+			return results, fmt.Errorf("operation %d: %w", op.index, err)
+		}
+		results = append(results, *res)
+	}
+	return results, nil
+}

@@ -1,0 +1,138 @@
+package deploy
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/load"
+)
+
+// loadConf is the configuration of a load.
+func loadConf(tag, daemon string) map[string]string {
+	return map[string]string{"tag": tag, "daemon": daemon}
+}
+
+// fakeLoader writes a loader program that copies its stdin to the
+// returned tar path; it is the environment of daemon generic.
+func fakeLoader(t *testing.T) (env []string, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	out = filepath.Join(dir, "loaded.tar")
+	bin := filepath.Join(dir, "loader")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\ncat > \"$OUT\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"PATH=/usr/bin:/bin", "LOADER_BINARY=" + bin, "OUT=" + out}, out
+}
+
+// tarEntries reads the names and contents of a tar file.
+func tarEntries(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h.Name] = must[[]byte](t)(io.ReadAll(tr))
+	}
+}
+
+// TestRunLoadGeneric loads through a fake loader an image whose base layer
+// is a missing blob, streamed from the base image's registry (after a
+// dead mirror), under the name of WithLoadTag.
+func TestRunLoadGeneric(t *testing.T) {
+	reg := inProcessRegistry(t)
+	base := testLayer(t, 40, 2_000)
+	if _, err := runPush(t, Settings{}, testOptions(t, new(bytes.Buffer)), fakeOp{img: testImage(t, base), configuration: push(reg, "org/base", "v1")}); err != nil {
+		t.Fatal(err)
+	}
+	img := testImage(t, base, testLayer(t, 41, 1_000))
+	env, out := fakeLoader(t)
+	dir := t.TempDir()
+	d := writeRunfiles(t, dir, Settings{LoadStrategy: StrategyEager}, fakeOp{img: img, command: CommandLoad, configuration: loadConf("app:1", "docker"),
+		missing: map[v1.Hash]bool{must[v1.Hash](t)(base.Digest()): true}, origRegistries: []string{"127.0.0.1:1", reg}, origRepository: "org/base"})
+	var buf bytes.Buffer
+	rep, err := RunAll(context.Background(), d, DirRunfiles(dir), testOptions(t, &buf,
+		WithLoadTag("app:run"), WithDaemon(load.DaemonGeneric), WithLoadOptions(load.WithEnv(env)))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("progress:\n%s", buf.String())
+	if len(rep.Pushes) != 0 || len(rep.Loads) != 1 || rep.Loads[0].Name != "docker.io/library/app:run" || rep.Loads[0].Blobs != 4 {
+		t.Fatalf("report %+v", rep)
+	}
+	entries := tarEntries(t, out)
+	var dm []struct{ RepoTags, Layers []string }
+	if err := json.Unmarshal(entries["manifest.json"], &dm); err != nil {
+		t.Fatal(err)
+	}
+	if len(dm) != 1 || strings.Join(dm[0].RepoTags, ",") != "app:run" || len(dm[0].Layers) != 2 {
+		t.Fatalf("manifest.json %+v", dm)
+	}
+	for _, l := range must[[]v1.Layer](t)(img.Layers()) {
+		want := must[[]byte](t)(io.ReadAll(must[io.ReadCloser](t)(l.Compressed())))
+		if got := entries["blobs/sha256/"+must[v1.Hash](t)(l.Digest()).Hex]; !bytes.Equal(got, want) {
+			t.Errorf("layer %s: %d bytes in the tar, want %d", must[v1.Hash](t)(l.Digest()), len(got), len(want))
+		}
+	}
+}
+
+// platformIndex is an OCI index of the images with the given platforms.
+func platformIndex(t *testing.T, imgs []v1.Image, platforms []v1.Platform) v1.ImageIndex {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for i, img := range imgs {
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &platforms[i]}})
+	}
+	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+}
+
+// TestRunLoadContainerd loads one platform of an index from a runfiles tree
+// into the containerd at $RULES_IMG_TEST_CONTAINERD.
+func TestRunLoadContainerd(t *testing.T) {
+	socket := os.Getenv("RULES_IMG_TEST_CONTAINERD")
+	if socket == "" {
+		t.Skip("RULES_IMG_TEST_CONTAINERD is unset")
+	}
+	seed := time.Now().UnixNano()
+	amd := testImage(t, testLayer(t, seed, 1_000), testLayer(t, seed+1, 1_000))
+	arm := testImage(t, testLayer(t, seed+2, 1_000))
+	idx := platformIndex(t, []v1.Image{amd, arm}, []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}})
+	dir := t.TempDir()
+	name := "rules-img-test/deploy-load:" + time.Now().Format("150405.000000")
+	d := writeRunfiles(t, dir, Settings{}, fakeOp{idx: idx, command: CommandLoad, configuration: loadConf(name, "auto")})
+	var buf bytes.Buffer
+	rep, err := RunAll(context.Background(), d, DirRunfiles(dir), testOptions(t, &buf,
+		WithLoadOptions(load.WithContainerdSockets(socket), load.WithNamespace("rules_img_test"), load.WithPlatforms("linux/amd64")))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("progress:\n%s", buf.String())
+	r := rep.Loads[0]
+	if r.Blobs != 5 || r.Written != 5 || r.Daemon != load.DaemonContainerd || strings.Join(r.Platforms, ",") != "linux/amd64" {
+		t.Errorf("result %+v, want 5 of 5 blobs of linux/amd64 written into containerd", r)
+	}
+}

@@ -1,0 +1,279 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/layout"
+	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+)
+
+// probeCommandTimeout bounds `docker info` and `podman version`.
+const probeCommandTimeout = 30 * time.Second
+
+// dockerInfo is what `docker info` says about the image store.
+type dockerInfo struct {
+	bin string
+	// containerdStore is true when Docker keeps images in containerd
+	// (the containerd image store, "containerd-snapshotter").
+	containerdStore bool
+	// socket and namespace are Docker's containerd; empty when Docker does
+	// not say (before API 1.46).
+	socket    string
+	namespace string
+}
+
+// dockerInfoJSON is the part of `docker info --format '{{json .}}'` that
+// the loader reads.
+type dockerInfoJSON struct {
+	Driver       string
+	DriverStatus [][]string
+	Containerd   *struct {
+		Address    string
+		Namespaces struct {
+			Containers string
+		}
+	}
+	ServerErrors []string
+}
+
+// parseDockerInfo reads the output of `docker info --format '{{json .}}'`.
+// Docker uses the containerd image store when its driver status names a
+// containerd snapshotter ("driver-type": "io.containerd.snapshotter.v1").
+func parseDockerInfo(out []byte) (*dockerInfo, error) {
+	var j dockerInfoJSON
+	if err := json.Unmarshal(bytes.TrimSpace(out), &j); err != nil {
+		return nil, fmt.Errorf("docker info: %v", err)
+	}
+	if len(j.ServerErrors) > 0 {
+		return nil, fmt.Errorf("docker info: %s", strings.Join(j.ServerErrors, "; "))
+	}
+	info := &dockerInfo{}
+	for _, kv := range j.DriverStatus {
+		for _, s := range kv {
+			if strings.HasPrefix(s, "io.containerd.snapshotter.") {
+				info.containerdStore = true
+			}
+		}
+	}
+	if j.Containerd != nil {
+		info.socket = j.Containerd.Address
+		info.namespace = j.Containerd.Namespaces.Containers
+	}
+	return info, nil
+}
+
+// dockerInfo runs `docker info` once per loader. The error wraps
+// ErrNoDaemon when Docker does not answer.
+func (l *Loader) dockerInfo(ctx context.Context) (*dockerInfo, error) {
+	if l.docker != nil {
+		return l.docker, nil
+	}
+	if err, ok := l.tried["docker"]; ok {
+		return nil, err
+	}
+	info, err := l.probeDocker(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		err = fmt.Errorf("%w: docker: %w", ErrNoDaemon, err)
+		l.tried["docker"] = err
+		return nil, err
+	}
+	l.docker = info
+	return info, nil
+}
+
+func (l *Loader) probeDocker(ctx context.Context) (*dockerInfo, error) {
+	name := l.env.get("DOCKER")
+	if name == "" {
+		name = "docker"
+	}
+	bin, err := l.lookPath(name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := l.output(ctx, bin, "info", "--format", "{{json .}}")
+	if err != nil {
+		return nil, err
+	}
+	info, err := parseDockerInfo(out)
+	if err != nil {
+		return nil, err
+	}
+	info.bin = bin
+	return info, nil
+}
+
+// loadDocker loads through Docker's containerd when Docker uses the
+// containerd image store and its socket answers here, else with
+// `docker load`.
+func (l *Loader) loadDocker(ctx context.Context, full, familiar string, im *image, sel []int) (*Result, error) {
+	info, err := l.dockerInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !info.containerdStore {
+		l.warnOnce("warning: Docker does not use the containerd image store; loading with docker load (not incremental)\n")
+		return l.loadTar(ctx, DaemonDocker, []string{info.bin, "load"}, full, familiar, im, sel)
+	}
+	var why string
+	if host := l.env.get("DOCKER_HOST"); host != "" && !strings.HasPrefix(host, "unix://") {
+		why = fmt.Sprintf("DOCKER_HOST %s is not a local socket", host)
+	} else {
+		sockets := DefaultContainerdSockets()
+		if info.socket != "" {
+			sockets = []string{info.socket}
+		}
+		ns := info.namespace
+		if ns == "" {
+			ns = DefaultNamespace
+		}
+		c, err := l.containerd(ctx, sockets, ns, "")
+		if err == nil {
+			return l.loadContainerd(ctx, c, full, im, sel)
+		}
+		if !errors.Is(err, ErrNoDaemon) {
+			return nil, err
+		}
+		why = noDaemonDetail(err)
+	}
+	l.warnOnce(fmt.Sprintf("warning: Docker uses the containerd image store, but its containerd cannot be reached from here (%s); loading with docker load (not incremental)\n", why))
+	return l.loadTar(ctx, DaemonDocker, []string{info.bin, "load"}, full, familiar, im, sel)
+}
+
+func (l *Loader) warnOnce(msg string) {
+	if l.warned {
+		return
+	}
+	l.warned = true
+	l.printf("%s", msg)
+}
+
+// loadTar writes the one selected manifest as a `docker save` tar and
+// pipes it into argv.
+func (l *Loader) loadTar(ctx context.Context, daemon string, argv []string, full, familiar string, im *image, sel []int) (*Result, error) {
+	via := strings.Join(append([]string{filepath.Base(argv[0])}, argv[1:]...), " ")
+	if len(sel) != 1 {
+		var ps []string
+		for _, m := range sel {
+			ps = append(ps, formatPlatform(im.manifests[m].platform))
+		}
+		return nil, invalidf("%s takes one image, but %d platforms are selected (%s): choose one with --platform", via, len(sel), strings.Join(ps, ", "))
+	}
+	m := sel[0]
+	pm := &im.manifests[m]
+	res := &Result{Name: full, Daemon: daemon, Via: via, Platforms: []string{formatPlatform(pm.platform)}}
+	if len(pm.diffIDs) != len(pm.Layers) {
+		return nil, invalidf("manifest %d: config lists %d diff_ids for %d layers", m, len(pm.diffIDs), len(pm.Layers))
+	}
+	dir, err := os.MkdirTemp("", "img-load-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	mpath, cpath := filepath.Join(dir, "manifest.json"), filepath.Join(dir, "config.json")
+	if err := os.WriteFile(mpath, pm.Data, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(cpath, pm.Config, 0o600); err != nil {
+		return nil, err
+	}
+	res.Blobs, res.Bytes = 2, pm.Descriptor.Size+pm.manifest.Config.Size
+	var layers []layout.Layer
+	seen := map[string]bool{}
+	for j, layer := range pm.Layers {
+		d := layer.Descriptor
+		path := layer.Path
+		if path == "" {
+			path = filepath.Join(dir, fmt.Sprintf("layer-%d", j))
+			if err := l.fetchTo(ctx, im.Fetcher, layer, path); err != nil {
+				return nil, fmt.Errorf("layer %d %s: %w", j, d.Digest, err)
+			}
+		}
+		layers = append(layers, layout.Layer{Blob: path, Metadata: metadata.Layer{
+			Name: fmt.Sprintf("layer %d", j), DiffID: pm.diffIDs[j], MediaType: d.MediaType, Digest: d.Digest.String(), Size: d.Size,
+		}})
+		if !seen[d.Digest.String()] {
+			seen[d.Digest.String()] = true
+			res.Blobs++
+			res.Bytes += d.Size
+		}
+	}
+	res.Written, res.WrittenBytes = res.Blobs, res.Bytes
+	tar := filepath.Join(dir, "image.tar")
+	if err := layout.WriteDockerSave(ctx, tar, layout.Image{Manifest: mpath, Config: cpath},
+		layout.WithLayers(layers...), layout.WithTag(familiar), layout.WithVerifyDigests(true)); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(tar)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	l.printf("sending %s (%d blobs, %s) to %s\n", familiar, res.Blobs, humanSize(res.Bytes), via)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdin = f
+	cmd.Env = l.o.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", via, err, strings.TrimSpace(out.String()))
+	}
+	l.printf("%s", out.String())
+	return res, nil
+}
+
+// fetchTo writes a fetched layer to path.
+func (l *Loader) fetchTo(ctx context.Context, f Fetcher, layer Layer, path string) error {
+	rc, err := openLayer(ctx, f, layer)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, rc); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// output runs a probe command and returns its stdout; the error has its
+// stderr.
+func (l *Loader) output(ctx context.Context, bin string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeCommandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = l.o.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = strings.TrimSpace(string(out))
+		}
+		return nil, fmt.Errorf("%s %s: %w: %s", filepath.Base(bin), strings.Join(args, " "), err, msg)
+	}
+	return out, nil
+}
+
+// runQuiet runs a probe command for its exit code.
+func (l *Loader) runQuiet(ctx context.Context, bin string, args ...string) error {
+	_, err := l.output(ctx, bin, args...)
+	return err
+}

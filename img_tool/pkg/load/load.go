@@ -1,0 +1,539 @@
+// Package load loads images into a local container runtime: containerd
+// (through its API, writing only the blobs it lacks), Docker (through
+// Docker's containerd when Docker uses the containerd image store, else
+// `docker load`), podman (`podman load`) or any program that reads a
+// `docker save` tar on stdin.
+//
+// A loader reads the image from files that earlier build actions wrote;
+// base layers that the build never had come from a Fetcher.
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Daemons, the values of WithDaemon and of the daemon of a load.
+const (
+	// DaemonAuto uses Docker if it answers (through containerd when Docker
+	// uses the containerd image store), else containerd, else podman.
+	DaemonAuto = "auto"
+	// DaemonContainerd loads through the containerd API.
+	DaemonContainerd = "containerd"
+	// DaemonDocker loads through Docker's containerd when Docker uses the
+	// containerd image store, else with `docker load`.
+	DaemonDocker = "docker"
+	// DaemonPodman loads with `podman load`.
+	DaemonPodman = "podman"
+	// DaemonGeneric pipes a `docker save` tar into $LOADER_BINARY.
+	DaemonGeneric = "generic"
+)
+
+// Daemons are the valid daemons, in the order that messages list them.
+var Daemons = []string{DaemonAuto, DaemonDocker, DaemonContainerd, DaemonPodman, DaemonGeneric}
+
+// ErrInvalid is wrapped by every error about a malformed image, name,
+// platform or option.
+var ErrInvalid = errors.New("invalid")
+
+// ErrNoDaemon is wrapped by the errors that say no runtime could be
+// reached: no containerd socket answered, `docker` failed, and so on.
+var ErrNoDaemon = errors.New("no container runtime reachable")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Image is what Load loads: a root manifest or index, its image manifests,
+// their configs and their layers.
+type Image struct {
+	// Root is the descriptor of the manifest or index that the name will
+	// point to.
+	Root ocispec.Descriptor
+	// Index is the content of Root when Root is an index; nil when Root
+	// is an image manifest (then Manifests[0] is Root).
+	Index []byte
+	// Manifests are the image manifests: the root itself, or every entry
+	// of the index in index order.
+	Manifests []Manifest
+	// Fetcher opens the layers that have no Path. It may be nil when
+	// every layer has one.
+	Fetcher Fetcher
+}
+
+// Manifest is one image manifest with its config and layers.
+type Manifest struct {
+	Descriptor ocispec.Descriptor
+	// Data is the manifest as the build wrote it; its digest and size are
+	// those of Descriptor.
+	Data []byte
+	// Config is the config blob; Data's config descriptor names it.
+	Config []byte
+	// Layers are the layer blobs in manifest order.
+	Layers []Layer
+}
+
+// Layer is one layer blob and where its bytes are.
+type Layer struct {
+	Descriptor ocispec.Descriptor
+	// Path is a file with the blob, or "" when the build never had it (a
+	// base layer of a shallow pull): the image's Fetcher opens it then.
+	Path string
+}
+
+// Fetcher opens blobs that are not files: the base layers of a shallow
+// pull, from the registry they came from.
+//
+// Open returns a reader of the blob's bytes that the caller closes. It is
+// called at most once per blob and load, only when the runtime lacks the
+// blob. The reader must fail instead of returning io.EOF when the bytes do
+// not match the descriptor's size and digest. Errors say where the blob
+// was looked for.
+type Fetcher interface {
+	Open(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+}
+
+// Option configures a Loader.
+type Option func(*options) error
+
+type options struct {
+	platforms   platformSpec
+	progress    io.Writer
+	env         []string
+	sockets     []string
+	socketsSet  bool
+	namespace   string
+	snapshotter string
+	jobs        int
+}
+
+// DefaultJobs is the number of blobs that a containerd load writes at
+// once.
+const DefaultJobs = 4
+
+// WithPlatforms selects which manifests of an index are loaded: "all", or
+// a comma-separated list of os/arch[/variant] such as
+// "linux/amd64,linux/arm64". A platform without a variant matches every
+// variant of its architecture. Each platform loads the first manifest of
+// the index that matches it; platforms that match nothing are skipped
+// with a note, and none matching at all is an error. An image that is a
+// single manifest is loaded whatever its platform unless a list was given
+// that does not match it. The default is the host platform: runtime.GOOS
+// and runtime.GOARCH, with linux for darwin (containers there run in a
+// Linux VM).
+func WithPlatforms(spec string) Option {
+	return func(o *options) error {
+		p, err := parsePlatforms(spec)
+		if err != nil {
+			return err
+		}
+		o.platforms = p
+		return nil
+	}
+}
+
+// WithProgress writes one line per blob, notes and warnings, and a summary
+// per load to w. The default writes nothing.
+func WithProgress(w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil {
+			w = io.Discard
+		}
+		o.progress = w
+		return nil
+	}
+}
+
+// WithEnv sets the environment ("KEY=value" entries) that the loader reads
+// (CONTAINERD_ADDRESS, CONTAINERD_NAMESPACE, CONTAINERD_SNAPSHOTTER,
+// DOCKER, LOADER_BINARY, PATH) and that `docker`, `podman` and the loader
+// binary run with (DOCKER_HOST, CONTAINERS_CONF, ...). The default is the
+// process's environment.
+func WithEnv(env []string) Option {
+	return func(o *options) error {
+		o.env = append([]string(nil), env...)
+		return nil
+	}
+}
+
+// WithContainerdSockets sets the containerd sockets to try, in order. The
+// default is $CONTAINERD_ADDRESS (when set), then DefaultContainerdSockets.
+func WithContainerdSockets(sockets ...string) Option {
+	return func(o *options) error {
+		if len(sockets) == 0 {
+			return invalidf("no containerd sockets")
+		}
+		o.sockets = append([]string(nil), sockets...)
+		o.socketsSet = true
+		return nil
+	}
+}
+
+// WithNamespace sets the containerd namespace of a containerd load. The
+// default is $CONTAINERD_NAMESPACE, else "moby", where Docker's containerd
+// image store keeps its images. A load through Docker always uses
+// Docker's namespace.
+func WithNamespace(ns string) Option {
+	return func(o *options) error {
+		if ns == "" || strings.ContainsAny(ns, "/ \t\n") {
+			return invalidf("containerd namespace %q: empty or has / or white space", ns)
+		}
+		o.namespace = ns
+		return nil
+	}
+}
+
+// WithSnapshotter sets the snapshotter that a containerd load unpacks the
+// image into. The default is $CONTAINERD_SNAPSHOTTER, else containerd's
+// default for the namespace (overlayfs on Linux).
+func WithSnapshotter(name string) Option {
+	return func(o *options) error {
+		if name == "" {
+			return invalidf("empty snapshotter")
+		}
+		o.snapshotter = name
+		return nil
+	}
+}
+
+// WithJobs sets how many blobs a containerd load writes at once. The
+// default is DefaultJobs.
+func WithJobs(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return invalidf("jobs %d: want at least 1", n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
+
+// Loader loads images. It finds each runtime once and keeps its
+// connection until Close. It is not safe for concurrent use.
+type Loader struct {
+	o       options
+	env     env
+	tried   map[string]error // daemon detection failures, by daemon
+	ctrd    map[string]*ctrdConn
+	docker  *dockerInfo
+	warned  bool
+	closers []io.Closer
+}
+
+// New returns a Loader. It reaches no runtime before the first Load.
+func New(opts ...Option) (*Loader, error) {
+	o := options{progress: io.Discard, jobs: DefaultJobs}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+	}
+	if o.env == nil {
+		o.env = os.Environ()
+	}
+	l := &Loader{o: o, env: newEnv(o.env), tried: map[string]error{}, ctrd: map[string]*ctrdConn{}}
+	if !o.platforms.set {
+		l.o.platforms = hostPlatforms()
+	}
+	return l, nil
+}
+
+// Close closes the connections of the loader.
+func (l *Loader) Close() error {
+	var errs []error
+	for _, c := range l.closers {
+		errs = append(errs, c.Close())
+	}
+	l.closers = nil
+	l.ctrd = map[string]*ctrdConn{}
+	return errors.Join(errs...)
+}
+
+// Result describes one load.
+type Result struct {
+	// Name is the normalized name that was loaded, e.g.
+	// "docker.io/library/app:1".
+	Name string
+	// Daemon is the runtime that took the image: DaemonContainerd (also
+	// for Docker with the containerd image store), DaemonDocker,
+	// DaemonPodman or DaemonGeneric.
+	Daemon string
+	// Via is the containerd socket, or the command that read the tar
+	// ("docker load", "podman load", the loader binary).
+	Via string
+	// Namespace is the containerd namespace; empty for tar loads.
+	Namespace string
+	// Platforms are the platforms of the loaded manifests ("linux/amd64";
+	// "unknown" when an image names none).
+	Platforms []string
+	// Blobs is the number of distinct blobs of the loaded manifests
+	// (index, manifests, configs, layers), Bytes their size.
+	Blobs int
+	Bytes int64
+	// Written blobs were written into containerd, WrittenBytes their
+	// size; the others existed. For tar loads every blob is written.
+	Written      int
+	WrittenBytes int64
+}
+
+// Summary is the line that the loader writes at the end of a load.
+func (r *Result) Summary() string {
+	if r.Namespace != "" {
+		return fmt.Sprintf("loaded %s into containerd %s (namespace %s): wrote %d of %d blobs (%s of %s)",
+			r.Name, r.Via, r.Namespace, r.Written, r.Blobs, humanSize(r.WrittenBytes), humanSize(r.Bytes))
+	}
+	s := fmt.Sprintf("loaded %s with %s: sent %d blobs (%s)", r.Name, r.Via, r.Blobs, humanSize(r.Bytes))
+	if len(r.Platforms) == 1 && r.Platforms[0] != "unknown" {
+		s += " of " + r.Platforms[0]
+	}
+	return s
+}
+
+// Load loads img under name (see ParseName) into daemon (one of Daemons).
+// What is loaded are the manifests of the selected platforms (see
+// WithPlatforms); a tar load takes exactly one.
+//
+// A containerd load writes, in this order, the layers and configs the
+// daemon lacks, the manifests, the index; then it points the image record
+// name at the root and unpacks the image into the snapshotter. Each blob
+// write is atomic, so a load that fails (the daemon died, a fetch failed)
+// leaves no partial blob and no image record pointing at missing content
+// of a selected platform; the blobs it wrote are kept by a lease for an
+// hour, and the next load writes what is still missing.
+func (l *Loader) Load(ctx context.Context, daemon, name string, img *Image) (*Result, error) {
+	full, familiar, err := ParseName(name)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if !oneOf(daemon, Daemons) {
+		return nil, fmt.Errorf("load of %s: %w", full, invalidf("daemon %q: want one of %s", daemon, strings.Join(Daemons, ", ")))
+	}
+	im, err := readImage(img)
+	if err != nil {
+		return nil, fmt.Errorf("load of %s: %w", full, err)
+	}
+	sel, err := l.selectManifests(im)
+	if err != nil {
+		return nil, fmt.Errorf("load of %s: %w", full, err)
+	}
+	res, err := l.load(ctx, daemon, full, familiar, im, sel)
+	if err != nil {
+		return nil, fmt.Errorf("load of %s: %w", full, err)
+	}
+	l.printf("%s\n", res.Summary())
+	return res, nil
+}
+
+// load finds the runtime of daemon and loads into it.
+func (l *Loader) load(ctx context.Context, daemon, full, familiar string, im *image, sel []int) (*Result, error) {
+	switch daemon {
+	case DaemonContainerd:
+		c, err := l.containerd(ctx, l.sockets(), l.namespace(), socketsHint)
+		if err != nil {
+			return nil, err
+		}
+		return l.loadContainerd(ctx, c, full, im, sel)
+	case DaemonDocker:
+		return l.loadDocker(ctx, full, familiar, im, sel)
+	case DaemonPodman:
+		bin, err := l.lookPath("podman")
+		if err != nil {
+			return nil, fmt.Errorf("podman: %w: %w", ErrNoDaemon, err)
+		}
+		return l.loadTar(ctx, DaemonPodman, []string{bin, "load"}, full, familiar, im, sel)
+	case DaemonGeneric:
+		bin := l.env.get("LOADER_BINARY")
+		if bin == "" {
+			return nil, invalidf("daemon generic needs $LOADER_BINARY, the program that reads a docker save tar on stdin")
+		}
+		p, err := l.lookPath(bin)
+		if err != nil {
+			return nil, fmt.Errorf("$LOADER_BINARY: %w", err)
+		}
+		return l.loadTar(ctx, DaemonGeneric, []string{p}, full, familiar, im, sel)
+	}
+	return l.loadAuto(ctx, full, familiar, im, sel)
+}
+
+// loadAuto tries Docker (which itself loads through containerd when it uses
+// the containerd image store), then containerd, then podman: an image loaded
+// for a Docker user must be visible to `docker images`.
+func (l *Loader) loadAuto(ctx context.Context, full, familiar string, im *image, sel []int) (*Result, error) {
+	var tried []string
+	if _, err := l.dockerInfo(ctx); err == nil {
+		return l.loadDocker(ctx, full, familiar, im, sel)
+	} else if !errors.Is(err, ErrNoDaemon) {
+		return nil, err
+	} else {
+		tried = append(tried, noDaemonDetail(err))
+	}
+	c, err := l.containerd(ctx, l.sockets(), l.namespace(), socketsHint)
+	if err == nil {
+		return l.loadContainerd(ctx, c, full, im, sel)
+	}
+	if !errors.Is(err, ErrNoDaemon) {
+		return nil, err
+	}
+	tried = append(tried, noDaemonDetail(err))
+	bin, err := l.lookPath("podman")
+	if err == nil {
+		err = l.runQuiet(ctx, bin, "version")
+		if err == nil {
+			return l.loadTar(ctx, DaemonPodman, []string{bin, "load"}, full, familiar, im, sel)
+		}
+	}
+	tried = append(tried, fmt.Sprintf("podman: %v", err))
+	return nil, fmt.Errorf("daemon auto: %w; tried: %s", ErrNoDaemon, strings.Join(tried, "; "))
+}
+
+func (l *Loader) printf(format string, args ...any) {
+	fmt.Fprintf(l.o.progress, format, args...)
+}
+
+// lockedWriter writes whole lines from concurrent writers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format, args...)
+}
+
+// image is an Image whose manifests and configs are parsed and checked.
+type image struct {
+	*Image
+	manifests []parsedManifest
+	// entries are the index's descriptors, nil for a manifest root.
+	entries []ocispec.Descriptor
+}
+
+type parsedManifest struct {
+	*Manifest
+	manifest ocispec.Manifest
+	platform *ocispec.Platform // nil when neither index nor config names one
+	diffIDs  []string
+}
+
+// readImage parses and checks img: the index lists the manifests in order,
+// each manifest names its config and layers.
+func readImage(img *Image) (*image, error) {
+	if img == nil || len(img.Manifests) == 0 {
+		return nil, invalidf("an image without manifests")
+	}
+	im := &image{Image: img}
+	if img.Index != nil {
+		if err := checkBytes("index", img.Index, img.Root); err != nil {
+			return nil, err
+		}
+		var idx ocispec.Index
+		if err := json.Unmarshal(img.Index, &idx); err != nil {
+			return nil, invalidf("index %s: %v", img.Root.Digest, err)
+		}
+		if len(idx.Manifests) != len(img.Manifests) {
+			return nil, invalidf("index %s lists %d manifests, %d given", img.Root.Digest, len(idx.Manifests), len(img.Manifests))
+		}
+		im.entries = idx.Manifests
+	} else if len(img.Manifests) != 1 || img.Manifests[0].Descriptor.Digest != img.Root.Digest {
+		return nil, invalidf("a root manifest %s needs exactly that one manifest", img.Root.Digest)
+	}
+	for m := range img.Manifests {
+		mi := &img.Manifests[m]
+		what := fmt.Sprintf("manifest %d", m)
+		if err := checkBytes(what, mi.Data, mi.Descriptor); err != nil {
+			return nil, err
+		}
+		pm := parsedManifest{Manifest: mi}
+		if err := json.Unmarshal(mi.Data, &pm.manifest); err != nil {
+			return nil, invalidf("%s %s: %v", what, mi.Descriptor.Digest, err)
+		}
+		if err := checkBytes(what+": config", mi.Config, pm.manifest.Config); err != nil {
+			return nil, err
+		}
+		if len(mi.Layers) != len(pm.manifest.Layers) {
+			return nil, invalidf("%s %s has %d layers, %d given", what, mi.Descriptor.Digest, len(pm.manifest.Layers), len(mi.Layers))
+		}
+		for j, l := range mi.Layers {
+			if d := pm.manifest.Layers[j]; l.Descriptor.Digest != d.Digest || l.Descriptor.Size != d.Size {
+				return nil, invalidf("%s layer %d is %s (%d bytes), the manifest says %s (%d bytes)", what, j, l.Descriptor.Digest, l.Descriptor.Size, d.Digest, d.Size)
+			}
+			if l.Path == "" && img.Fetcher == nil {
+				return nil, invalidf("%s layer %d %s has no file and the image no fetcher", what, j, l.Descriptor.Digest)
+			}
+		}
+		var c struct {
+			OS      string `json:"os"`
+			Arch    string `json:"architecture"`
+			Variant string `json:"variant"`
+			RootFS  struct {
+				DiffIDs []string `json:"diff_ids"`
+			} `json:"rootfs"`
+		}
+		if err := json.Unmarshal(mi.Config, &c); err != nil {
+			return nil, invalidf("%s config %s: %v", what, pm.manifest.Config.Digest, err)
+		}
+		pm.diffIDs = c.RootFS.DiffIDs
+		if im.entries != nil {
+			e := im.entries[m]
+			if e.Digest != mi.Descriptor.Digest {
+				return nil, invalidf("index entry %d is %s, manifest %d is %s", m, e.Digest, m, mi.Descriptor.Digest)
+			}
+			pm.platform = e.Platform
+		}
+		if pm.platform == nil && c.OS != "" && c.Arch != "" {
+			pm.platform = &ocispec.Platform{OS: c.OS, Architecture: c.Arch, Variant: c.Variant}
+		}
+		im.manifests = append(im.manifests, pm)
+	}
+	return im, nil
+}
+
+func checkBytes(what string, data []byte, want ocispec.Descriptor) error {
+	if got := digestBytes(data); got != want.Digest.String() || int64(len(data)) != want.Size {
+		return invalidf("%s is %s (%d bytes), want %s (%d bytes)", what, got, len(data), want.Digest, want.Size)
+	}
+	return nil
+}
+
+func oneOf(s string, values []string) bool {
+	for _, v := range values {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// shortDigest abbreviates a digest for progress lines: "sha256:" and the
+// first 12 hex digits, then "…".
+func shortDigest(digest string) string {
+	algo, hex, ok := strings.Cut(digest, ":")
+	if !ok || len(hex) <= 12 {
+		return digest
+	}
+	return algo + ":" + hex[:12] + "…"
+}
+
+// humanSize formats a byte count in decimal units: "512 B", "1.2 kB".
+func humanSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	default:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	}
+}
