@@ -15,8 +15,12 @@ export PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null || { echo "setup: Go is needed (install it at /usr/local/go)" >&2; exit 1; }
 need=()
 for tool in jq openssl zstd; do command -v "$tool" >/dev/null || need+=("$tool"); done
+# Package lists first when anything is missing (a fresh machine may have none).
+if [ ${#need[@]} -gt 0 ] || ! command -v containerd >/dev/null || ! command -v dockerd >/dev/null || ! command -v podman >/dev/null; then
+  apt-get update -qq
+fi
 if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 sh "$root/tools/bazel/install.sh" >/dev/null
 (cd "$root/img_tool" && go mod download)
@@ -25,7 +29,7 @@ sh "$root/tools/bazel/install.sh" >/dev/null
 command -v "$(go env GOPATH)/bin/crane" >/dev/null || go install github.com/google/go-containerregistry/cmd/crane@v0.20.3
 # The reference registry (distribution v3) for the pull tests.
 command -v "$(go env GOPATH)/bin/registry" >/dev/null || go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2
-# containerd (with runc) and dockerd for running the images the e2e builds.
+# containerd (with runc), dockerd and podman for running the images the e2e builds.
 "$root/tools/services/containerd.sh" install >/dev/null
 "$root/tools/services/dockerd.sh" install >/dev/null
 "$root/tools/services/podman.sh" install >/dev/null
