@@ -2,8 +2,8 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
-load("//img/private/common:deploy.bzl", "deploy_executable", "deploy_metadata", "image_parts")
-load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "expand_templates")
+load("//img/private/common:deploy.bzl", "deploy_configuration", "deploy_executable", "deploy_metadata", "image_parts")
+load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
 load("//img/private/platforms:platforms.bzl", "TargetPlatformInfo")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
@@ -69,10 +69,7 @@ def _image_load_impl(ctx):
     if strategy == "auto":
         strategy = ctx.attr._load_strategy[BuildSettingInfo].value
     request = {"tag": ctx.attr.tag, "daemon": ctx.attr.daemon}
-    configuration = expand_templates(ctx, ctx.label.name + "_load", request)
-    if not configuration:
-        configuration = ctx.actions.declare_file(ctx.label.name + "_load.json")
-        ctx.actions.write(configuration, json.encode(request))
+    configuration = deploy_configuration(ctx, ctx.label.name + "_load", request)
     op = deploy_metadata(
         ctx,
         command = "load",

@@ -2,8 +2,8 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS")
-load("//img/private/common:deploy.bzl", "deploy_executable", "deploy_metadata")
-load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "expand_templates")
+load("//img/private/common:deploy.bzl", "deploy_configuration", "deploy_executable", "deploy_metadata")
+load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
@@ -38,10 +38,7 @@ def _image_push_impl(ctx):
         strategy = ctx.attr._push_strategy[BuildSettingInfo].value
     tags = [ctx.attr.tag] if ctx.attr.tag else list(ctx.attr.tag_list)
     request = {"registry": ctx.attr.registry, "repository": ctx.attr.repository, "tags": tags}
-    configuration = expand_templates(ctx, ctx.label.name + "_push", request)
-    if not configuration:
-        configuration = ctx.actions.declare_file(ctx.label.name + "_push.json")
-        ctx.actions.write(configuration, json.encode(request))
+    configuration = deploy_configuration(ctx, ctx.label.name + "_push", request)
     op = deploy_metadata(
         ctx,
         command = "push",

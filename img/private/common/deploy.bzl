@@ -1,6 +1,7 @@
 """Shared parts of the deploy rules (image_push, image_load, multi_deploy)."""
 
 load("//img/private/common:build.bzl", "img_tool")
+load("//img/private/common:templating.bzl", "expand_templates")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
 load("//img/private/providers:pull_info.bzl", "PullInfo")
@@ -19,6 +20,24 @@ def image_parts(target):
         return struct(root = info.index, kind = "index", manifests = info.manifests)
     info = target[ImageManifestInfo]
     return struct(root = info.manifest, kind = "manifest", manifests = [info])
+
+def deploy_configuration(ctx, name, request):
+    """The JSON configuration of a push or load, templates expanded.
+
+    Args:
+        ctx: rule context with TEMPLATING_ATTRS.
+        name: output file name prefix.
+        request: dict for the configuration (strings may be templates).
+
+    Returns:
+        File with the configuration JSON.
+    """
+    expanded = expand_templates(ctx, name, request)
+    if expanded:
+        return expanded
+    configuration = ctx.actions.declare_file(name + ".json")
+    ctx.actions.write(configuration, json.encode(request))
+    return configuration
 
 def deploy_metadata(ctx, *, command, image, configuration, strategy, with_layers):
     """Declares the deploy-metadata action and the operation's runfiles.

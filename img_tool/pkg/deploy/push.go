@@ -19,7 +19,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/load"
+	"github.com/rules-img/rules_img/img_tool/pkg/progress"
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
+	"github.com/rules-img/rules_img/img_tool/pkg/verify"
 )
 
 // DefaultJobs is the number of blobs that a push uploads at once.
@@ -147,7 +149,7 @@ func (r *PushResult) Reference() string {
 // Summary is the line that Run writes at the end of a push.
 func (r *PushResult) Summary() string {
 	return fmt.Sprintf("pushed %s: uploaded %d of %d blobs (%s of %s), mounted %d, streamed %d, existed %d",
-		r.Reference(), r.Uploaded, r.Blobs, HumanSize(r.UploadedBytes), HumanSize(r.Bytes), r.Mounted, r.Streamed, r.Existed)
+		r.Reference(), r.Uploaded, r.Blobs, progress.HumanSize(r.UploadedBytes), progress.HumanSize(r.Bytes), r.Mounted, r.Streamed, r.Existed)
 }
 
 // ErrNotImplemented is wrapped by the errors of operations and strategies
@@ -432,7 +434,7 @@ func (p *pushRun) pushContent(ctx context.Context, op *opPush) error {
 				op.result.StreamedBytes += b.desc.Size
 			}
 			mu.Unlock()
-			p.progress.printf("%-7s %s (%s)\n", outcome, ShortDigest(b.desc.Digest), HumanSize(b.desc.Size))
+			p.progress.printf("%-7s %s (%s)\n", outcome, progress.ShortDigest(b.desc.Digest), progress.HumanSize(b.desc.Size))
 			return nil
 		})
 	}
@@ -506,7 +508,7 @@ func (p *pushRun) pushBlob(ctx context.Context, op *opPush, b *blobJob) (outcome
 			if err != nil {
 				return nil, err
 			}
-			return newVerifier(f, local, b.desc), nil
+			return verify.NewReader(f, local, b.desc.Digest, b.desc.Size), nil
 		}}
 		if err := p.pusher.Upload(ctx, op.repo, l); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -627,27 +629,3 @@ func (l *lockedWriter) printf(format string, args ...any) {
 	fmt.Fprintf(l.w, format, args...)
 }
 
-// ShortDigest abbreviates a digest for progress lines: "sha256:" and the
-// first 12 hex digits, then "…".
-func ShortDigest(digest string) string {
-	algo, hex, ok := strings.Cut(digest, ":")
-	if !ok || len(hex) <= 12 {
-		return digest
-	}
-	return algo + ":" + hex[:12] + "…"
-}
-
-// HumanSize formats a byte count in decimal units: "512 B", "1.2 kB",
-// "3.4 MB", "1.1 GB".
-func HumanSize(n int64) string {
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	case n < 1000*1000*1000:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	default:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	}
-}

@@ -21,6 +21,8 @@ import (
 	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/progress"
+	"github.com/rules-img/rules_img/img_tool/pkg/verify"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -361,7 +363,7 @@ func (ld *ctrdLoad) writeAll(ctx context.Context, blobs []*ctrdBlob) error {
 				ld.res.WrittenBytes += b.desc.Size
 				ld.mu.Unlock()
 			}
-			ld.progress.printf("%-7s %s (%s)\n", word, shortDigest(b.desc.Digest.String()), humanSize(b.desc.Size))
+			ld.progress.printf("%-7s %s (%s)\n", word, progress.ShortDigest(b.desc.Digest.String()), progress.HumanSize(b.desc.Size))
 			return nil
 		})
 	}
@@ -426,7 +428,7 @@ func openLayer(ctx context.Context, f Fetcher, l Layer) (io.ReadCloser, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newVerifier(rc, l.Path, l.Descriptor), nil
+		return verify.NewReader(rc, l.Path, l.Descriptor.Digest.String(), l.Descriptor.Size), nil
 	}
 	if f == nil {
 		return nil, errors.New("no file and no fetcher")
@@ -435,7 +437,7 @@ func openLayer(ctx context.Context, f Fetcher, l Layer) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errFetch, err)
 	}
-	return fetchReader{newVerifier(rc, "fetched blob", l.Descriptor)}, nil
+	return fetchReader{verify.NewReader(rc, "fetched blob", l.Descriptor.Digest.String(), l.Descriptor.Size)}, nil
 }
 
 // fetchReader marks the read errors of a fetched blob with errFetch.

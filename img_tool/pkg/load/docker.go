@@ -15,6 +15,7 @@ import (
 
 	"github.com/rules-img/rules_img/img_tool/pkg/layout"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+	"github.com/rules-img/rules_img/img_tool/pkg/progress"
 )
 
 // probeCommandTimeout bounds `docker info` and `podman version`.
@@ -221,7 +222,7 @@ func (l *Loader) loadTar(ctx context.Context, daemon string, argv []string, full
 		return nil, err
 	}
 	defer f.Close()
-	l.printf("sending %s (%d blobs, %s) to %s\n", familiar, res.Blobs, humanSize(res.Bytes), via)
+	l.printf("sending %s (%d blobs, %s) to %s\n", familiar, res.Blobs, progress.HumanSize(res.Bytes), via)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin = f
 	cmd.Env = l.o.env

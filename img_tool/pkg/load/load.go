@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/progress"
 )
 
 // Daemons, the values of WithDaemon and of the daemon of a load.
@@ -288,9 +289,9 @@ type Result struct {
 func (r *Result) Summary() string {
 	if r.Namespace != "" {
 		return fmt.Sprintf("loaded %s into containerd %s (namespace %s): wrote %d of %d blobs (%s of %s)",
-			r.Name, r.Via, r.Namespace, r.Written, r.Blobs, humanSize(r.WrittenBytes), humanSize(r.Bytes))
+			r.Name, r.Via, r.Namespace, r.Written, r.Blobs, progress.HumanSize(r.WrittenBytes), progress.HumanSize(r.Bytes))
 	}
-	s := fmt.Sprintf("loaded %s with %s: sent %d blobs (%s)", r.Name, r.Via, r.Blobs, humanSize(r.Bytes))
+	s := fmt.Sprintf("loaded %s with %s: sent %d blobs (%s)", r.Name, r.Via, r.Blobs, progress.HumanSize(r.Bytes))
 	if len(r.Platforms) == 1 && r.Platforms[0] != "unknown" {
 		s += " of " + r.Platforms[0]
 	}
@@ -512,28 +513,4 @@ func oneOf(s string, values []string) bool {
 		}
 	}
 	return false
-}
-
-// shortDigest abbreviates a digest for progress lines: "sha256:" and the
-// first 12 hex digits, then "…".
-func shortDigest(digest string) string {
-	algo, hex, ok := strings.Cut(digest, ":")
-	if !ok || len(hex) <= 12 {
-		return digest
-	}
-	return algo + ":" + hex[:12] + "…"
-}
-
-// humanSize formats a byte count in decimal units: "512 B", "1.2 kB".
-func humanSize(n int64) string {
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	case n < 1000*1000*1000:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	default:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	}
 }
