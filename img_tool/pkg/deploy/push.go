@@ -628,4 +628,3 @@ func (l *lockedWriter) printf(format string, args ...any) {
 	defer l.mu.Unlock()
 	fmt.Fprintf(l.w, format, args...)
 }
-
