@@ -9,11 +9,14 @@ work=${1:?usage: run.sh WORKDIR}
 fails=0
 say() { echo "  $*"; }
 cd "$here" || exit 1
-trap 'rm -f "$here/img_lockfile.json"; bazel shutdown >/dev/null 2>&1' EXIT
+trap 'rm -f "$here/img_lockfile.json" "$here/pull_tool_lockfile.json"; bazel shutdown >/dev/null 2>&1' EXIT
 
 dist=$work/dist
 mkdir -p "$dist"
 (cd "$here/../../img_tool" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$dist/img_linux_amd64" ./cmd/img) || exit 1
+(cd "$here/../../pull_tool" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$dist/pull_tool_linux_amd64" .) || exit 1
+pull_integrity="sha256-$(openssl dgst -sha256 -binary "$dist/pull_tool_linux_amd64" | base64 -w0)"
+printf '[{"version": "v0.0.0-test", "integrity": "%s", "os": "linux", "cpu": "amd64", "url_templates": ["file://%s/pull_tool_{os}_{cpu}{dot}{extension}"]}]\n' "$pull_integrity" "$dist" >pull_tool_lockfile.json
 integrity="sha256-$(openssl dgst -sha256 -binary "$dist/img_linux_amd64" | base64 -w0)"
 lockfile() {
   printf '[{"version": "v0.0.0-test", "integrity": "%s", "os": "linux", "cpu": "amd64", "url_templates": ["file://%s/img_{os}_{cpu}{dot}{extension}"]}]\n' "$1" "$dist" >img_lockfile.json
@@ -42,6 +45,15 @@ else
 fi
 ws shutdown >/dev/null 2>&1
 rm -f ../workspace/img_lockfile.json
+
+# The pull tool from its lockfile: the repository holds the downloaded binary,
+# byte for byte the one built above.
+pt=$(bazel cquery --output=files @rules_img_pull_tool//:pull_tool 2>/dev/null)
+if [ -n "$pt" ] && cmp -s "$(bazel info output_base 2>/dev/null)/$pt" "$dist/pull_tool_linux_amd64"; then
+  say "ok: pull_tool comes from its lockfile (integrity checked)"
+else
+  say "FAIL: prebuilt pull_tool ($pt)"; fails=$((fails + 1))
+fi
 
 lockfile "sha256-$(printf wrong | openssl dgst -sha256 -binary | base64 -w0)"
 if bazel build //:layer >"$work/prebuilt.out" 2>&1; then
