@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/pull"
@@ -70,47 +69,6 @@ func main() {
 	os.Exit(code)
 }
 
-// listFlag collects every value of a repeatable flag, in order.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// registryFlags are shared by both commands.
-type registryFlags struct {
-	registries listFlag
-	repository string
-	configDir  string
-	insecure   listFlag
-	caFile     string
-}
-
-func (r *registryFlags) register(fs *flag.FlagSet) {
-	fs.Var(&r.registries, "registry", "Registry host, e.g. index.docker.io or 127.0.0.1:5000. Repeatable: tried in order until one serves the request.")
-	fs.StringVar(&r.repository, "repository", "", "Repository on the registries, e.g. library/ubuntu.")
-	fs.StringVar(&r.configDir, "docker-config", "", "Directory of the docker config.json with credentials. Default: $DOCKER_CONFIG, else ~/.docker.")
-	fs.Var(&r.insecure, "insecure-registry", "Host (or host:port) that may use plain HTTP besides loopback hosts. Repeatable.")
-	fs.StringVar(&r.caFile, "ca-file", "", "PEM file of CA certificates to trust besides the system ones.")
-}
-
-func (r *registryFlags) check() error {
-	if len(r.registries) == 0 {
-		return errors.New("--registry is required")
-	}
-	if r.repository == "" {
-		return errors.New("--repository is required")
-	}
-	return nil
-}
-
-func (r *registryFlags) options() []registry.Option {
-	opts := []registry.Option{registry.WithConfigDir(r.configDir), registry.WithInsecureRegistries(r.insecure...)}
-	if r.caFile != "" {
-		opts = append(opts, registry.WithCAFile(r.caFile))
-	}
-	return opts
-}
-
 // newFlagSet returns a flag set that reports errors instead of exiting.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -136,10 +94,10 @@ func parse(fs *flag.FlagSet, args []string) error {
 func runPull(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("pull", "--registry HOST --repository NAME (--tag TAG | --digest sha256:...) --output DIR", stderr)
 	var (
-		reg                           registryFlags
+		reg                           registry.Flags
 		tag, digest, handling, output string
 	)
-	reg.register(fs)
+	reg.Register(fs)
 	fs.StringVar(&tag, "tag", "", "Tag to resolve when no --digest is given; recorded in pull.json.")
 	fs.StringVar(&digest, "digest", "", `Digest ("sha256:...") of the root manifest or index; the fetched bytes must match it.`)
 	fs.StringVar(&handling, "layer-handling", string(pull.Shallow), "shallow or lazy: layers stay in the registry; eager: layers are fetched too.")
@@ -147,7 +105,7 @@ func runPull(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := reg.check(); err != nil {
+	if err := reg.Check(); err != nil {
 		return err
 	}
 	if tag == "" && digest == "" {
@@ -157,13 +115,13 @@ func runPull(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("--output is required")
 	}
 	res, err := pull.Pull(ctx, pull.Request{
-		Registries:      reg.registries,
-		Repository:      reg.repository,
+		Registries:      reg.Registries,
+		Repository:      reg.Repository,
 		Tag:             tag,
 		Digest:          digest,
 		LayerHandling:   pull.LayerHandling(handling),
 		OutputDir:       output,
-		RegistryOptions: reg.options(),
+		RegistryOptions: reg.Options(),
 	})
 	if err != nil {
 		return err
@@ -177,20 +135,20 @@ func runPull(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func runDownloadBlob(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("download-blob", "--registry HOST --repository NAME --digest sha256:... --output FILE", stderr)
 	var (
-		reg            registryFlags
+		reg            registry.Flags
 		digest, output string
 	)
-	reg.register(fs)
+	reg.Register(fs)
 	fs.StringVar(&digest, "digest", "", `Digest of the blob, "sha256:...".`)
 	fs.StringVar(&output, "output", "", "Write the verified blob here.")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := reg.check(); err != nil {
+	if err := reg.Check(); err != nil {
 		return err
 	}
 	if digest == "" || output == "" {
 		return errors.New("--digest and --output are required")
 	}
-	return pull.DownloadBlob(ctx, reg.registries, reg.repository, digest, output, reg.options()...)
+	return pull.DownloadBlob(ctx, reg.Registries, reg.Repository, digest, output, reg.Options()...)
 }
