@@ -33,4 +33,7 @@ command -v "$(go env GOPATH)/bin/registry" >/dev/null || go install github.com/d
 "$root/tools/services/containerd.sh" install >/dev/null
 "$root/tools/services/dockerd.sh" install >/dev/null
 "$root/tools/services/podman.sh" install >/dev/null
+# REAPI remote caches (Bazel's remote worker, buildbox-casd) for the
+# remote-cache push strategies.
+"$root/tools/services/reapi.sh" install >/dev/null
 bazel --version

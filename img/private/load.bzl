@@ -2,7 +2,7 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
-load("//img/private/common:deploy.bzl", "deploy_configuration", "deploy_executable", "deploy_metadata", "image_parts")
+load("//img/private/common:deploy.bzl", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_executable", "deploy_metadata", "image_parts")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
 load("//img/private/platforms:platforms.bzl", "TargetPlatformInfo")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
@@ -35,7 +35,7 @@ else docker, else podman.""",
     ),
     "_load_strategy": attr.label(default = "//img/settings:load_strategy", providers = [BuildSettingInfo]),
     "_os_cpu": attr.label(default = "//img/private/platforms:target_os_cpu", providers = [TargetPlatformInfo]),
-} | TEMPLATING_ATTRS
+} | TEMPLATING_ATTRS | REMOTE_CACHE_ATTRS
 
 def _tarball(ctx, parts):
     """A docker-save tar of the target platform's manifest."""

@@ -2,7 +2,7 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
-load("//img/private/common:deploy.bzl", "deploy_executable")
+load("//img/private/common:deploy.bzl", "REMOTE_CACHE_ATTRS", "deploy_executable", "remote_cache_args")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 
 _ATTRS = {
@@ -23,7 +23,7 @@ _ATTRS = {
     ),
     "_push_strategy": attr.label(default = "//img/settings:push_strategy", providers = [BuildSettingInfo]),
     "_load_strategy": attr.label(default = "//img/settings:load_strategy", providers = [BuildSettingInfo]),
-}
+} | REMOTE_CACHE_ATTRS
 
 def _multi_deploy_impl(ctx):
     ops = [t[DeployInfo] for t in ctx.attr.operations]
@@ -38,6 +38,7 @@ def _multi_deploy_impl(ctx):
     args.add("deploy-merge")
     args.add("--push-strategy", push_strategy)
     args.add("--load-strategy", load_strategy)
+    remote_cache_args(ctx, args)
     args.add(dispatch)
     args.add_all([op.dispatch for op in ops])
     ctx.actions.run(
@@ -50,7 +51,11 @@ def _multi_deploy_impl(ctx):
     )
     exe, symlinks = deploy_executable(ctx, ops)
     symlinks["dispatch.json"] = dispatch
-    return [DefaultInfo(executable = exe, runfiles = ctx.runfiles(root_symlinks = symlinks))]
+    return [DefaultInfo(
+        executable = exe,
+        files = depset([dispatch] if push_strategy == "bes" else [exe]),
+        runfiles = ctx.runfiles(root_symlinks = symlinks),
+    )]
 
 multi_deploy = rule(
     implementation = _multi_deploy_impl,

@@ -2,7 +2,7 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS")
-load("//img/private/common:deploy.bzl", "deploy_configuration", "deploy_executable", "deploy_metadata")
+load("//img/private/common:deploy.bzl", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_executable", "deploy_metadata")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
@@ -24,7 +24,7 @@ _ATTRS = {
         doc = "How blobs reach the registry. `auto`: `//img/settings:push_strategy`. See docs/push-strategies.md.",
     ),
     "_push_strategy": attr.label(default = "//img/settings:push_strategy", providers = [BuildSettingInfo]),
-} | TEMPLATING_ATTRS
+} | TEMPLATING_ATTRS | REMOTE_CACHE_ATTRS
 
 def _image_push_impl(ctx):
     if ctx.attr.tag and ctx.attr.tag_list:
@@ -50,7 +50,13 @@ def _image_push_impl(ctx):
     exe, symlinks = deploy_executable(ctx, [op])
     symlinks["dispatch.json"] = op.dispatch
     return [
-        DefaultInfo(executable = exe, runfiles = ctx.runfiles(root_symlinks = symlinks)),
+        # With the bes strategy the deploy manifest is the target's output:
+        # the Build Event Service backend finds it in the build's events.
+        DefaultInfo(
+            executable = exe,
+            files = depset([op.dispatch] if strategy == "bes" else [exe]),
+            runfiles = ctx.runfiles(root_symlinks = symlinks),
+        ),
         DeployInfo(command = "push", dispatch = op.dispatch, files = op.files, strategy = strategy),
     ]
 

@@ -1,5 +1,6 @@
 """Shared parts of the deploy rules (image_push, image_load, multi_deploy)."""
 
+load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "img_tool")
 load("//img/private/common:templating.bzl", "expand_templates")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
@@ -39,6 +40,46 @@ def deploy_configuration(ctx, name, request):
     ctx.actions.write(configuration, json.encode(request))
     return configuration
 
+# Settings that say where the remote cache of lazy pushes (and of the Build
+# Event Service push) is; recorded in the deploy manifest.
+REMOTE_CACHE_ATTRS = {
+    "_remote_cache": attr.label(default = "//img/settings:remote_cache", providers = [BuildSettingInfo]),
+    "_remote_instance_name": attr.label(default = "//img/settings:remote_instance_name", providers = [BuildSettingInfo]),
+    "_credential_helper": attr.label(default = "//img/settings:credential_helper", providers = [BuildSettingInfo]),
+}
+
+def remote_cache_args(ctx, args):
+    """Adds the remote cache settings as --remote-cache etc. to args.
+
+    Args:
+        ctx: rule context with REMOTE_CACHE_ATTRS.
+        args: Args of a deploy-metadata or deploy-merge action.
+    """
+    for flag, attr_value in [
+        ("--remote-cache", ctx.attr._remote_cache),
+        ("--remote-instance-name", ctx.attr._remote_instance_name),
+        ("--credential-helper", ctx.attr._credential_helper),
+    ]:
+        value = attr_value[BuildSettingInfo].value
+        if value:
+            args.add(flag, value)
+
+def _layer_origins(ctx, parts):
+    """Writes which target produced each layer blob, and where it is.
+
+    Lazy pushes name the target of a blob that the remote cache lacks, and
+    read the blob from the output tree when it is there.
+    """
+    origins = []
+    for m in parts.manifests:
+        origins.append([
+            {"target": str(layer.blob.owner), "path": layer.blob.path} if layer.blob else {}
+            for layer in m.layers
+        ])
+    out = ctx.actions.declare_file(ctx.label.name + "_layer_origins.json")
+    ctx.actions.write(out, json.encode(origins))
+    return out
+
 def deploy_metadata(ctx, *, command, image, configuration, strategy, with_layers):
     """Declares the deploy-metadata action and the operation's runfiles.
 
@@ -62,7 +103,10 @@ def deploy_metadata(ctx, *, command, image, configuration, strategy, with_layers
     args.add("--root-kind", parts.kind)
     args.add("--configuration-file", configuration)
     args.add("--strategy", strategy)
-    inputs = [parts.root, configuration]
+    remote_cache_args(ctx, args)
+    origins = _layer_origins(ctx, parts)
+    args.add("--layer-origins-file", origins)
+    inputs = [parts.root, configuration, origins]
     files = {"root.json": parts.root}
     for i, m in enumerate(parts.manifests):
         args.add("--manifest-path", "{}={}".format(i, m.manifest.path))

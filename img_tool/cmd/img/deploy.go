@@ -105,6 +105,7 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 		fmt.Fprint(fs.Output(), deployUsage)
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), deployEnvUsage)
+		fmt.Fprint(fs.Output(), remoteEnvUsage)
 	}
 	var (
 		tags               listFlag
@@ -170,6 +171,12 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 		opts = append(opts, deploy.WithDaemon(daemon))
 	}
 	opts = append(opts, deploy.WithLoadOptions(loadOpts...))
+	remote, err := newRemoteBlobs(ctx, d, rf, getenv)
+	if err != nil {
+		return err
+	}
+	defer remote.Close()
+	opts = append(opts, remote.options()...)
 	rep, err := deploy.RunAll(ctx, d, rf, opts...)
 	if rep != nil {
 		for _, r := range rep.Pushes {
@@ -192,20 +199,5 @@ func hostPlatform() string {
 
 // deployRegistryOptions reads the registry settings from the environment.
 func deployRegistryOptions(getenv func(string) string) []registry.Option {
-	var opts []registry.Option
-	if dir := getenv("IMG_DOCKER_CONFIG"); dir != "" {
-		opts = append(opts, registry.WithConfigDir(dir))
-	} else if dir := getenv("DOCKER_CONFIG"); dir != "" {
-		opts = append(opts, registry.WithConfigDir(dir))
-	}
-	if v := getenv("IMG_INSECURE_REGISTRIES"); v != "" {
-		hosts := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
-		opts = append(opts, registry.WithInsecureRegistries(hosts...))
-	}
-	if ca := getenv("IMG_REGISTRY_CA_FILE"); ca != "" {
-		opts = append(opts, registry.WithCAFile(ca))
-	} else if ca := getenv("SSL_CERT_FILE"); ca != "" {
-		opts = append(opts, registry.WithCAFile(ca))
-	}
-	return opts
+	return registry.EnvOptions(getenv)
 }

@@ -13,6 +13,7 @@ func runDeployMerge(ctx context.Context, args []string, stdout io.Writer) error 
 	var settings deploy.Settings
 	fs.StringVar(&settings.PushStrategy, "push-strategy", deploy.StrategyEager, "Strategy of every push: eager, lazy, cas_registry or bes.")
 	fs.StringVar(&settings.LoadStrategy, "load-strategy", deploy.StrategyEager, "Strategy of every load: eager or lazy.")
+	remoteCacheFlags(fs, &settings)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -37,6 +39,8 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 	var (
 		command, rootPath, rootKind, configPath, strategy string
 		origRepository, origTag, origDigest               string
+		originsPath                                       string
+		remote                                            deploy.Settings
 		origRegistries                                    listFlag
 		manifestPaths                                     = indexedFlag{name: "manifest-path"}
 		missing                                           = indexedFlag{name: "missing-blobs-for-manifest"}
@@ -48,6 +52,8 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 	fs.StringVar(&strategy, "strategy", deploy.StrategyEager, `Push strategy (eager, lazy, cas_registry, bes) or load strategy (eager, lazy).`)
 	fs.Var(&manifestPaths, "manifest-path", "I=FILE: manifest JSON of entry I of the root's manifest list (0 for a single manifest; default: the root). Repeatable.")
 	fs.Var(&missing, "missing-blobs-for-manifest", "I=HEX,HEX...: layers of manifest I that the build does not have (shallow base), as hex sha256. Repeatable.")
+	fs.StringVar(&originsPath, "layer-origins-file", "", `JSON [[{"target","path"}, ...], ...]: the target and output path of layer j of manifest i. Optional.`)
+	remoteCacheFlags(fs, &remote)
 	fs.Var(&origRegistries, "original-registry", "Registry the base image was pulled from; missing blobs are mounted or streamed from it. Repeatable, in order.")
 	fs.StringVar(&origRepository, "original-repository", "", "Repository the base image was pulled from.")
 	fs.StringVar(&origTag, "original-tag", "", "Tag the base image was pulled by.")
@@ -73,8 +79,18 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 		OriginalTag:        origTag,
 		OriginalDigest:     origDigest,
 		MissingBlobs:       map[int][]string{},
+		Remote:             remote,
 	}
 	var err error
+	if originsPath != "" {
+		data, err := os.ReadFile(originsPath)
+		if err != nil {
+			return fmt.Errorf("--layer-origins-file: %w", err)
+		}
+		if err := json.Unmarshal(data, &in.LayerOrigins); err != nil {
+			return fmt.Errorf("--layer-origins-file %s: %w", originsPath, err)
+		}
+	}
 	if in.Root, err = os.ReadFile(rootPath); err != nil {
 		return fmt.Errorf("--root-path: %w", err)
 	}
@@ -117,4 +133,12 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 		return err
 	}
 	return d.Write(fs.Arg(0))
+}
+
+// remoteCacheFlags declares the flags of the remote cache settings, shared by
+// deploy-metadata and deploy-merge.
+func remoteCacheFlags(fs *flag.FlagSet, s *deploy.Settings) {
+	fs.StringVar(&s.RemoteCache, "remote-cache", "", "REAPI remote cache that lazy pushes read blobs from: grpc://HOST:PORT or grpcs://HOST:PORT.")
+	fs.StringVar(&s.RemoteInstanceName, "remote-instance-name", "", "Instance name on the remote cache.")
+	fs.StringVar(&s.CredentialHelper, "credential-helper", "", "Credential helper that gives the headers for the remote cache.")
 }

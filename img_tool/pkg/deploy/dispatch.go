@@ -58,6 +58,14 @@ type Dispatch struct {
 type Settings struct {
 	PushStrategy string `json:"push_strategy,omitempty"`
 	LoadStrategy string `json:"load_strategy,omitempty"`
+	// RemoteCache ("grpc://host:port" or "grpcs://host:port"),
+	// RemoteInstanceName and CredentialHelper say where blobs that are not
+	// in the runfiles are read from (lazy). The environment of the run
+	// overrides them (IMG_REAPI_ENDPOINT, IMG_REAPI_INSTANCE_NAME,
+	// IMG_CREDENTIAL_HELPER).
+	RemoteCache        string `json:"remote_cache,omitempty"`
+	RemoteInstanceName string `json:"remote_instance_name,omitempty"`
+	CredentialHelper   string `json:"credential_helper,omitempty"`
 }
 
 // Descriptor names a blob or manifest by content.
@@ -78,6 +86,24 @@ type ManifestInfo struct {
 	// the build never had, base layers of a shallow pull; they come from
 	// the original registries at push time.
 	MissingBlobs []string `json:"missing_blobs,omitempty"`
+	// LayerOrigins[j] says which target wrote layer j and where (empty for
+	// missing blobs); absent in deploy manifests of older versions.
+	LayerOrigins []LayerOrigin `json:"layer_origins,omitempty"`
+}
+
+// LayerOrigin is the target that wrote a layer blob and the blob's path
+// below the execution root ("bazel-out/k8-fastbuild/bin/app/layer.tgz").
+type LayerOrigin struct {
+	Target string `json:"target,omitempty"`
+	Path   string `json:"path,omitempty"`
+}
+
+// Origin is the origin of layer j, zero when unknown.
+func (m *ManifestInfo) Origin(j int) LayerOrigin {
+	if j < len(m.LayerOrigins) {
+		return m.LayerOrigins[j]
+	}
+	return LayerOrigin{}
 }
 
 // Operation is one push or load of one image or index.

@@ -34,6 +34,10 @@ type Inputs struct {
 	// Strategy becomes settings.push_strategy or settings.load_strategy.
 	// Empty means eager.
 	Strategy string
+	// Remote is copied to the remote cache fields of the settings.
+	Remote Settings
+	// LayerOrigins[i][j] is the origin of layer j of manifest i; optional.
+	LayerOrigins [][]LayerOrigin
 	// Original* say where the base image came from (see Operation).
 	OriginalRegistries []string
 	OriginalRepository string
@@ -63,7 +67,11 @@ func NewDispatch(in Inputs) (*Dispatch, error) {
 	if strategy == "" {
 		strategy = StrategyEager
 	}
-	d := &Dispatch{}
+	d := &Dispatch{Settings: Settings{
+		RemoteCache:        in.Remote.RemoteCache,
+		RemoteInstanceName: in.Remote.RemoteInstanceName,
+		CredentialHelper:   in.Remote.CredentialHelper,
+	}}
 	switch in.Command {
 	case CommandPush:
 		if !oneOf(strategy, PushStrategies) {
@@ -88,6 +96,15 @@ func NewDispatch(in Inputs) (*Dispatch, error) {
 	}
 	if err := op.setRoot(in.Root, in.Manifests, in.MissingBlobs); err != nil {
 		return nil, err
+	}
+	if len(in.LayerOrigins) > len(op.Manifests) {
+		return nil, invalidf("layer origins for %d manifests, there are %d", len(in.LayerOrigins), len(op.Manifests))
+	}
+	for i, origins := range in.LayerOrigins {
+		if len(origins) != len(op.Manifests[i].LayerBlobs) {
+			return nil, invalidf("layer origins of manifest %d: %d entries for %d layers", i, len(origins), len(op.Manifests[i].LayerBlobs))
+		}
+		op.Manifests[i].LayerOrigins = origins
 	}
 	if err := op.setDestination(in.Configuration); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/rules-img/rules_img/img_tool/pkg/load"
 	"github.com/rules-img/rules_img/img_tool/pkg/progress"
+	"github.com/rules-img/rules_img/img_tool/pkg/reapi"
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
 	"github.com/rules-img/rules_img/img_tool/pkg/verify"
 )
@@ -41,6 +43,49 @@ type options struct {
 	loadTag         string
 	daemon          string
 	loadOptions     []load.Option
+	source          BlobSource
+	sourceName      string
+	outputTree      string
+	committer       Committer
+	fromBES         bool
+}
+
+// WithBlobSource reads the blobs that the runfiles lack from src, the
+// remote cache of lazy pushes; name (its endpoint) appears in messages.
+// Without it such blobs come from the output tree or fail.
+func WithBlobSource(src BlobSource, name string) Option {
+	return func(o *options) error {
+		o.source, o.sourceName = src, name
+		return nil
+	}
+}
+
+// WithOutputTree reads the layer blobs that neither the runfiles nor the
+// blob source have from below dir, the execution root that the layer
+// origins of the deploy manifest are relative to.
+func WithOutputTree(dir string) Option {
+	return func(o *options) error {
+		o.outputTree = dir
+		return nil
+	}
+}
+
+// Committer is the blob cache of a registry that serves blobs from the
+// remote cache (cmd/registry, the cas_registry strategy).
+type Committer interface {
+	// Commit tells the registry that the blobs exist in the remote cache
+	// and returns those that do not; the registry serves the others from
+	// then on.
+	Commit(ctx context.Context, blobs []reapi.Digest) (missing []reapi.Digest, err error)
+}
+
+// WithCommitter makes pushes commit their blobs to c first and upload
+// only the blobs it reports missing (the cas_registry strategy).
+func WithCommitter(c Committer) Option {
+	return func(o *options) error {
+		o.committer = c
+		return nil
+	}
 }
 
 // WithJobs sets how many blobs are uploaded at once. The default is
@@ -137,6 +182,13 @@ type PushResult struct {
 	// Streamed blobs were copied from the base image's registry.
 	Streamed      int
 	StreamedBytes int64
+	// Cached blobs were copied from the remote cache (lazy); CachedBytes
+	// is their size.
+	Cached      int
+	CachedBytes int64
+	// Committed blobs were in the remote cache that the destination
+	// registry reads (cas_registry): nothing was sent.
+	Committed int
 	// Existed blobs were in the destination already.
 	Existed int
 }
@@ -148,8 +200,15 @@ func (r *PushResult) Reference() string {
 
 // Summary is the line that Run writes at the end of a push.
 func (r *PushResult) Summary() string {
-	return fmt.Sprintf("pushed %s: uploaded %d of %d blobs (%s of %s), mounted %d, streamed %d, existed %d",
-		r.Reference(), r.Uploaded, r.Blobs, progress.HumanSize(r.UploadedBytes), progress.HumanSize(r.Bytes), r.Mounted, r.Streamed, r.Existed)
+	s := fmt.Sprintf("pushed %s: uploaded %d of %d blobs (%s of %s), mounted %d, streamed %d",
+		r.Reference(), r.Uploaded, r.Blobs, progress.HumanSize(r.UploadedBytes), progress.HumanSize(r.Bytes), r.Mounted, r.Streamed)
+	if r.Cached > 0 {
+		s += fmt.Sprintf(", from the remote cache %d (%s)", r.Cached, progress.HumanSize(r.CachedBytes))
+	}
+	if r.Committed > 0 {
+		s += fmt.Sprintf(", committed %d", r.Committed)
+	}
+	return s + fmt.Sprintf(", existed %d", r.Existed)
 }
 
 // ErrNotImplemented is wrapped by the errors of operations and strategies
@@ -193,6 +252,7 @@ func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Rep
 		return nil, fmt.Errorf("deploy manifest: %w", err)
 	}
 	ops := make([]Operation, len(d.Operations))
+	var skipped []int
 	for i, op := range d.Operations {
 		ops[i] = op
 		switch op.Command {
@@ -202,8 +262,16 @@ func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Rep
 			}
 			continue
 		case CommandPush:
-			if s := d.Settings.PushStrategy; s != "" && s != StrategyEager {
-				return nil, fmt.Errorf("operation %d: push strategy %q is %w (only eager)", i, s, ErrNotImplemented)
+			switch d.Settings.PushStrategy {
+			case StrategyCASRegistry:
+				if o.committer == nil {
+					return nil, fmt.Errorf("operation %d: push strategy cas_registry needs the blob cache of the registry: set IMG_BLOB_CACHE_ENDPOINT (grpc://HOST:PORT of cmd/registry --grpc-port)", i)
+				}
+			case StrategyBES:
+				if !o.fromBES {
+					skipped = append(skipped, i)
+					continue
+				}
 			}
 		}
 		if o.registry != "" {
@@ -235,10 +303,17 @@ func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Rep
 		return nil, fmt.Errorf("deploy: %w", err)
 	}
 	p := &pushRun{o: o, rf: rf, client: client, pusher: pusher, puller: puller, progress: &lockedWriter{w: o.progress}}
+	if p.o.source == nil {
+		p.o.sourceName = ""
+	}
 
 	var pushes []*opPush
 	var loads []*opLoad
 	for i := range ops {
+		if slices.Contains(skipped, i) {
+			p.progress.printf("skipped operation %d: push strategy bes: the Build Event Service backend (cmd/bes) pushes %s when a build streams its events to it (--bes_backend)\n", i, ops[i].Repository)
+			continue
+		}
 		if ops[i].Command == CommandLoad {
 			op, err := prepareLoad(i, &ops[i], rf, client, &o)
 			if err != nil {
@@ -318,6 +393,9 @@ type blobJob struct {
 	local string
 	// missing is true for a missing blob of the base image.
 	missing bool
+	// origin is the target that wrote a layer and its path in the output
+	// tree.
+	origin LayerOrigin
 }
 
 // rawManifest is a manifest or index to PUT, as the build wrote it.
@@ -348,6 +426,10 @@ func (p *pushRun) prepare(i int, op *Operation) (*opPush, error) {
 	r.repo = repo
 	readChecked := func(path string, want Descriptor) (rawManifest, error) {
 		data, err := readRunfile(p.rf, path)
+		if errors.Is(err, fs.ErrNotExist) && p.o.source != nil {
+			// The Build Event Service push has no runfiles.
+			data, err = readSource(context.Background(), p.o.source, want)
+		}
 		if err != nil {
 			return rawManifest{}, p.errorf(r, "%w", err)
 		}
@@ -381,10 +463,14 @@ func (p *pushRun) prepare(i int, op *Operation) (*opPush, error) {
 			return nil, err
 		}
 		r.manifests = append(r.manifests, raw)
-		add(&blobJob{desc: mi.Config, what: fmt.Sprintf("config of manifest %d", m), local: ConfigPath(i, m)})
+		config := &blobJob{desc: mi.Config, what: fmt.Sprintf("config of manifest %d", m), local: ConfigPath(i, m)}
+		if !p.runfileExists(config.local) {
+			config.local = ""
+		}
+		add(config)
 		for j, l := range mi.LayerBlobs {
-			b := &blobJob{desc: l, what: fmt.Sprintf("layer %d of manifest %d", j, m), local: LayerPath(i, m, j), missing: mi.Missing(l.Digest)}
-			if b.missing && !p.runfileExists(b.local) {
+			b := &blobJob{desc: l, what: fmt.Sprintf("layer %d of manifest %d", j, m), local: LayerPath(i, m, j), missing: mi.Missing(l.Digest), origin: mi.Origin(j)}
+			if !p.runfileExists(b.local) {
 				b.local = ""
 			}
 			add(b)
@@ -409,12 +495,19 @@ func (p *pushRun) runfileExists(name string) bool {
 
 // pushContent pushes the blobs, then the manifests, then the index.
 func (p *pushRun) pushContent(ctx context.Context, op *opPush) error {
+	committed, err := p.commit(ctx, op)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.o.jobs)
 	var mu sync.Mutex
 	for _, b := range op.blobs {
 		g.Go(func() error {
-			outcome, err := p.pushBlob(gctx, op, b)
+			outcome, err := outcomeCommitted, error(nil)
+			if !committed[b.desc.Digest] {
+				outcome, err = p.pushBlob(gctx, op, b)
+			}
 			if err != nil {
 				// After the first failure the others end canceled; Wait
 				// returns the first.
@@ -432,6 +525,11 @@ func (p *pushRun) pushContent(ctx context.Context, op *opPush) error {
 			case outcomeStreamed:
 				op.result.Streamed++
 				op.result.StreamedBytes += b.desc.Size
+			case outcomeCached:
+				op.result.Cached++
+				op.result.CachedBytes += b.desc.Size
+			case outcomeCommitted:
+				op.result.Committed++
 			}
 			mu.Unlock()
 			p.progress.printf("%-7s %s (%s)\n", outcome, progress.ShortDigest(b.desc.Digest), progress.HumanSize(b.desc.Size))
@@ -487,10 +585,12 @@ func (p *pushRun) tag(ctx context.Context, op *opPush) error {
 type outcome string
 
 const (
-	outcomeExists   outcome = "exists"
-	outcomeUploaded outcome = "uploaded"
-	outcomeMounted  outcome = "mounted"
-	outcomeStreamed outcome = "streamed"
+	outcomeExists    outcome = "exists"
+	outcomeUploaded  outcome = "uploaded"
+	outcomeMounted   outcome = "mounted"
+	outcomeStreamed  outcome = "streamed"
+	outcomeCached    outcome = "cached"
+	outcomeCommitted outcome = "commit"
 )
 
 // pushBlob makes one blob present at the destination. The pusher asks the
@@ -511,15 +611,15 @@ func (p *pushRun) pushBlob(ctx context.Context, op *opPush, b *blobJob) (outcome
 			return verify.NewReader(f, local, b.desc.Digest, b.desc.Size), nil
 		}}
 		if err := p.pusher.Upload(ctx, op.repo, l); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return "", fmt.Errorf("not in the runfiles (%w) and not a missing blob of the base image", err)
-			}
 			return "", err
 		}
 		if l.opens() == 0 {
 			return outcomeExists, nil
 		}
 		return outcomeUploaded, nil
+	}
+	if !b.missing {
+		return p.pushBuilt(ctx, op, b, hash)
 	}
 
 	// A missing blob of the base image: mounted from the base's repository

@@ -1,0 +1,31 @@
+package registry
+
+import "strings"
+
+// EnvOptions reads the registry settings of the deploy tools from the
+// environment: IMG_DOCKER_CONFIG (or DOCKER_CONFIG), IMG_INSECURE_REGISTRIES
+// (hosts separated by commas or spaces) and IMG_REGISTRY_CA_FILE (or
+// SSL_CERT_FILE).
+func EnvOptions(getenv func(string) string) []Option {
+	var opts []Option
+	if dir := firstSet(getenv, "IMG_DOCKER_CONFIG", "DOCKER_CONFIG"); dir != "" {
+		opts = append(opts, WithConfigDir(dir))
+	}
+	if v := getenv("IMG_INSECURE_REGISTRIES"); v != "" {
+		hosts := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+		opts = append(opts, WithInsecureRegistries(hosts...))
+	}
+	if ca := firstSet(getenv, "IMG_REGISTRY_CA_FILE", "SSL_CERT_FILE"); ca != "" {
+		opts = append(opts, WithCAFile(ca))
+	}
+	return opts
+}
+
+func firstSet(getenv func(string) string, keys ...string) string {
+	for _, k := range keys {
+		if v := getenv(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
