@@ -13,7 +13,9 @@
 #   7. pull: shallow, eager, lazy, mirrors, auth and TLS registries, pushes
 #      from a shallow base (stream, mount), bad input (pull/run.sh);
 #   8. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
-#      integrity checked; and the message when `go` is missing.
+#      integrity checked; and the message when `go` is missing;
+#   9. the remote-cache push strategies against Bazel's remote worker and
+#      buildbox-casd: lazy, cas_registry, bes (remote/run.sh).
 # Ends with "N passed, N failed". Needs bazel on PATH (tools/setup.sh).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -117,6 +119,9 @@ bazel shutdown >/dev/null 2>&1
 
 # 8. Prebuilt toolchain from a lockfile, and the missing-go message.
 "$here/prebuilt/run.sh" "$log" && ok "prebuilt toolchain (see above)" || bad "prebuilt toolchain"
+
+# 9. Remote-cache push strategies: lazy, cas_registry, bes (see remote/run.sh).
+"$here/remote/run.sh" && ok "remote-cache push strategies (see above)" || bad "remote-cache push strategies"
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" = 0 ]
