@@ -64,6 +64,11 @@ def remote_cache_args(ctx, args):
         if value:
             args.add(flag, value)
 
+def _label(label):
+    """A label as users write it: //pkg:name in the main repository."""
+    s = str(label)
+    return s[2:] if s.startswith("@@//") else s
+
 def _layer_origins(ctx, parts):
     """Writes which target produced each layer blob, and where it is.
 
@@ -73,7 +78,7 @@ def _layer_origins(ctx, parts):
     origins = []
     for m in parts.manifests:
         origins.append([
-            {"target": str(layer.blob.owner), "path": layer.blob.path} if layer.blob else {}
+            {"target": _label(layer.blob.owner), "path": layer.blob.path} if layer.blob else {}
             for layer in m.layers
         ])
     out = ctx.actions.declare_file(ctx.label.name + "_layer_origins.json")
