@@ -144,6 +144,11 @@ func Dial(ctx context.Context, endpoint string, opts ...Option) (*Client, error)
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
+		// Blobs are large and arrive on one stream: windows much larger
+		// than gRPC's 64 KiB default keep the stream from stalling on
+		// flow control between the server's chunks.
+		grpc.WithInitialWindowSize(8<<20),
+		grpc.WithInitialConnWindowSize(16<<20),
 		grpc.WithChainUnaryInterceptor(h.unary),
 		grpc.WithChainStreamInterceptor(h.stream))
 	if err != nil {
