@@ -59,32 +59,15 @@ var errUsage = errors.New("usage error")
 
 // config is the parsed command line.
 type config struct {
-	address, port    string
-	mode             bes.CommitMode
-	endpoint         string
-	instance         string
-	credentialHelper string
-	caFile           string
-	headers          map[string]string
-}
-
-// headerFlag collects repeatable Name=Value flags.
-type headerFlag map[string]string
-
-func (h headerFlag) String() string { return "" }
-func (h headerFlag) Set(v string) error {
-	k, val, ok := strings.Cut(v, "=")
-	if !ok || k == "" {
-		return fmt.Errorf("%q: want Name=Value", v)
-	}
-	h[k] = val
-	return nil
+	address, port string
+	mode          bes.CommitMode
+	cas           reapi.Config
 }
 
 // parseFlags parses args; its errors wrap errUsage (or are flag.ErrHelp)
 // and have been printed to stderr.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
-	c := &config{headers: map[string]string{}}
+	c := &config{}
 	fs := flag.NewFlagSet("bes", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var port int
@@ -92,11 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.address, "address", "localhost", "Address to listen on.")
 	fs.IntVar(&port, "port", 9090, "Port to listen on; 0 picks a free one.")
 	fs.StringVar(&mode, "commit-mode", "background", "background: Bazel does not wait for the pushes; per-stream: Bazel waits for the pushes of its build before it finishes.")
-	fs.StringVar(&c.endpoint, "cas-endpoint", "", "Remote cache to read deploy manifests and blobs from, grpc://HOST:PORT or grpcs://HOST:PORT (required; Bazel's --remote_cache).")
-	fs.StringVar(&c.instance, "instance-name", "", "REAPI instance name of the remote cache (Bazel's --remote_instance_name).")
-	fs.StringVar(&c.credentialHelper, "credential-helper", "", "Credential helper for the remote cache (Bazel's --credential_helper).")
-	fs.Var(headerFlag(c.headers), "remote-header", "Name=Value header to send to the remote cache (repeatable; Bazel's --remote_header).")
-	fs.StringVar(&c.caFile, "ca-file", "", "PEM file of certificates to trust for a grpcs:// remote cache, besides the system's.")
+	c.cas.RegisterFlags(fs, "cas-endpoint", "Remote cache to read deploy manifests and blobs from, grpc://HOST:PORT or grpcs://HOST:PORT (required; Bazel's --remote_cache).")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -120,10 +99,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	c.port = strconv.Itoa(port)
 	switch {
-	case c.endpoint == "":
+	case c.cas.Endpoint == "":
 		problems = append(problems, "--cas-endpoint is required")
-	case !strings.HasPrefix(c.endpoint, "grpc://") && !strings.HasPrefix(c.endpoint, "grpcs://"):
-		problems = append(problems, fmt.Sprintf("--cas-endpoint %q: want grpc://HOST:PORT or grpcs://HOST:PORT", c.endpoint))
+	case !strings.HasPrefix(c.cas.Endpoint, "grpc://") && !strings.HasPrefix(c.cas.Endpoint, "grpcs://"):
+		problems = append(problems, fmt.Sprintf("--cas-endpoint %q: want grpc://HOST:PORT or grpcs://HOST:PORT", c.cas.Endpoint))
 	}
 	if len(problems) > 0 {
 		msg := strings.Join(problems, "; ")
@@ -140,8 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	client, err := reapi.Dial(ctx, c.endpoint, reapi.WithInstanceName(c.instance), reapi.WithHeaders(c.headers),
-		reapi.WithCredentialHelper(c.credentialHelper), reapi.WithCAFile(c.caFile))
+	client, err := c.cas.Dial(ctx)
 	if err != nil {
 		return err
 	}

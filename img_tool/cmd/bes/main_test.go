@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestFlagErrors(t *testing.T) {
 		t.Errorf("-h: %v", err)
 	}
 	c, err := parseFlags([]string{"--cas-endpoint", "grpcs://c:1", "--commit-mode", "per-stream", "--remote-header", "a=b=c", "--remote-header", "x="}, io.Discard)
-	if err != nil || c.mode != bes.CommitPerStream || c.headers["a"] != "b=c" || len(c.headers) != 2 || c.port != "9090" || c.address != "localhost" {
+	if err != nil || c.mode != bes.CommitPerStream || !slices.Equal(c.cas.Headers, []string{"a=b=c", "x="}) || c.port != "9090" || c.address != "localhost" {
 		t.Errorf("parsed %+v, %v", c, err)
 	}
 }

@@ -45,9 +45,14 @@ func newRemoteBlobs(ctx context.Context, d *deploy.Dispatch, rf deploy.Runfiles,
 	r := &remoteBlobs{outputTree: outputTree(rf)}
 	r.endpoint = pick("IMG_REAPI_ENDPOINT", d.Settings.RemoteCache)
 	if r.endpoint != "" {
-		opts, err := reapiOptions(pick("IMG_REAPI_INSTANCE_NAME", d.Settings.RemoteInstanceName),
-			pick("IMG_CREDENTIAL_HELPER", d.Settings.CredentialHelper), getenv("IMG_REAPI_CA_FILE"),
-			strings.Split(getenv("IMG_REMOTE_HEADERS"), ","))
+		c := reapi.Config{
+			Endpoint:         r.endpoint,
+			InstanceName:     pick("IMG_REAPI_INSTANCE_NAME", d.Settings.RemoteInstanceName),
+			CredentialHelper: pick("IMG_CREDENTIAL_HELPER", d.Settings.CredentialHelper),
+			CAFile:           getenv("IMG_REAPI_CA_FILE"),
+			Headers:          strings.Split(getenv("IMG_REMOTE_HEADERS"), ","),
+		}
+		opts, err := c.Options()
 		if err != nil {
 			return nil, err
 		}
@@ -63,33 +68,6 @@ func newRemoteBlobs(ctx context.Context, d *deploy.Dispatch, rf deploy.Runfiles,
 		}
 	}
 	return r, nil
-}
-
-// reapiOptions are the options of a remote cache client; headers are
-// Name=Value entries (empty ones are skipped).
-func reapiOptions(instance, helper, caFile string, headers []string) ([]reapi.Option, error) {
-	opts := []reapi.Option{reapi.WithInstanceName(instance)}
-	if helper != "" {
-		opts = append(opts, reapi.WithCredentialHelper(helper))
-	}
-	if caFile != "" {
-		opts = append(opts, reapi.WithCAFile(caFile))
-	}
-	static := map[string]string{}
-	for _, h := range headers {
-		if h = strings.TrimSpace(h); h == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(h, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("remote header %q: want Name=Value", h)
-		}
-		static[strings.ToLower(k)] = v
-	}
-	if len(static) > 0 {
-		opts = append(opts, reapi.WithHeaders(static))
-	}
-	return opts, nil
 }
 
 func (r *remoteBlobs) options() []deploy.Option {

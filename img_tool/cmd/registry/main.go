@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -49,23 +48,12 @@ var errUsage = errors.New("usage")
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("registry", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	endpoint := fs.String("reapi-endpoint", "", "remote cache holding the blobs: grpc://HOST:PORT or grpcs://HOST:PORT (required)")
-	helper := fs.String("credential-helper", "", "credential helper for the remote cache")
-	instance := fs.String("instance-name", "", "REAPI instance name of the remote cache")
-	caFile := fs.String("ca-file", "", "PEM CA certificates for a grpcs:// remote cache")
+	var cache reapi.Config
+	cache.RegisterFlags(fs, "reapi-endpoint", "remote cache holding the blobs: grpc://HOST:PORT or grpcs://HOST:PORT (required)")
 	address := fs.String("address", "localhost", "address to listen on")
 	port := fs.Int("port", 5000, "HTTP port of the registry (0: pick one)")
 	grpcPort := fs.Int("grpc-port", 4444, "gRPC port of the blob cache service (0: pick one)")
 	blobcache := fs.Bool("enable-blobcache", true, "serve the Blobs.Commit gRPC service on --grpc-port")
-	headers := map[string]string{}
-	fs.Func("remote-header", "header `Name=Value` to send to the remote cache (repeatable)", func(s string) error {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("%q: want Name=Value", s)
-		}
-		headers[k] = v
-		return nil
-	})
 	fs.Func("blob-store", `blob store; only "reapi" (the default) is supported`, func(s string) error {
 		if s != "reapi" {
 			return fmt.Errorf("blob store %q is not supported; only \"reapi\" is", s)
@@ -75,14 +63,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if *endpoint == "" || fs.NArg() > 0 {
+	if cache.Endpoint == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "registry: --reapi-endpoint is required, and no arguments are taken")
 		fs.Usage()
 		return errUsage
 	}
 
-	cas, err := reapi.Dial(ctx, *endpoint, reapi.WithInstanceName(*instance), reapi.WithHeaders(headers),
-		reapi.WithCredentialHelper(*helper), reapi.WithCAFile(*caFile))
+	cas, err := cache.Dial(ctx)
 	if err != nil {
 		return err
 	}
