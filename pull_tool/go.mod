@@ -1,6 +1,6 @@
 module github.com/rules-img/rules_img/pull_tool
 
-go 1.25.0
+go 1.26.0
 
 require github.com/rules-img/rules_img/img_tool v0.0.0-00010101000000-000000000000
 
@@ -17,8 +17,8 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/sirupsen/logrus v1.9.3 // indirect
 	github.com/vbatts/tar-split v0.12.3 // indirect
-	golang.org/x/sync v0.10.0 // indirect
-	golang.org/x/sys v0.29.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 )
 
 replace github.com/rules-img/rules_img/img_tool => ../img_tool

@@ -5,7 +5,8 @@
 # example images (the binary alone, an image on top of it, a two-platform
 # index), prints each one's digest from its metadata, then starts a registry
 # on loopback and pushes the example image to it with `bazel run`, showing
-# which blobs moved.
+# which blobs moved, and loads it into a containerd on a private socket
+# (also started here) and runs it.
 # Usage: tools/demo.sh   (as root on a fresh machine: it installs what it needs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,10 +30,21 @@ done
 # the end), twice: the second push finds every blob there already.
 port=${DEMO_REGISTRY_PORT:-5080}
 eval "$("$root/tools/services/registry.sh" start plain "$port" 2>/dev/null)"
-trap '"$root/tools/services/registry.sh" clean plain "$port" >/dev/null 2>&1' EXIT
+trap '"$root/tools/services/registry.sh" clean plain "$port" >/dev/null 2>&1; "$root/tools/services/containerd.sh" stop >/dev/null 2>&1' EXIT
 echo
 echo "Pushing //images:hello to $REGISTRY/e2e/hello:latest"
 bazel run //images:push_hello -- --registry "$REGISTRY" 2>&1 | grep -vE '^(INFO|Loading|Analyzing|Computing|Target|  bazel-bin|\[)'
 echo
 echo "Pushing it again (nothing to upload):"
 bazel run //images:push_hello -- --registry "$REGISTRY" 2>&1 | grep -E '^pushed'
+
+# Load it into containerd (only the blobs containerd lacks go into its
+# content store) and run it there.
+eval "$("$root/tools/services/containerd.sh" start 2>/dev/null)"
+export CONTAINERD_ADDRESS CONTAINERD_NAMESPACE=rules_img_demo
+echo
+echo "Loading //images:hello into containerd ($CONTAINERD_ADDRESS, namespace $CONTAINERD_NAMESPACE)"
+bazel run //images:load_hello 2>&1 | grep -vE '^(INFO|Loading|Analyzing|Computing|Target|  bazel-bin|\[)'
+echo
+echo "Running it: ctr run --rm docker.io/e2e/hello:latest"
+ctr -a "$CONTAINERD_ADDRESS" -n "$CONTAINERD_NAMESPACE" run --rm docker.io/e2e/hello:latest "demo-$$"
