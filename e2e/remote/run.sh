@@ -239,6 +239,20 @@ for _ in $(seq 100); do [ "$(grep -c '^pushed //' "$work/bes.log")" -ge 2 ] && b
   ok "bes: the backend pushed //:push_bes and //:push_bes_second; crane reads the built digest" || { cat "$work/bes.log"; bad "bes: pushes"; }
 grep -q "not pushing //:push_bes_broken" "$work/bes.log" && [ -z "$(registry_tag e2e/bes-broken latest)" ] &&
   ok "bes: the failed target is not pushed ($(grep -o 'not pushing //:push_bes_broken.*' "$work/bes.log" | head -1))" || { cat "$work/bes.log"; bad "bes: the failed target"; }
+# A stream cut mid-way: the Bazel server dies while //:push_bes_slow builds.
+server_pid=$(bazel info "${rc_auth[@]}" server_pid 2>/dev/null)
+bazel build "${rc_auth[@]}" --bes_backend=grpc://127.0.0.1:5400 //:push_bes_slow >"$work/slow.out" 2>&1 &
+slow_build=$!
+for _ in $(seq 300); do grep -q "seen image target //:push_bes_slow" "$work/bes.log" && break; sleep 0.1; done
+sleep 2
+kill -9 "$server_pid" 2>/dev/null
+wait "$slow_build"
+for _ in $(seq 50); do grep -q "ended before the build finished" "$work/bes.log" && break; sleep 0.1; done
+if grep -q "ended before the build finished" "$work/bes.log" && [ -z "$(registry_tag e2e/bes-slow latest)" ]; then
+  ok "bes: a stream cut mid-way pushes nothing of the unfinished target: $(grep -o 'stream .* ended before the build finished' "$work/bes.log" | head -1 | cut -c1-120)"
+else
+  tail -5 "$work/bes.log"; bad "bes: stream cut mid-way"
+fi
 if bazel run "${rc_auth[@]}" //:push_bes >"$work/besrun.out" 2>&1 && grep -q "Build Event Service" "$work/besrun.out"; then
   ok "bazel run of a bes target pushes nothing and says why"
 else
