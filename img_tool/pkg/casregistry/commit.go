@@ -18,8 +18,8 @@ import (
 	"github.com/rules-img/rules_img/img_tool/pkg/reapi"
 )
 
-// commitMethod is the full gRPC method name of Blobs.Commit, as in
-// upstream rules_img's pkg/proto/blobcache/blobcache.proto:
+// commitMethod is the full gRPC method name of Blobs.Commit, the blob
+// cache service of rules_img's registry, defined as:
 //
 //	package pkg.proto.blobcache;
 //	service Blobs { rpc Commit(CommitRequest) returns (CommitResponse); }
@@ -144,7 +144,7 @@ func (r *Registry) commit(ctx context.Context, req *dynamicpb.Message) (*dynamic
 }
 
 // Commit calls Blobs.Commit over conn (a connection to the gRPC port of a
-// registry serving RegisterGRPC, or of upstream rules_img's registry): the
+// registry serving RegisterGRPC): the
 // registry learns the sizes of those of ds that its CAS holds and will serve
 // them; the others are returned as missing.
 func Commit(ctx context.Context, conn grpc.ClientConnInterface, ds []reapi.Digest) (missing []reapi.Digest, err error) {
