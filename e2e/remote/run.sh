@@ -112,6 +112,17 @@ else
   tail -10 "$work/multi.err"; bad "multi_deploy lazy"
 fi
 
+# 2b. lazy load: containerd receives the layers it lacks from the remote cache.
+$ctr images rm docker.io/e2e/remote-lazy:latest >/dev/null 2>&1
+for d in $($ctr content ls -q 2>/dev/null); do $ctr content rm "$d" >/dev/null 2>&1; done
+if CONTAINERD_ADDRESS=$CONTAINERD_ADDRESS CONTAINERD_NAMESPACE=rules_img_remote IMG_REAPI_ENDPOINT=$W_REAPI_ENDPOINT bazel run "${rc[@]}" //:load_lazy >"$work/load.out" 2>"$work/load.err" &&
+  [ ! -e "$execroot/$data_blob" ] &&
+  [ "$($ctr run --rm docker.io/e2e/remote-lazy:latest "remote-load-$$" 2>&1)" = "Hello from rules_img!" ]; then
+  ok "lazy load into containerd from the remote cache, no layer in the output tree; ctr run prints the greeting: $(grep '^loaded' "$work/load.err" | sed 's/ into containerd.*:/:/')"
+else
+  tail -5 "$work/load.err"; bad "lazy load into containerd"
+fi
+
 # 3. Bad input: unreachable cache, evicted blob. Neither leaves a tag.
 fresh_repo() { echo "e2e/bad-$1"; }
 if IMG_REAPI_ENDPOINT=grpc://127.0.0.1:1 bazel run "${rc[@]}" //:push_lazy -- --repository "$(fresh_repo unreachable)" >/dev/null 2>"$work/unreach.err"; then

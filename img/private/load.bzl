@@ -31,7 +31,10 @@ else docker, else podman.""",
     "strategy": attr.string(
         default = "auto",
         values = ["auto", "eager", "lazy"],
-        doc = "`auto`: `//img/settings:load_strategy`.",
+        doc = """`eager`: the layers are runfiles (downloaded by Bazel); `lazy`: they
+stay in the remote cache and the load reads those that containerd lacks
+from there (see `//img/settings:remote_cache`). `auto`:
+`//img/settings:load_strategy`.""",
     ),
     "_load_strategy": attr.label(default = "//img/settings:load_strategy", providers = [BuildSettingInfo]),
     "_os_cpu": attr.label(default = "//img/private/platforms:target_os_cpu", providers = [TargetPlatformInfo]),
@@ -76,7 +79,7 @@ def _image_load_impl(ctx):
         image = ctx.attr.image,
         configuration = configuration,
         strategy = strategy,
-        with_layers = True,
+        with_layers = strategy == "eager",
     )
     exe, symlinks = deploy_executable(ctx, [op])
     symlinks["dispatch.json"] = op.dispatch

@@ -12,6 +12,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/load"
+	"github.com/rules-img/rules_img/img_tool/pkg/reapi"
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
 )
 
@@ -94,10 +95,12 @@ func prepareLoad(i int, op *Operation, rf Runfiles, client *registry.Client, o *
 	if !oneOf(r.daemon, load.Daemons) {
 		return nil, errorf("%w", invalidf("daemon %q: want one of %s", r.daemon, strings.Join(load.Daemons, ", ")))
 	}
-	img := &load.Image{
-		Root:    ociDescriptor(op.Root),
-		Fetcher: &baseFetcher{client: client, registries: op.OriginalRegistries, repository: op.OriginalRepository},
+	fetcher := &layerFetcher{
+		base:  &baseFetcher{client: client, registries: op.OriginalRegistries, repository: op.OriginalRepository},
+		o:     o,
+		built: map[digest.Digest]LayerOrigin{},
 	}
+	img := &load.Image{Root: ociDescriptor(op.Root), Fetcher: fetcher}
 	if op.RootKind == RootIndex {
 		data, err := readCheckedRunfile(rf, RootPath(i), op.Root)
 		if err != nil {
@@ -116,13 +119,15 @@ func prepareLoad(i int, op *Operation, rf Runfiles, client *registry.Client, o *
 		}
 		lm := load.Manifest{Descriptor: ociDescriptor(mi.Descriptor), Data: data, Config: config}
 		for j, l := range mi.LayerBlobs {
+			// Layers outside the runfiles (lazy loads, shallow base layers)
+			// are fetched: built ones from the remote cache or the output
+			// tree, base ones from the base image's registries.
 			p, err := rf.Path(LayerPath(i, m, j))
-			if mi.Missing(l.Digest) {
-				if err != nil || !isFile(p) {
-					p = ""
+			if err != nil || !isFile(p) {
+				p = ""
+				if !mi.Missing(l.Digest) {
+					fetcher.built[digest.Digest(l.Digest)] = mi.Origin(j)
 				}
-			} else if err != nil {
-				return nil, errorf("layer %d of manifest %d: not in the runfiles (%w) and not a missing blob of the base image", j, m, err)
 			}
 			lm.Layers = append(lm.Layers, load.Layer{Descriptor: ociDescriptor(l), Path: p})
 		}
@@ -176,6 +181,29 @@ func (f *baseFetcher) Open(ctx context.Context, desc ocispec.Descriptor) (io.Rea
 	})
 	if err != nil {
 		return nil, err
+	}
+	return rc, nil
+}
+
+// layerFetcher opens the layers of a load that are not in the runfiles.
+type layerFetcher struct {
+	base  *baseFetcher
+	o     *options
+	built map[digest.Digest]LayerOrigin
+}
+
+func (f *layerFetcher) Open(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	origin, ok := f.built[desc.Digest]
+	if !ok {
+		return f.base.Open(ctx, desc)
+	}
+	d, err := reapi.FromOCI(desc.Digest.String(), desc.Size)
+	if err != nil {
+		return nil, err
+	}
+	rc, _, err := openBuilt(ctx, f.o, origin, d)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
 	}
 	return rc, nil
 }

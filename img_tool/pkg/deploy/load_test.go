@@ -136,3 +136,46 @@ func TestRunLoadContainerd(t *testing.T) {
 		t.Errorf("result %+v, want 5 of 5 blobs of linux/amd64 written into containerd", r)
 	}
 }
+
+// TestRunLoadLazy loads an image whose layers are not in the runfiles: one
+// from the remote cache, one from the output tree; a layer in neither fails
+// the load, naming the target that wrote it.
+func TestRunLoadLazy(t *testing.T) {
+	cached, local := testLayer(t, 50, 3_000), testLayer(t, 51, 2_000)
+	img := testImage(t, cached, local)
+	env, out := fakeLoader(t)
+	dir := t.TempDir()
+	d := writeRunfiles(t, dir, Settings{LoadStrategy: StrategyLazy}, fakeOp{img: img, command: CommandLoad, configuration: loadConf("app:lazy", "generic")})
+	d.Operations[0].Manifests[0].LayerOrigins = []LayerOrigin{{Target: "//app:cached"}, {Target: "//app:local", Path: "bazel-out/bin/local.tgz"}}
+	cas := newMemCAS()
+	moveToCAS(t, dir, cas)
+	tree := t.TempDir()
+	localHash := must[v1.Hash](t)(local.Digest())
+	p := filepath.Join(tree, "bazel-out", "bin", "local.tgz")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, cas.blobs[localHash.Hex], 0o644)
+	delete(cas.blobs, localHash.Hex)
+
+	var buf bytes.Buffer
+	opts := testOptions(t, &buf, WithBlobSource(cas, "mem"), WithOutputTree(tree), WithLoadOptions(load.WithEnv(env)))
+	rep, err := RunAll(context.Background(), d, DirRunfiles(dir), opts...)
+	if err != nil {
+		t.Fatalf("RunAll: %v\n%s", err, buf.String())
+	}
+	if rep.Loads[0].Name != "docker.io/library/app:lazy" {
+		t.Errorf("loaded %q", rep.Loads[0].Name)
+	}
+	entries := tarEntries(t, out)
+	for _, l := range []v1.Layer{cached, local} {
+		want := must[[]byte](t)(io.ReadAll(must[io.ReadCloser](t)(l.Compressed())))
+		if got := entries["blobs/sha256/"+must[v1.Hash](t)(l.Digest()).Hex]; !bytes.Equal(got, want) {
+			t.Errorf("layer %s: %d bytes in the tar, want %d", must[v1.Hash](t)(l.Digest()), len(got), len(want))
+		}
+	}
+
+	// Without the output tree the local layer is nowhere.
+	_, err = RunAll(context.Background(), d, DirRunfiles(dir), testOptions(t, &buf, WithBlobSource(cas, "mem"), WithLoadOptions(load.WithEnv(env)))...)
+	if err == nil || !strings.Contains(err.Error(), "written by //app:local") || !strings.Contains(err.Error(), localHash.String()) {
+		t.Errorf("load of a layer in neither place: %v", err)
+	}
+}

@@ -211,10 +211,6 @@ func (r *PushResult) Summary() string {
 	return s + fmt.Sprintf(", existed %d", r.Existed)
 }
 
-// ErrNotImplemented is wrapped by the errors of operations and strategies
-// that Run cannot run yet.
-var ErrNotImplemented = errors.New("not implemented yet")
-
 // Run runs the operations of d with blobs from rf and returns one result
 // per push operation, in order (see RunAll).
 func Run(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) ([]PushResult, error) {
@@ -240,7 +236,11 @@ func Run(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) ([]PushR
 // from its original registries. Every operation is read from the runfiles
 // and checked before the first one starts.
 //
-// Only the eager push and load strategies are implemented.
+// Blobs that the runfiles lack (lazy strategies) come from the blob
+// source (WithBlobSource), else the output tree (WithOutputTree); with a
+// committer (WithCommitter, cas_registry) pushes commit their blobs first
+// and send only those the registry's cache lacks. Pushes with strategy bes
+// are skipped: the Build Event Service backend runs them (RunFromCAS).
 func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Report, error) {
 	o := options{jobs: DefaultJobs, progress: io.Discard}
 	for _, opt := range opts {
@@ -257,9 +257,6 @@ func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Rep
 		ops[i] = op
 		switch op.Command {
 		case CommandLoad:
-			if s := d.Settings.LoadStrategy; s != "" && s != StrategyEager {
-				return nil, fmt.Errorf("operation %d: load strategy %q is %w (only eager)", i, s, ErrNotImplemented)
-			}
 			continue
 		case CommandPush:
 			switch d.Settings.PushStrategy {

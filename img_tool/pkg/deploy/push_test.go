@@ -202,8 +202,6 @@ func TestRunErrors(t *testing.T) {
 		wantIs  error
 		noTagAt string
 	}{
-		{name: "lazy load", settings: Settings{LoadStrategy: "lazy"}, op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
-			wantErr: []string{`operation 0: load strategy "lazy" is not implemented yet`}, wantIs: ErrNotImplemented},
 		{name: "load without daemon", op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
 			opts:    []Option{WithLoadOptions(load.WithEnv([]string{"PATH=/nonexistent", "DOCKER=/nonexistent/docker"}))},
 			wantErr: []string{"operation 0: load of docker.io/library/app:1: no container runtime reachable: docker: /nonexistent/docker"}, wantIs: load.ErrNoDaemon},

@@ -68,7 +68,7 @@ func (p *pushRun) pushBuilt(ctx context.Context, op *opPush, b *blobJob, hash v1
 	}
 	var from outcome
 	l := &blobLayer{desc: b.desc, hash: hash, open: func() (io.ReadCloser, error) {
-		rc, src, err := p.openBuilt(ctx, b, d)
+		rc, src, err := openBuilt(ctx, &p.o, b.origin, d)
 		if err != nil {
 			return nil, err
 		}
@@ -84,12 +84,13 @@ func (p *pushRun) pushBuilt(ctx context.Context, op *opPush, b *blobJob, hash v1
 	return from, nil
 }
 
-// openBuilt opens a built blob from the blob source or the output tree,
-// and says which it was (outcomeCached or outcomeUploaded).
-func (p *pushRun) openBuilt(ctx context.Context, b *blobJob, d reapi.Digest) (io.ReadCloser, outcome, error) {
+// openBuilt opens a blob that the build wrote from the blob source of o or
+// from the output tree, and says which it was (outcomeCached or
+// outcomeUploaded).
+func openBuilt(ctx context.Context, o *options, origin LayerOrigin, d reapi.Digest) (io.ReadCloser, outcome, error) {
 	var cacheErr error
-	if p.o.source != nil {
-		rc, err := p.o.source.Open(ctx, d)
+	if o.source != nil {
+		rc, err := o.source.Open(ctx, d)
 		if err == nil {
 			return rc, outcomeCached, nil
 		}
@@ -98,8 +99,8 @@ func (p *pushRun) openBuilt(ctx context.Context, b *blobJob, d reapi.Digest) (io
 		}
 		cacheErr = err
 	}
-	if p.o.outputTree != "" && b.origin.Path != "" {
-		f, err := os.Open(filepath.Join(p.o.outputTree, filepath.FromSlash(b.origin.Path)))
+	if o.outputTree != "" && origin.Path != "" {
+		f, err := os.Open(filepath.Join(o.outputTree, filepath.FromSlash(origin.Path)))
 		if err == nil {
 			return f, outcomeUploaded, nil
 		}
@@ -108,10 +109,10 @@ func (p *pushRun) openBuilt(ctx context.Context, b *blobJob, d reapi.Digest) (io
 		}
 	}
 	producer := ""
-	if b.origin.Target != "" {
-		producer = ", written by " + b.origin.Target + ","
+	if origin.Target != "" {
+		producer = ", written by " + origin.Target + ","
 	}
-	if p.o.source == nil {
+	if o.source == nil {
 		return nil, "", fmt.Errorf("the build left it in the remote cache%s and no remote cache is configured: set IMG_REAPI_ENDPOINT or --@rules_img//img/settings:remote_cache (or push with --@rules_img//img/settings:push_strategy=eager)", producer)
 	}
 	return nil, "", fmt.Errorf("%w%s and the output tree has no copy: rebuild it with --remote_cache and --remote_upload_local_results (the default), e.g. after bazel clean, or push with --@rules_img//img/settings:push_strategy=eager", cacheErr, producer)
