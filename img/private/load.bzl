@@ -79,12 +79,10 @@ def _image_load_impl(ctx):
         image = ctx.attr.image,
         configuration = configuration,
         strategy = strategy,
-        with_layers = strategy == "eager",
     )
-    exe, symlinks = deploy_executable(ctx, [op])
-    symlinks["dispatch.json"] = op.dispatch
+    exe, runfiles = deploy_executable(ctx, [op], op.dispatch)
     return [
-        DefaultInfo(executable = exe, runfiles = ctx.runfiles(root_symlinks = symlinks)),
+        DefaultInfo(executable = exe, runfiles = runfiles),
         OutputGroupInfo(tarball = depset([_tarball(ctx, image_parts(ctx.attr.image))])),
         DeployInfo(command = "load", dispatch = op.dispatch, files = op.files, strategy = strategy),
     ]

@@ -49,12 +49,11 @@ def _multi_deploy_impl(ctx):
         mnemonic = "DeployMerge",
         progress_message = "Merging the deploy manifests of %{label}",
     )
-    exe, symlinks = deploy_executable(ctx, ops)
-    symlinks["dispatch.json"] = dispatch
+    exe, runfiles = deploy_executable(ctx, ops, dispatch)
     return [DefaultInfo(
         executable = exe,
         files = depset([dispatch] if push_strategy == "bes" else [exe]),
-        runfiles = ctx.runfiles(root_symlinks = symlinks),
+        runfiles = runfiles,
     )]
 
 multi_deploy = rule(

@@ -45,17 +45,15 @@ def _image_push_impl(ctx):
         image = ctx.attr.image,
         configuration = configuration,
         strategy = strategy,
-        with_layers = strategy == "eager",
     )
-    exe, symlinks = deploy_executable(ctx, [op])
-    symlinks["dispatch.json"] = op.dispatch
+    exe, runfiles = deploy_executable(ctx, [op], op.dispatch)
     return [
         # With the bes strategy the deploy manifest is the target's output:
         # the Build Event Service backend finds it in the build's events.
         DefaultInfo(
             executable = exe,
             files = depset([op.dispatch] if strategy == "bes" else [exe]),
-            runfiles = ctx.runfiles(root_symlinks = symlinks),
+            runfiles = runfiles,
         ),
         DeployInfo(command = "push", dispatch = op.dispatch, files = op.files, strategy = strategy),
     ]

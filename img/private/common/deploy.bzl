@@ -85,7 +85,7 @@ def _layer_origins(ctx, parts):
     ctx.actions.write(out, json.encode(origins))
     return out
 
-def deploy_metadata(ctx, *, command, image, configuration, strategy, with_layers):
+def deploy_metadata(ctx, *, command, image, configuration, strategy):
     """Declares the deploy-metadata action and the operation's runfiles.
 
     Args:
@@ -93,8 +93,8 @@ def deploy_metadata(ctx, *, command, image, configuration, strategy, with_layers
         command: "push" or "load".
         image: the image target.
         configuration: File with the operation's JSON configuration.
-        strategy: the resolved strategy.
-        with_layers: whether layer blobs go into the runfiles (eager).
+        strategy: the resolved strategy; only eager puts the layer blobs
+            into the runfiles (the others read them from the remote cache).
 
     Returns:
         DeployInfo fields as a struct(dispatch, files).
@@ -120,7 +120,7 @@ def deploy_metadata(ctx, *, command, image, configuration, strategy, with_layers
         inputs.append(m.manifest)
         files["manifests/{}/manifest.json".format(i)] = m.manifest
         files["manifests/{}/config.json".format(i)] = m.config
-        if with_layers:
+        if strategy == "eager":
             for j, layer in enumerate(m.layers):
                 if layer.blob:
                     files["manifests/{}/layer/{}".format(i, j)] = layer.blob
@@ -142,20 +142,21 @@ def deploy_metadata(ctx, *, command, image, configuration, strategy, with_layers
     )
     return struct(dispatch = out, files = files)
 
-def deploy_executable(ctx, ops):
+def deploy_executable(ctx, ops, dispatch):
     """The launcher and runfiles of a deploy target.
 
     Args:
         ctx: rule context with the img toolchain.
         ops: list of (DeployInfo-like struct with `files`) in operation order.
+        dispatch: File, the deploy manifest of all operations.
 
     Returns:
         (executable File, runfiles)
     """
     exe = ctx.actions.declare_file(ctx.label.name)
     ctx.actions.symlink(output = exe, target_file = img_tool(ctx), is_executable = True)
-    symlinks = {}
+    symlinks = {"dispatch.json": dispatch}
     for i, op in enumerate(ops):
         for rel, f in op.files.items():
             symlinks["{}/{}".format(i, rel)] = f
-    return exe, symlinks
+    return exe, ctx.runfiles(root_symlinks = symlinks)

@@ -10,17 +10,42 @@ def _push_impl(ctx):
     info = target[DeployInfo]
     image = ctx.attr.image[ImageManifestInfo]
     asserts.equals(env, "push", info.command)
-    asserts.equals(env, "eager", info.strategy)
+    asserts.equals(env, ctx.attr.strategy, info.strategy)
     actions = [a for a in analysistest.target_actions(env) if a.mnemonic == "DeployMetadata"]
     asserts.equals(env, 1, len(actions))
     for a in actions:
         inputs = [f.short_path for f in a.inputs.to_list()]
         for layer in image.layers:
             asserts.false(env, layer.blob.short_path in inputs, "DeployMetadata reads a layer blob")
+        if ctx.attr.remote_cache:
+            asserts.true(env, "--remote-cache=" + ctx.attr.remote_cache in " ".join(a.argv).replace("--remote-cache ", "--remote-cache="), "remote cache setting not passed: {}".format(a.argv))
     runfiles = target[DefaultInfo].default_runfiles
     paths = sorted([s.path for s in runfiles.root_symlinks.to_list()])
     want = ["0/manifests/0/config.json", "0/manifests/0/layer/0", "0/manifests/0/layer/1", "0/manifests/0/manifest.json", "0/root.json", "dispatch.json"]
+    if ctx.attr.strategy != "eager":
+        # Lazy strategies leave the layers in the remote cache.
+        want = [p for p in want if "/layer/" not in p]
     asserts.equals(env, want, paths, "runfiles layout")
+    outputs = [f.basename for f in target[DefaultInfo].files.to_list()]
+    want_outputs = [target.label.name + "_dispatch.json"] if ctx.attr.strategy == "bes" else [target.label.name]
+    asserts.equals(env, want_outputs, outputs, "default outputs")
     return analysistest.end(env)
 
-push_test = analysistest.make(_push_impl, attrs = {"image": attr.label(providers = [ImageManifestInfo])})
+push_test = analysistest.make(_push_impl, attrs = {
+    "image": attr.label(providers = [ImageManifestInfo]),
+    "remote_cache": attr.string(),
+    "strategy": attr.string(default = "eager"),
+})
+
+push_lazy_test = analysistest.make(
+    _push_impl,
+    attrs = {
+        "image": attr.label(providers = [ImageManifestInfo]),
+        "remote_cache": attr.string(),
+        "strategy": attr.string(default = "eager"),
+    },
+    config_settings = {
+        str(Label("//img/settings:push_strategy")): "lazy",
+        str(Label("//img/settings:remote_cache")): "grpc://cache.example:9092",
+    },
+)
