@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	port := fs.Int("port", 5000, "HTTP port of the registry (0: pick one)")
 	grpcPort := fs.Int("grpc-port", 4444, "gRPC port of the blob cache service (0: pick one)")
 	blobcache := fs.Bool("enable-blobcache", true, "serve the Blobs.Commit gRPC service on --grpc-port")
+	diskDir := fs.String("disk-dir", "", "serve blobs that the remote cache lacks from `DIR`/sha256/HEX (e.g. the blobs directory of an OCI layout)")
 	fs.Func("blob-store", `blob store; only "reapi" (the default) is supported`, func(s string) error {
 		if s != "reapi" {
 			return fmt.Errorf("blob store %q is not supported; only \"reapi\" is", s)
@@ -74,7 +75,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer cas.Close()
-	reg := casregistry.New(cas, casregistry.WithAccessLog(stderr))
+	opts := []casregistry.Option{casregistry.WithAccessLog(stderr)}
+	if *diskDir != "" {
+		opts = append(opts, casregistry.WithDiskDir(*diskDir))
+	}
+	reg := casregistry.New(cas, opts...)
 
 	httpLis, err := net.Listen("tcp", net.JoinHostPort(*address, strconv.Itoa(*port)))
 	if err != nil {
