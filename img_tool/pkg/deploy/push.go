@@ -23,7 +23,6 @@ import (
 	"github.com/rules-img/rules_img/img_tool/pkg/progress"
 	"github.com/rules-img/rules_img/img_tool/pkg/reapi"
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
-	"github.com/rules-img/rules_img/img_tool/pkg/verify"
 )
 
 // DefaultJobs is the number of blobs that a push uploads at once.
@@ -598,24 +597,7 @@ func (p *pushRun) pushBlob(ctx context.Context, op *opPush, b *blobJob) (outcome
 	if err != nil {
 		return "", err
 	}
-	if b.local != "" {
-		local := b.local
-		l := &blobLayer{desc: b.desc, hash: hash, open: func() (io.ReadCloser, error) {
-			f, err := openRunfile(p.rf, local)
-			if err != nil {
-				return nil, err
-			}
-			return verify.NewReader(f, local, b.desc.Digest, b.desc.Size), nil
-		}}
-		if err := p.pusher.Upload(ctx, op.repo, l); err != nil {
-			return "", err
-		}
-		if l.opens() == 0 {
-			return outcomeExists, nil
-		}
-		return outcomeUploaded, nil
-	}
-	if !b.missing {
+	if b.local != "" || !b.missing {
 		return p.pushBuilt(ctx, op, b, hash)
 	}
 

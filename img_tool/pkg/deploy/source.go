@@ -19,9 +19,10 @@ import (
 // BlobSource reads blobs by digest from outside the runfiles: the remote
 // cache of lazy pushes and of the Build Event Service.
 type BlobSource interface {
-	// Open returns the content of the blob d. Errors about blobs that the
-	// source does not hold wrap reapi.ErrNotFound. The caller checks the
-	// content against d.
+	// Open returns the content of the blob d, checked against d: reading
+	// it to the end fails instead of returning io.EOF when the content
+	// differs. Errors about blobs that the source does not hold wrap
+	// reapi.ErrNotFound.
 	Open(ctx context.Context, d reapi.Digest) (io.ReadCloser, error)
 }
 
@@ -30,7 +31,7 @@ type BlobSource interface {
 const maxDocument = 64 << 20
 
 // readSource reads a small blob (manifest, index, deploy manifest) from
-// src and checks it.
+// src, checked by src.
 func readSource(ctx context.Context, src BlobSource, want Descriptor) ([]byte, error) {
 	d, err := reapi.FromOCI(want.Digest, want.Size)
 	if err != nil {
@@ -48,7 +49,7 @@ func readSource(ctx context.Context, src BlobSource, want Descriptor) ([]byte, e
 		return nil, err
 	}
 	defer rc.Close()
-	return io.ReadAll(verify.NewReader(rc, want.Digest, want.Digest, want.Size))
+	return io.ReadAll(rc)
 }
 
 // blobReader is a BlobSource that reads small blobs whole, checked
@@ -57,9 +58,10 @@ type blobReader interface {
 	ReadBlob(ctx context.Context, d reapi.Digest) ([]byte, error)
 }
 
-// pushBuilt pushes a blob that the build wrote but the runfiles lack (lazy
-// pushes leave layers out): from the blob source, else from the output
-// tree. The pusher asks the destination first and opens it only when the
+// pushBuilt pushes a blob that the build wrote, or one of the base image
+// that an eager pull downloaded: from the runfiles, else (lazy pushes
+// leave layers out) from the blob source, else from the output tree. The
+// pusher asks the destination first and opens the blob only when the
 // destination lacks it.
 func (p *pushRun) pushBuilt(ctx context.Context, op *opPush, b *blobJob, hash v1.Hash) (outcome, error) {
 	d, err := reapi.FromOCI(b.desc.Digest, b.desc.Size)
@@ -68,12 +70,17 @@ func (p *pushRun) pushBuilt(ctx context.Context, op *opPush, b *blobJob, hash v1
 	}
 	var from outcome
 	l := &blobLayer{desc: b.desc, hash: hash, open: func() (io.ReadCloser, error) {
-		rc, src, err := openBuilt(ctx, &p.o, b.origin, d)
-		if err != nil {
-			return nil, err
+		if b.local != "" {
+			f, err := openRunfile(p.rf, b.local)
+			if err != nil {
+				return nil, err
+			}
+			from = outcomeUploaded
+			return verify.NewReader(f, b.local, b.desc.Digest, b.desc.Size), nil
 		}
+		rc, src, err := openBuilt(ctx, &p.o, b.origin, d)
 		from = src
-		return verify.NewReader(rc, b.desc.Digest, b.desc.Digest, b.desc.Size), nil
+		return rc, err
 	}}
 	if err := p.pusher.Upload(ctx, op.repo, l); err != nil {
 		return "", err
@@ -86,7 +93,8 @@ func (p *pushRun) pushBuilt(ctx context.Context, op *opPush, b *blobJob, hash v1
 
 // openBuilt opens a blob that the build wrote from the blob source of o or
 // from the output tree, and says which it was (outcomeCached or
-// outcomeUploaded).
+// outcomeUploaded). Either way the content is checked against d as it is
+// read (the blob source checks its own).
 func openBuilt(ctx context.Context, o *options, origin LayerOrigin, d reapi.Digest) (io.ReadCloser, outcome, error) {
 	var cacheErr error
 	if o.source != nil {
@@ -102,7 +110,7 @@ func openBuilt(ctx context.Context, o *options, origin LayerOrigin, d reapi.Dige
 	if o.outputTree != "" && origin.Path != "" {
 		f, err := os.Open(filepath.Join(o.outputTree, filepath.FromSlash(origin.Path)))
 		if err == nil {
-			return f, outcomeUploaded, nil
+			return verify.NewReader(f, origin.Path, d.OCI(), d.SizeBytes), outcomeUploaded, nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, "", err

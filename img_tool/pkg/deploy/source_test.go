@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/reapi"
+	"github.com/rules-img/rules_img/img_tool/pkg/verify"
 )
 
 // memCAS is a BlobSource in memory. The real remote caches (Bazel's remote
@@ -45,7 +46,8 @@ func (c *memCAS) Open(_ context.Context, d reapi.Digest) (io.ReadCloser, error) 
 		return nil, fmt.Errorf("blob %s: %w", d, reapi.ErrNotFound)
 	}
 	c.reads[d.Hash]++
-	return io.NopCloser(bytes.NewReader(data)), nil
+	// As the BlobSource contract asks: the content is checked as it is read.
+	return verify.NewReader(io.NopCloser(bytes.NewReader(data)), d.OCI(), d.OCI(), d.SizeBytes), nil
 }
 
 // moveToCAS moves every layer of the runfiles tree in dir into the CAS, as
