@@ -12,11 +12,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -24,6 +22,7 @@ import (
 
 	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
 	"github.com/rules-img/rules_img/img_tool/pkg/credhelper"
+	"github.com/rules-img/rules_img/img_tool/pkg/registry"
 	bspb "google.golang.org/genproto/googleapis/bytestream"
 	rpccode "google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc"
@@ -123,7 +122,7 @@ func Dial(ctx context.Context, endpoint string, opts ...Option) (*Client, error)
 	if useTLS {
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if o.caFile != "" {
-			if cfg.RootCAs, err = loadCAs(o.caFile); err != nil {
+			if cfg.RootCAs, err = registry.LoadCAFile(o.caFile); err != nil {
 				return nil, fmt.Errorf("remote cache %s: %w", endpoint, err)
 			}
 		}
@@ -207,21 +206,6 @@ func parseEndpoint(endpoint string) (addr string, useTLS bool, err error) {
 		return "", false, fmt.Errorf("remote cache %q: want grpc://host:port, grpcs://host:port or host:port", endpoint)
 	}
 	return addr, useTLS, nil
-}
-
-func loadCAs(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("CA file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA file %s: no PEM certificates in it", path)
-	}
-	return pool, nil
 }
 
 // requestMetadata is the metadata every call starts with.
@@ -308,13 +292,6 @@ func (c *Client) rpcError(op string, err error) error {
 
 // Endpoint is the endpoint as given to Dial.
 func (c *Client) Endpoint() string { return c.endpoint }
-
-// InstanceName is the REAPI instance name the client uses.
-func (c *Client) InstanceName() string { return c.instance }
-
-// Conn is the client's connection, for other services on the same server;
-// calls on it carry the same headers.
-func (c *Client) Conn() *grpc.ClientConn { return c.conn }
 
 // BytesRead is the number of blob bytes received so far.
 func (c *Client) BytesRead() int64 { return c.bytesRead.Load() }

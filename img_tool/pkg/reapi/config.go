@@ -54,6 +54,7 @@ func (c *Config) Options() ([]Option, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Lowercased here, so that of two spellings of a name the later wins.
 		headers[strings.ToLower(kv[0])] = kv[1]
 	}
 	if len(headers) > 0 {

@@ -137,7 +137,7 @@ func New(opts ...Option) (*Client, error) {
 	}
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
 	if o.caFile != "" {
-		pool, err := loadCAFile(o.caFile)
+		pool, err := LoadCAFile(o.caFile)
 		if err != nil {
 			return nil, fmt.Errorf("registry client: %w", err)
 		}
@@ -170,7 +170,9 @@ func defaultConfigDir() string {
 	return filepath.Join(home, ".docker")
 }
 
-func loadCAFile(path string) (*x509.CertPool, error) {
+// LoadCAFile returns the system's certificate pool plus the PEM
+// certificates in path (the system pool alone when it cannot be read).
+func LoadCAFile(path string) (*x509.CertPool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("CA file: %w", err)
