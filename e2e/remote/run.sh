@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 cd "$here" || exit 1
 
-# start_env MODE PREFIX: start a REAPI server, its KEY=VALUE lines as PREFIX_KEY.
+# start_reapi MODE PREFIX: start a REAPI server, its KEY=VALUE lines as PREFIX_KEY.
 start_reapi() {
   local k v
   "$services/reapi.sh" clean "$1" >/dev/null 2>&1
@@ -189,13 +189,11 @@ bazel shutdown >/dev/null 2>&1
 # 6. buildbox-casd (Bazel 7 cannot use it): the layers uploaded with
 #    buildbox's casupload, then read by the push.
 start_reapi casd C
-layer_files=()
+# The worker-auth cache holds both layers (the plain worker lost one above).
 for d in $(crane manifest --insecure "$reg/e2e/lazy:latest" | jq -r '.layers[].digest' | sed 's/sha256://'); do
-  layer_files+=("$(find "$W_REAPI_CAS_DIR" -name "$d" -type f | head -1)")
+  cp "$(find "$A_REAPI_CAS_DIR" -name "$d" -type f | head -1)" "$work/layer-$d"
 done
-cp "$(find "$A_REAPI_CAS_DIR" -name "$data_hash" -type f | head -1)" "$work/data.blob" 2>/dev/null && layer_files[1]=$work/data.blob
-cp "${layer_files[0]}" "$work/app.blob" 2>/dev/null || cp "$(find "$A_REAPI_CAS_DIR" -name "$(crane manifest --insecure "$reg/e2e/lazy:latest" | jq -r '.layers[0].digest' | sed 's/sha256://')" -type f | head -1)" "$work/app.blob"
-if BAZEL_SID_EXEC=1 BAZEL_SID_BINDS="$work" bazel casupload --remote="http://$C_REAPI_ADDR" "$work/app.blob" "$work/data.blob" >"$work/casupload.out" 2>&1 &&
+if BAZEL_SID_EXEC=1 BAZEL_SID_BINDS="$work" bazel casupload --remote="http://$C_REAPI_ADDR" "$work"/layer-* >"$work/casupload.out" 2>&1 &&
   IMG_REAPI_ENDPOINT=$C_REAPI_ENDPOINT bazel run "${rc[@]}" //:push_lazy -- --repository e2e/casd >/dev/null 2>"$work/casd.err" &&
   [ "$(registry_tag e2e/casd latest)" = "$want" ] && [ "$(grep -c '^cached ' "$work/casd.err")" = 2 ]; then
   ok "buildbox-casd: lazy push reads both layers from casd"
