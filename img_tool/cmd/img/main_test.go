@@ -103,7 +103,8 @@ func mustRun(t *testing.T, args ...string) {
 }
 
 // checkMetadata reads the metadata JSON strictly (exactly the six keys),
-// checks name, mediaType and annotations, and runs the blob checker.
+// checks name, mediaType and annotations, and runs the blob checker (and
+// for gzip blobs the check that no header carries a time stamp).
 func checkMetadata(t *testing.T, blob, mdPath, wantName, wantMediaType string, wantAnnotations map[string]string, estargz bool) *metadata.Layer {
 	t.Helper()
 	raw, err := os.ReadFile(mdPath)
@@ -149,6 +150,11 @@ func checkMetadata(t *testing.T, blob, mdPath, wantName, wantMediaType string, w
 	}
 	if err := blobcheck.Check(blob, *md); err != nil {
 		t.Error(err)
+	}
+	if md.MediaType == metadata.MediaTypeTarGzip {
+		if err := blobcheck.CheckGzipHeaders(blob); err != nil {
+			t.Error(err)
+		}
 	}
 	return md
 }

@@ -192,3 +192,79 @@ func checkEstargz(raw []byte, uncompressed int64, want metadata.Layer) error {
 	}
 	return errors.Join(errs...)
 }
+
+// GzipMember is the header of one gzip member of a blob, read from the raw
+// bytes (RFC 1952: ID1 ID2 CM FLG MTIME(4) XFL OS).
+type GzipMember struct {
+	Offset int64  // where the member starts in the blob
+	Flags  byte   // FLG
+	MTime  uint32 // MTIME, little-endian
+}
+
+// gzip FLG bits that carry host data.
+const (
+	gzipFlagName    = 0x08
+	gzipFlagComment = 0x10
+)
+
+// GzipMembers lists the members of a gzip blob, in order. The standard
+// library's reader decompresses one member at a time (Multistream off);
+// reading from a bytes.Reader, which is an io.ByteReader, it consumes
+// exactly one member, so the reader's position is where the next begins.
+func GzipMembers(raw []byte) ([]GzipMember, error) {
+	r := bytes.NewReader(raw)
+	var zr *gzip.Reader
+	var out []GzipMember
+	for r.Len() > 0 {
+		off := int64(len(raw) - r.Len())
+		if len(raw)-int(off) < 10 || raw[off] != 0x1f || raw[off+1] != 0x8b {
+			return nil, fmt.Errorf("gzip member %d at offset %d: no gzip header", len(out)+1, off)
+		}
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(r)
+		} else {
+			err = zr.Reset(r)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gzip member %d at offset %d: %w", len(out)+1, off, err)
+		}
+		zr.Multistream(false)
+		if _, err := io.Copy(io.Discard, zr); err != nil {
+			return nil, fmt.Errorf("gzip member %d at offset %d: %w", len(out)+1, off, err)
+		}
+		out = append(out, GzipMember{
+			Offset: off,
+			Flags:  raw[off+3],
+			MTime:  uint32(raw[off+4]) | uint32(raw[off+5])<<8 | uint32(raw[off+6])<<16 | uint32(raw[off+7])<<24,
+		})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("gzip: empty blob")
+	}
+	return out, nil
+}
+
+// CheckGzipHeaders fails unless every gzip member of the blob at path has
+// MTIME 0 and neither a file name nor a comment: headers that a build
+// writes must not depend on when or where it ran.
+func CheckGzipHeaders(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("blobcheck: %w", err)
+	}
+	members, err := GzipMembers(raw)
+	if err != nil {
+		return fmt.Errorf("blobcheck %s: %w", path, err)
+	}
+	var errs []error
+	for i, m := range members {
+		if m.MTime != 0 {
+			errs = append(errs, fmt.Errorf("blobcheck %s: gzip member %d at offset %d: MTIME is %d, want 0", path, i+1, m.Offset, m.MTime))
+		}
+		if m.Flags&(gzipFlagName|gzipFlagComment) != 0 {
+			errs = append(errs, fmt.Errorf("blobcheck %s: gzip member %d at offset %d: FLG %#02x sets a name or comment", path, i+1, m.Offset, m.Flags))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/containerd/stargz-snapshotter/estargz"
 	"github.com/klauspost/compress/zstd"
@@ -143,4 +144,71 @@ func maps(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+func TestCheckGzipHeaders(t *testing.T) {
+	tb := testTar(t, &tar.Header{Name: "a", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3})
+	member := func(h gzip.Header) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Header = h
+		zw.Write(tb)
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	plain := member(gzip.Header{OS: 255})
+	var sgz bytes.Buffer
+	sw := estargz.NewWriter(&sgz)
+	if err := sw.AppendTar(bytes.NewReader(tb)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		blob        []byte
+		wantMembers int    // when valid
+		wantMsg     string // "" for a valid blob
+	}{
+		{"one member", plain, 1, ""},
+		{"two members", append(bytes.Clone(plain), plain...), 2, ""},
+		// A file, the TOC and the footer at least.
+		{"estargz", sgz.Bytes(), 3, ""},
+		{"mtime", member(gzip.Header{ModTime: time.Unix(1700000000, 0)}), 0, "MTIME is 1700000000"},
+		{"mtime in the second member", append(bytes.Clone(plain), member(gzip.Header{ModTime: time.Unix(5, 0)})...), 0, "member 2"},
+		{"name", member(gzip.Header{Name: "layer.tar"}), 0, "name or comment"},
+		{"comment", member(gzip.Header{Comment: "built today"}), 0, "name or comment"},
+		{"junk after a member", append(bytes.Clone(plain), "junk"...), 0, "no gzip header"},
+		{"not gzip", tb, 0, "no gzip header"},
+		{"empty", nil, 0, "empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.wantMsg == "" {
+				ms, err := GzipMembers(tc.blob)
+				if err != nil {
+					t.Fatalf("GzipMembers() = %v", err)
+				}
+				if len(ms) < tc.wantMembers || (tc.name != "estargz" && len(ms) != tc.wantMembers) {
+					t.Errorf("GzipMembers() found %d members, want %d", len(ms), tc.wantMembers)
+				}
+			}
+			p := filepath.Join(t.TempDir(), "blob")
+			if err := os.WriteFile(p, tc.blob, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := CheckGzipHeaders(p)
+			if tc.wantMsg == "" {
+				if err != nil {
+					t.Errorf("CheckGzipHeaders() = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Errorf("CheckGzipHeaders() = %v, want an error about %s", err, tc.wantMsg)
+			}
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
@@ -253,6 +254,10 @@ func newPipeline(dst io.Writer, o options) (*pipeline, error) {
 		var gz *pgzip.Writer
 		gz, err = pgzip.NewWriterLevel(p.out, level)
 		if err == nil {
+			// The header's MTIME is the Unix time of ModTime, and the zero
+			// time.Time is no zero there: the epoch writes MTIME 0, "no
+			// time stamp" (RFC 1952). Name and comment stay empty.
+			gz.ModTime = time.Unix(0, 0)
 			err = gz.SetConcurrency(gzipBlock, o.jobs)
 		}
 		p.comp = gz

@@ -137,6 +137,11 @@ func TestWriteFile(t *testing.T) {
 				if res.MediaType != tc.wantMediaType {
 					t.Errorf("MediaType = %q, want %q", res.MediaType, tc.wantMediaType)
 				}
+				if res.MediaType == metadata.MediaTypeTarGzip {
+					if err := blobcheck.CheckGzipHeaders(out); err != nil {
+						t.Error(err)
+					}
+				}
 				if tc.estargz {
 					// The blob is re-framed: only the annotations tell the size.
 					if got, want := res.Annotations[metadata.AnnotationUncompressedSize], strconv.FormatInt(res.UncompressedSize, 10); got != want {
@@ -172,6 +177,48 @@ func TestWriteFileEstargzPaddedTar(t *testing.T) {
 	}
 	if err := blobcheck.Check(out, asLayer(res)); err != nil {
 		t.Error(err)
+	}
+}
+
+// Gzip headers carry no time stamp, name or comment, so that the blob does
+// not depend on when it was built. The first header is read here from the
+// raw bytes; the checker walks every member with the standard library.
+func TestGzipHeadersCarryNoTime(t *testing.T) {
+	small := makeTar(t, []tarFile{{name: "a.txt", data: []byte("a\n")}}, 0)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		opts []compress.Option
+	}{
+		{"gzip", testTar(t), nil},
+		{"gzip, small input", small, nil},
+		{"gzip level 0", testTar(t), []compress.Option{compress.WithLevel(0)}},
+		{"gzip level 1", testTar(t), []compress.Option{compress.WithLevel(1)}},
+		{"gzip level 9", testTar(t), []compress.Option{compress.WithLevel(9)}},
+		{"gzip, 4 jobs", testTar(t), []compress.Option{compress.WithJobs(4)}},
+		{"estargz", testTar(t), []compress.Option{compress.WithEstargz(true)}},
+		{"estargz, small input", small, []compress.Option{compress.WithEstargz(true)}},
+		{"estargz level 9", testTar(t), []compress.Option{compress.WithEstargz(true), compress.WithLevel(9)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "blob")
+			if _, err := writeBlob(t, out, tc.in, append([]compress.Option{compress.WithFormat(compress.Gzip)}, tc.opts...)...); err != nil {
+				t.Fatalf("WriteFile() = %v", err)
+			}
+			raw, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(raw) < 10 || raw[0] != 0x1f || raw[1] != 0x8b {
+				t.Fatalf("blob does not start with a gzip header: % x", raw[:min(10, len(raw))])
+			}
+			if !bytes.Equal(raw[4:8], []byte{0, 0, 0, 0}) {
+				t.Errorf("first gzip header: MTIME bytes % x, want 00 00 00 00", raw[4:8])
+			}
+			if err := blobcheck.CheckGzipHeaders(out); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"hash"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/containerd/stargz-snapshotter/estargz"
 	"github.com/klauspost/compress/gzip"
@@ -91,9 +92,12 @@ func (c *countingCompressor) Writer(w io.Writer) (estargz.WriteFlushCloser, erro
 			return nil, err
 		}
 		c.gz = &countingGzip{Writer: gz, n: &c.n}
-		return c.gz, nil
+	} else {
+		c.gz.Reset(w) // clears the header too
 	}
-	c.gz.Reset(w)
+	// This gzip writer puts the Unix time of ModTime into MTIME even for
+	// the zero time.Time; the epoch gives MTIME 0, "no time stamp".
+	c.gz.ModTime = time.Unix(0, 0)
 	return c.gz, nil
 }
 
