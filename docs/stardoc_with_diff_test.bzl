@@ -3,13 +3,14 @@
 load("@bazel_skylib//rules:diff_test.bzl", "diff_test")
 load("@stardoc//stardoc:stardoc.bzl", "stardoc")
 
-def stardoc_pages(name, pages):
+def stardoc_pages(name, pages, deps = []):
     """One stardoc target, one diff_test per page, and `<name>:update`.
 
     Args:
         name: prefix of the `update` target (`update` when name is "docs").
         pages: dict of page name (docs/<page>.md) -> bzl_library label whose
             single .bzl source is documented.
+        deps: further .bzl files that every page's sources load.
     """
     updates = []
     for page, lib in pages.items():
@@ -18,7 +19,7 @@ def stardoc_pages(name, pages):
             name = page + "_gen",
             out = page + ".gen.md",
             input = src,
-            deps = [lib],
+            deps = [lib] + deps,
             tags = ["manual"],
         )
         diff_test(

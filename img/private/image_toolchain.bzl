@@ -2,6 +2,10 @@
 
 load("//img/private/providers:image_toolchain_info.bzl", "ImageToolchainInfo")
 
+# The toolchain type of the img tool, e.g. for `toolchains = [TOOLCHAIN_TYPE]`
+# in a rule that runs it.
+TOOLCHAIN_TYPE = str(Label("//img:toolchain_type"))
+
 _ATTRS = {
     "tool_exe": attr.label(
         mandatory = True,

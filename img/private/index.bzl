@@ -6,13 +6,15 @@ load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "expand_template
 load("//img/private/common:transitions.bzl", "multi_platform_image_transition", "reset_platform_transition")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
+load("//img/private/providers:pull_info.bzl", "PullInfo")
 
 _ATTRS = {
     "manifests": attr.label_list(
         providers = [ImageManifestInfo],
         cfg = multi_platform_image_transition,
         doc = """Images of the index. With `platforms`, each is built once per platform
-(usually one image_manifest target, built for every platform).""",
+(usually one image_manifest target, built for every platform). Several
+images may have the same platform; they stay in this order.""",
     ),
     "platforms": attr.label_list(
         providers = [platform_common.PlatformInfo],
@@ -33,12 +35,6 @@ def _image_index_impl(ctx):
     manifests = [m[ImageManifestInfo] for m in targets]
     if not manifests:
         fail("{}: an index needs at least one manifest".format(ctx.label))
-    seen = {}
-    for target, m in zip(targets, manifests):
-        key = "{}/{}{}".format(m.os, m.architecture, "/" + m.platform["variant"] if m.platform.get("variant") else "")
-        if key in seen:
-            fail("{}: two manifests for platform {}: {} and {}".format(ctx.label, key, seen[key], target.label))
-        seen[key] = target.label
 
     name = ctx.label.name
     index = ctx.actions.declare_file(name + "_index.json")
@@ -66,11 +62,18 @@ def _image_index_impl(ctx):
         progress_message = "Writing image index %{label}",
     )
     groups = image_output_groups(ctx, manifests, index = index)
-    return [
+    providers = [
         DefaultInfo(files = depset([index])),
         OutputGroupInfo(descriptor = depset([descriptor]), digest = depset([digest]), **groups),
         ImageIndexInfo(index = index, descriptor = descriptor, digest = digest, manifests = manifests),
     ]
+
+    # Where the base layers of shallow pulls live, as image_manifest says:
+    # pushes and loads of the index fetch or mount them from there.
+    pulled = [t[PullInfo] for t in targets if PullInfo in t]
+    if pulled:
+        providers.append(pulled[0])
+    return providers
 
 image_index = rule(
     implementation = _image_index_impl,

@@ -2,8 +2,9 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
-load("//img/private/common:deploy.bzl", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_executable", "deploy_metadata", "image_parts")
+load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_environment", "deploy_executable", "deploy_metadata", "image_parts")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
+load("//img/private/common:transitions.bzl", "reset_platform_transition")
 load("//img/private/platforms:platforms.bzl", "TargetPlatformInfo")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
@@ -16,8 +17,12 @@ _ATTRS = {
         doc = "The image (image_manifest) or index (image_index) to load.",
     ),
     "tag": attr.string(
-        mandatory = True,
-        doc = "Image name to load as, e.g. `my-app:latest`. Templates allowed.",
+        doc = """Image name to load as, e.g. `my-app:latest`. Templates allowed. Not
+together with `tag_list`. Without any name the image is loaded by digest
+(`bazel run //:load -- --tag NAME` adds one).""",
+    ),
+    "tag_list": attr.string_list(
+        doc = "Image names to load as. Templates allowed.",
     ),
     "daemon": attr.string(
         default = "auto",
@@ -25,8 +30,8 @@ _ATTRS = {
         doc = """Where to load. `containerd`: its content store, writing only missing blobs;
 `docker`: through Docker's containerd when Docker uses the containerd image
 store, else `docker load`; `podman`: `podman load`; `generic`: the program
-in `LOADER_BINARY`, fed a docker-save tar; `auto`: containerd if reachable,
-else docker, else podman.""",
+in `LOADER_BINARY`, fed a docker-save tar; `auto`:
+`//img/settings:load_daemon` (default `docker`).""",
     ),
     "strategy": attr.string(
         default = "auto",
@@ -37,10 +42,11 @@ from there (see `//img/settings:remote_cache`). `auto`:
 `//img/settings:load_strategy`.""",
     ),
     "_load_strategy": attr.label(default = "//img/settings:load_strategy", providers = [BuildSettingInfo]),
+    "_load_daemon": attr.label(default = "//img/settings:load_daemon", providers = [BuildSettingInfo]),
     "_os_cpu": attr.label(default = "//img/private/platforms:target_os_cpu", providers = [TargetPlatformInfo]),
-} | TEMPLATING_ATTRS | REMOTE_CACHE_ATTRS
+} | TEMPLATING_ATTRS | REMOTE_CACHE_ATTRS | DEPLOY_ENV_ATTRS
 
-def _tarball(ctx, parts):
+def _tarball(ctx, parts, tags):
     """A docker-save tar of the target platform's manifest."""
     target = ctx.attr._os_cpu[TargetPlatformInfo]
     candidates = [m for m in parts.manifests if m.os == target.os and m.architecture == target.architecture]
@@ -55,7 +61,8 @@ def _tarball(ctx, parts):
         if layer.blob:
             args.add("--layer", "{}={}".format(layer.metadata.path, layer.blob.path))
             inputs.extend([layer.metadata, layer.blob])
-    args.add("--tag", ctx.attr.tag)
+    if tags and "{{" not in tags[0]:
+        args.add("--tag", tags[0])
     args.add("--output", out)
     ctx.actions.run(
         executable = img_tool(ctx),
@@ -71,7 +78,13 @@ def _image_load_impl(ctx):
     strategy = ctx.attr.strategy
     if strategy == "auto":
         strategy = ctx.attr._load_strategy[BuildSettingInfo].value
-    request = {"tag": ctx.attr.tag, "daemon": ctx.attr.daemon}
+    if ctx.attr.tag and ctx.attr.tag_list:
+        fail("{}: set tag or tag_list, not both".format(ctx.label))
+    tags = [ctx.attr.tag] if ctx.attr.tag else list(ctx.attr.tag_list)
+    daemon = ctx.attr.daemon
+    if daemon == "auto":
+        daemon = ctx.attr._load_daemon[BuildSettingInfo].value
+    request = {"tags": tags, "daemon": daemon}
     configuration = deploy_configuration(ctx, ctx.label.name + "_load", request)
     op = deploy_metadata(
         ctx,
@@ -83,7 +96,8 @@ def _image_load_impl(ctx):
     exe, runfiles = deploy_executable(ctx, [op], op.dispatch)
     return [
         DefaultInfo(executable = exe, runfiles = runfiles),
-        OutputGroupInfo(tarball = depset([_tarball(ctx, image_parts(ctx.attr.image))])),
+        deploy_environment(ctx),
+        OutputGroupInfo(tarball = depset([_tarball(ctx, image_parts(ctx.attr.image), tags)])),
         DeployInfo(command = "load", dispatch = op.dispatch, files = op.files, strategy = strategy),
     ]
 
@@ -91,6 +105,8 @@ image_load = rule(
     implementation = _image_load_impl,
     attrs = _ATTRS,
     toolchains = TOOLCHAINS,
+    exec_groups = DEPLOY_EXEC_GROUPS,
+    cfg = reset_platform_transition,
     executable = True,
     doc = """Loads an image or index into a local runtime with `bazel run`.
 
@@ -109,6 +125,9 @@ image_load(
 )
 ```
 
-`bazel run //:load -- --platform linux/amd64,linux/arm64 --tag my-app:dev`.
+`bazel run //:load -- --platform linux/amd64,linux/arm64 --tag my-app:dev`
+adds the name `my-app:dev` and loads two platforms of an index (default:
+all of them into containerd; the host's, or `$DOCKER_DEFAULT_PLATFORM`,
+into Docker).
 The `tarball` output group is the docker-save tar.""",
 )

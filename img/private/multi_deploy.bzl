@@ -2,7 +2,8 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
-load("//img/private/common:deploy.bzl", "REMOTE_CACHE_ATTRS", "deploy_executable", "remote_cache_args")
+load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_environment", "deploy_executable", "remote_cache_args")
+load("//img/private/common:transitions.bzl", "reset_platform_transition")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 
 _ATTRS = {
@@ -23,7 +24,7 @@ _ATTRS = {
     ),
     "_push_strategy": attr.label(default = "//img/settings:push_strategy", providers = [BuildSettingInfo]),
     "_load_strategy": attr.label(default = "//img/settings:load_strategy", providers = [BuildSettingInfo]),
-} | REMOTE_CACHE_ATTRS
+} | REMOTE_CACHE_ATTRS | DEPLOY_ENV_ATTRS
 
 def _multi_deploy_impl(ctx):
     ops = [t[DeployInfo] for t in ctx.attr.operations]
@@ -50,16 +51,21 @@ def _multi_deploy_impl(ctx):
         progress_message = "Merging the deploy manifests of %{label}",
     )
     exe, runfiles = deploy_executable(ctx, ops, dispatch)
-    return [DefaultInfo(
-        executable = exe,
-        files = depset([dispatch] if push_strategy == "bes" else [exe]),
-        runfiles = runfiles,
-    )]
+    return [
+        DefaultInfo(
+            executable = exe,
+            files = depset([dispatch] if push_strategy == "bes" else [exe]),
+            runfiles = runfiles,
+        ),
+        deploy_environment(ctx),
+    ]
 
 multi_deploy = rule(
     implementation = _multi_deploy_impl,
     attrs = _ATTRS,
     toolchains = TOOLCHAINS,
+    exec_groups = DEPLOY_EXEC_GROUPS,
+    cfg = reset_platform_transition,
     executable = True,
     doc = """Runs several deploy operations (image_push, image_load) with one `bazel run`.
 

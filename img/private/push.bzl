@@ -2,8 +2,9 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS")
-load("//img/private/common:deploy.bzl", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_executable", "deploy_metadata")
+load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_environment", "deploy_executable", "deploy_metadata")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
+load("//img/private/common:transitions.bzl", "reset_platform_transition")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
@@ -14,8 +15,9 @@ _ATTRS = {
         providers = [[ImageManifestInfo], [ImageIndexInfo]],
         doc = "The image (image_manifest) or index (image_index) to push.",
     ),
-    "registry": attr.string(doc = "Registry host, e.g. `ghcr.io` or `127.0.0.1:5000`. Templates allowed."),
-    "repository": attr.string(doc = "Repository, e.g. `my-org/app`. Templates allowed."),
+    "registry": attr.string(doc = """Registry host, e.g. `ghcr.io` or `127.0.0.1:5000`. Templates allowed.
+Empty: `//img/settings:destination_registry`, or `--registry` at run time."""),
+    "repository": attr.string(doc = "Repository, e.g. `my-org/app`. Templates allowed. Empty: `--repository` at run time."),
     "tag": attr.string(doc = "One tag. Templates allowed. Not together with `tag_list`."),
     "tag_list": attr.string_list(doc = "Tags. Templates allowed. Without any tag the push is by digest only."),
     "strategy": attr.string(
@@ -24,20 +26,18 @@ _ATTRS = {
         doc = "How blobs reach the registry. `auto`: `//img/settings:push_strategy`. See docs/push-strategies.md.",
     ),
     "_push_strategy": attr.label(default = "//img/settings:push_strategy", providers = [BuildSettingInfo]),
-} | TEMPLATING_ATTRS | REMOTE_CACHE_ATTRS
+    "_destination_registry": attr.label(default = "//img/settings:destination_registry", providers = [BuildSettingInfo]),
+} | TEMPLATING_ATTRS | REMOTE_CACHE_ATTRS | DEPLOY_ENV_ATTRS
 
 def _image_push_impl(ctx):
     if ctx.attr.tag and ctx.attr.tag_list:
         fail("{}: set tag or tag_list, not both".format(ctx.label))
-    if not ctx.attr.registry:
-        fail("{}: registry is required".format(ctx.label))
-    if not ctx.attr.repository:
-        fail("{}: repository is required".format(ctx.label))
+    registry = ctx.attr.registry or ctx.attr._destination_registry[BuildSettingInfo].value
     strategy = ctx.attr.strategy
     if strategy == "auto":
         strategy = ctx.attr._push_strategy[BuildSettingInfo].value
     tags = [ctx.attr.tag] if ctx.attr.tag else list(ctx.attr.tag_list)
-    request = {"registry": ctx.attr.registry, "repository": ctx.attr.repository, "tags": tags}
+    request = {"registry": registry, "repository": ctx.attr.repository, "tags": tags}
     configuration = deploy_configuration(ctx, ctx.label.name + "_push", request)
     op = deploy_metadata(
         ctx,
@@ -55,6 +55,7 @@ def _image_push_impl(ctx):
             files = depset([op.dispatch] if strategy == "bes" else [exe]),
             runfiles = runfiles,
         ),
+        deploy_environment(ctx),
         DeployInfo(command = "push", dispatch = op.dispatch, files = op.files, strategy = strategy),
     ]
 
@@ -62,6 +63,8 @@ image_push = rule(
     implementation = _image_push_impl,
     attrs = _ATTRS,
     toolchains = TOOLCHAINS,
+    exec_groups = DEPLOY_EXEC_GROUPS,
+    cfg = reset_platform_transition,
     executable = True,
     doc = """Pushes an image or index with `bazel run`.
 
@@ -84,6 +87,12 @@ image_push(
 )
 ```
 
-`bazel run //:push -- --tag extra --registry localhost:5000` overrides at run
-time. Credentials come from the docker `config.json` (`DOCKER_CONFIG`).""",
+`bazel run //:push -- --tag extra --registry localhost:5000` adds a tag and
+sets the registry at run time; `registry` and `repository` may be left
+empty on the target and given that way. A tag whose template needs the
+workspace status (`{{.STABLE_GIT_COMMIT}}`) builds without `--stamp`, but
+the push then refuses to run and says so. Credentials come from the docker
+`config.json` (`DOCKER_CONFIG`, `//img/settings:docker_config_path`),
+credential helpers, and Google's application default credentials for
+Google registries.""",
 )

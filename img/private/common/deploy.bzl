@@ -1,7 +1,8 @@
 """Shared parts of the deploy rules (image_push, image_load, multi_deploy)."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
-load("//img/private/common:build.bzl", "img_tool")
+load("@local_config_platform//:constraints.bzl", "HOST_CONSTRAINTS")
+load("//img/private/common:build.bzl", "TOOLCHAIN", "TOOLCHAINS", "img_tool")
 load("//img/private/common:templating.bzl", "expand_templates")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
@@ -33,12 +34,34 @@ def deploy_configuration(ctx, name, request):
     Returns:
         File with the configuration JSON.
     """
-    expanded = expand_templates(ctx, name, request)
+    expanded = expand_templates(ctx, name, request, unstamped_missing = "keep")
     if expanded:
         return expanded
     configuration = ctx.actions.declare_file(name + ".json")
     ctx.actions.write(configuration, json.encode(request))
     return configuration
+
+# The launcher of a deploy target runs where `bazel run` runs, not on an
+# execution platform: the "host" exec group resolves the img toolchain for
+# the host's constraints, also under remote execution or cross-compilation.
+DEPLOY_EXEC_GROUPS = {
+    "host": exec_group(
+        exec_compatible_with = HOST_CONSTRAINTS,
+        toolchains = TOOLCHAINS,
+    ),
+}
+
+def target_label(label):
+    """A label as users write it: //pkg:name in the main repository.
+
+    Args:
+        label: a Label.
+
+    Returns:
+        string
+    """
+    s = str(label)
+    return s[2:] if s.startswith("@@//") else s
 
 # Settings that say where the remote cache of lazy pushes (and of the Build
 # Event Service push) is; recorded in the deploy manifest.
@@ -64,11 +87,6 @@ def remote_cache_args(ctx, args):
         if value:
             args.add(flag, value)
 
-def _label(label):
-    """A label as users write it: //pkg:name in the main repository."""
-    s = str(label)
-    return s[2:] if s.startswith("@@//") else s
-
 def _layer_origins(ctx, parts):
     """Writes which target produced each layer blob, and where it is.
 
@@ -78,7 +96,7 @@ def _layer_origins(ctx, parts):
     origins = []
     for m in parts.manifests:
         origins.append([
-            {"target": _label(layer.blob.owner), "path": layer.blob.path} if layer.blob else {}
+            {"target": target_label(layer.blob.owner), "path": layer.blob.path} if layer.blob else {}
             for layer in m.layers
         ])
     out = ctx.actions.declare_file(ctx.label.name + "_layer_origins.json")
@@ -104,6 +122,7 @@ def deploy_metadata(ctx, *, command, image, configuration, strategy):
     args = ctx.actions.args()
     args.add("deploy-metadata")
     args.add("--command", command)
+    args.add("--target", target_label(ctx.label))
     args.add("--root-path", parts.root)
     args.add("--root-kind", parts.kind)
     args.add("--configuration-file", configuration)
@@ -146,7 +165,7 @@ def deploy_executable(ctx, ops, dispatch):
     """The launcher and runfiles of a deploy target.
 
     Args:
-        ctx: rule context with the img toolchain.
+        ctx: rule context with the img toolchain and DEPLOY_EXEC_GROUPS.
         ops: list of (DeployInfo-like struct with `files`) in operation order.
         dispatch: File, the deploy manifest of all operations.
 
@@ -154,9 +173,33 @@ def deploy_executable(ctx, ops, dispatch):
         (executable File, runfiles)
     """
     exe = ctx.actions.declare_file(ctx.label.name)
-    ctx.actions.symlink(output = exe, target_file = img_tool(ctx), is_executable = True)
+    launcher = ctx.exec_groups["host"].toolchains[TOOLCHAIN].imgtoolchaininfo.tool_exe
+    ctx.actions.symlink(output = exe, target_file = launcher, is_executable = True)
     symlinks = {"dispatch.json": dispatch}
     for i, op in enumerate(ops):
         for rel, f in op.files.items():
             symlinks["{}/{}".format(i, rel)] = f
     return exe, ctx.runfiles(root_symlinks = symlinks)
+
+# Settings that reach the launcher through its environment.
+DEPLOY_ENV_ATTRS = {
+    "_docker_config_path": attr.label(default = "//img/settings:docker_config_path", providers = [BuildSettingInfo]),
+}
+
+def deploy_environment(ctx):
+    """The environment of a deploy target's `bazel run`.
+
+    Args:
+        ctx: rule context with DEPLOY_ENV_ATTRS.
+
+    Returns:
+        RunEnvironmentInfo
+    """
+    env = {}
+    docker_config = ctx.attr._docker_config_path[BuildSettingInfo].value
+    if docker_config:
+        env["REGISTRY_AUTH_FILE"] = docker_config
+    return RunEnvironmentInfo(
+        environment = env,
+        inherited_environment = ["DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "LOADER_BINARY", "DOCKER_DEFAULT_PLATFORM"],
+    )

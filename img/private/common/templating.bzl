@@ -3,26 +3,34 @@
 Values may use Go template syntax, e.g. `"{{.REGISTRY}}/app"` or
 `"{{.BUILD_TIMESTAMP}}"`. Keys come from `build_settings` (name -> a
 string, bool or int flag) and, when stamping, from Bazel's workspace status
-(`STABLE_*` and `BUILD_*` keys). Only values that contain `{{` cost an
-action; an unstamped target never reads the workspace status, so it is not
-rebuilt when the status changes."""
+(`STABLE_*` and `BUILD_*` keys). Build settings keep their type (bool, int,
+string, list), so `{{if .FLAG}}` and `{{range .LIST}}` work. Only values
+that contain `{{` cost an action; an unstamped target never reads the
+workspace status, so it is not rebuilt when the status changes.
+
+A build without stamping never fails for a key that only the workspace
+status would give: in image configs (env, labels, annotations) such a key
+expands to the empty string; in push and load destinations (tags,
+registry, repository) the template is kept as written and the `bazel run`
+refuses to push or load it, naming the key."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "img_tool")
 load("//img/private/common:compression.bzl", "layer_name")
-load("//img/private/settings:stamp.bzl", "StampSettingInfo")
+load("//img/private/providers:stamp_setting_info.bzl", "StampSettingInfo")
 
 TEMPLATING_ATTRS = {
     "build_settings": attr.string_keyed_label_dict(
         providers = [BuildSettingInfo],
-        doc = "Template key -> a string, bool or int build setting whose value the key stands for.",
+        doc = "Template key -> a build setting (string, bool, int or string list) whose value the key stands for, with its type.",
     ),
     "stamp": attr.string(
         default = "auto",
         values = ["auto", "enabled", "disabled"],
         doc = """Whether templates see the workspace status (`--workspace_status_command`).
-`enabled`: always; `disabled`: never; `auto`: as `//img/settings:stamp` says
-(whose `auto` follows Bazel's `--stamp`).""",
+`enabled`: when Bazel's `--stamp` is given (or `//img/settings:stamp` is
+`force`); `disabled`: never; `auto`: as `//img/settings:stamp` says (its
+`auto` follows `--stamp`).""",
     ),
     "_stamp_setting": attr.label(
         default = "//img/private/settings:stamp",
@@ -39,11 +47,14 @@ def stamping_enabled(ctx):
     Returns:
         bool
     """
-    if ctx.attr.stamp != "auto":
-        return ctx.attr.stamp == "enabled"
-    return ctx.attr._stamp_setting[StampSettingInfo].enabled
+    info = ctx.attr._stamp_setting[StampSettingInfo]
+    if ctx.attr.stamp == "enabled":
+        return info.bazel_setting or info.user_preference == "force"
+    if ctx.attr.stamp == "disabled":
+        return False
+    return info.enabled
 
-def expand_templates(ctx, name, values):
+def expand_templates(ctx, name, values, unstamped_missing = "empty"):
     """Declares the expansion of templated values, if any.
 
     Args:
@@ -51,6 +62,10 @@ def expand_templates(ctx, name, values):
         name: prefix of the output file.
         values: a JSON-encodable value (e.g. dict of group -> dict of string);
             every string in it may be a template.
+        unstamped_missing: what a key that no source gives becomes when the
+            target does not stamp: "empty" (an empty string) or "keep" (the
+            whole string stays as written, for the launcher to report).
+            With stamping such a key fails the action.
 
     Returns:
         File with the same structure, expanded, as JSON; or None when no
@@ -66,11 +81,14 @@ def expand_templates(ctx, name, values):
     args.add("--name", layer_name(ctx.label))
     inputs = [template]
     for key, setting in ctx.attr.build_settings.items():
-        args.add("--build-setting", "{}={}".format(key, _setting_value(setting[BuildSettingInfo].value)))
+        args.add("--build-setting-json", "{}={}".format(key, json.encode(setting[BuildSettingInfo].value)))
     if stamping_enabled(ctx):
+        args.add("--missing-key", "error")
         for f in [ctx.info_file, ctx.version_file]:
             args.add("--stamp", f)
             inputs.append(f)
+    else:
+        args.add("--missing-key", unstamped_missing)
     args.add(template)
     args.add(out)
     ctx.actions.run(
@@ -82,8 +100,3 @@ def expand_templates(ctx, name, values):
         progress_message = "Expanding templates of %{label}",
     )
     return out
-
-def _setting_value(v):
-    if type(v) == "bool":
-        return "true" if v else "false"
-    return str(v)

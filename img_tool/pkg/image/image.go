@@ -38,8 +38,6 @@ var (
 	// ErrPlatformMismatch: a base config or config fragment names another
 	// platform than the image being built.
 	ErrPlatformMismatch = errors.New("platform mismatch")
-	// ErrDuplicatePlatform: two manifests of an index have the same platform.
-	ErrDuplicatePlatform = errors.New("duplicate platform")
 	// ErrMissingPlatform: a manifest descriptor for an index has no platform.
 	ErrMissingPlatform = errors.New("missing platform")
 )

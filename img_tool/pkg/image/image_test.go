@@ -203,7 +203,6 @@ func TestIndexSentinels(t *testing.T) {
 		paths []string
 		want  error
 	}{
-		{"duplicate", []string{withPlatform, withPlatform}, ErrDuplicatePlatform},
 		{"missing", []string{noPlatform}, ErrMissingPlatform},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -211,6 +210,50 @@ func TestIndexSentinels(t *testing.T) {
 				t.Fatalf("BuildIndex() = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// An index may hold several manifests of one platform (variants that a
+// runtime tells apart by annotations, or the same image twice); they are
+// kept in the order given.
+func TestBuildIndexSamePlatformTwice(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i, env := range []string{"A=1", "A=2"} {
+		k, v, _ := strings.Cut(env, "=")
+		m, err := BuildManifest(context.Background(), WithPlatform("linux", "amd64", ""), WithEnv(map[string]string{k: v}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("d%d.json", i))
+		if err := m.Manifest.Write("", p, ""); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	idx, err := BuildIndex(context.Background(), paths)
+	if err != nil {
+		t.Fatalf("BuildIndex(two manifests of linux/amd64) = %v, want success", err)
+	}
+	var got struct {
+		Manifests []struct {
+			Digest   string `json:"digest"`
+			Platform struct {
+				OS           string `json:"os"`
+				Architecture string `json:"architecture"`
+			} `json:"platform"`
+		} `json:"manifests"`
+	}
+	if err := json.Unmarshal(idx.Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Manifests) != 2 || got.Manifests[0].Digest == got.Manifests[1].Digest {
+		t.Fatalf("index manifests = %+v, want two different manifests", got.Manifests)
+	}
+	for _, m := range got.Manifests {
+		if m.Platform.OS != "linux" || m.Platform.Architecture != "amd64" {
+			t.Errorf("platform = %+v, want linux/amd64", m.Platform)
+		}
 	}
 }
 

@@ -80,8 +80,6 @@ func BuildIndex(ctx context.Context, descriptorPaths []string, opts ...IndexOpti
 	if len(descriptorPaths) == 0 {
 		return Blob{}, errors.New("no manifest descriptors given")
 	}
-	type platformKey struct{ os, arch, variant string }
-	seen := map[platformKey]string{}
 	manifests := make([]specv1.Descriptor, 0, len(descriptorPaths))
 	for _, path := range descriptorPaths {
 		if err := ctx.Err(); err != nil {
@@ -91,13 +89,6 @@ func BuildIndex(ctx context.Context, descriptorPaths []string, opts ...IndexOpti
 		if err != nil {
 			return Blob{}, err
 		}
-		p := d.Platform
-		key := platformKey{p.OS, p.Architecture, p.Variant}
-		if prev, ok := seen[key]; ok {
-			return Blob{}, fmt.Errorf("manifest descriptors %s and %s are both for %s: %w",
-				prev, path, platformString(p.OS, p.Architecture, p.Variant), ErrDuplicatePlatform)
-		}
-		seen[key] = path
 		manifests = append(manifests, *d)
 	}
 	idx := specv1.Index{
