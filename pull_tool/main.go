@@ -133,14 +133,16 @@ func runPull(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func runDownloadBlob(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("download-blob", "--registry HOST --repository NAME --digest sha256:... --output FILE", stderr)
+	fs := newFlagSet("download-blob", "--registry HOST --repository NAME --digest sha256:... --output FILE [--executable]", stderr)
 	var (
 		reg            registry.Flags
 		digest, output string
+		executable     bool
 	)
 	reg.Register(fs)
 	fs.StringVar(&digest, "digest", "", `Digest of the blob, "sha256:...".`)
 	fs.StringVar(&output, "output", "", "Write the verified blob here.")
+	fs.BoolVar(&executable, "executable", false, "Make the output executable (mode 0755); by default it is 0644.")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -150,5 +152,13 @@ func runDownloadBlob(ctx context.Context, args []string, stdout, stderr io.Write
 	if digest == "" || output == "" {
 		return errors.New("--digest and --output are required")
 	}
-	return pull.DownloadBlob(ctx, reg.Registries, reg.Repository, digest, output, reg.Options()...)
+	if err := pull.DownloadBlob(ctx, reg.Registries, reg.Repository, digest, output, reg.Options()...); err != nil {
+		return err
+	}
+	if executable {
+		if err := os.Chmod(output, 0o755); err != nil {
+			return fmt.Errorf("download blob %s: %w", digest, err)
+		}
+	}
+	return nil
 }
