@@ -106,7 +106,14 @@ else
 fi
 
 # 5. Mirror fallback and Bazel's downloader.
-bazel build //:app_on_base_mirror >"$work/b.out" 2>&1 && ok "mirror: 127.0.0.1:1 is down, 127.0.0.1:5000 served" || { tail -10 "$work/b.out"; bad "mirror"; }
+bazel build //:app_on_base_mirror >"$work/b.out" 2>&1 && ok "mirror: the first mirror 127.0.0.1:1 is down, the second 127.0.0.1:5000 served" || { tail -10 "$work/b.out"; bad "mirror"; }
+regs=$(bazel query --output=build @base_mirror//:image 2>/dev/null | tr -d ' \n' | grep -o 'registries=\[[^]]*\]')
+[ "$regs" = 'registries=["127.0.0.1:1","127.0.0.1:5000","127.0.0.1:2"]' ] && ok "mirror: PullInfo lists the mirrors, then the registry" || bad "mirror: PullInfo registries $regs"
+if bazel build @docker_hub_default//:image >"$work/b.out" 2>&1; then
+  bad "docker hub default: a zero digest was accepted"
+else
+  grep -q "library/busybox@sha256:0000.* from index.docker.io" "$work/b.out" && ok "no registry: Docker Hub (index.docker.io) is asked" || { bad "no registry: Docker Hub not named"; grep ERROR "$work/b.out" | head -3; }
+fi
 bazel build //:app_on_base_bazel_downloader >"$work/b.out" 2>&1 && ok "downloader = bazel" || { tail -10 "$work/b.out"; bad "downloader = bazel"; }
 
 # 6. htpasswd and TLS registries.

@@ -1,13 +1,17 @@
 """pull: a base image from a registry, fetched shallow by default."""
 
+load(":registry_sources.bzl", "registry_sources")
+
 _INDEX_TYPES = [
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ]
 
 _ATTRS = {
-    "registry": attr.string(doc = "Registry host, e.g. `index.docker.io` or `127.0.0.1:5000`."),
-    "registries": attr.string_list(doc = "Further registries (mirrors), tried in order after `registry`."),
+    "registry": attr.string(doc = """Primary registry host, e.g. `gcr.io` or `127.0.0.1:5000`. With
+neither `registry` nor `registries`, Docker Hub (`index.docker.io`)."""),
+    "registries": attr.string_list(doc = """Mirrors, tried in order before `registry`. With `registries` and no
+`registry`, only the mirrors are tried."""),
     "repository": attr.string(mandatory = True, doc = "Repository, e.g. `library/debian`."),
     "tag": attr.string(doc = "Tag, for humans; the digest decides what is fetched."),
     "digest": attr.string(doc = "Digest of the index or manifest, `sha256:<hex>`. Required; without it the rule fails and prints the digest to pin."),
@@ -34,10 +38,10 @@ def _apparent_name(rctx):
     return rctx.name.replace("+", "~").split("~")[-1]
 
 def _registries(rctx):
-    regs = ([rctx.attr.registry] if rctx.attr.registry else []) + rctx.attr.registries
-    if not regs:
-        fail("pull {}: set registry (or registries)".format(rctx.name))
-    return regs
+    err = registry_sources.check(rctx.attr.registry, rctx.attr.registries)
+    if err:
+        fail("pull {}: {}".format(_apparent_name(rctx), err))
+    return registry_sources.order(rctx.attr.registry, rctx.attr.registries)
 
 def _pull_with_tool(rctx, regs, out):
     tool = rctx.path(rctx.attr._pull_tool)
@@ -57,11 +61,11 @@ def _pull_with_tool(rctx, regs, out):
         args.extend(["--ca-file", env["IMG_REGISTRY_CA_FILE"]])
     res = rctx.execute(args, timeout = 3600, quiet = True)
     if res.return_code != 0:
-        fail("pull {} ({}/{}{}): {}".format(
+        fail("pull {} ({}{} from {}): {}".format(
             _apparent_name(rctx),
-            regs[0],
             rctx.attr.repository,
             "@" + rctx.attr.digest if rctx.attr.digest else ":" + rctx.attr.tag,
+            ", ".join(regs),
             (res.stderr or res.stdout).strip(),
         ))
     if res.stderr:
@@ -147,8 +151,9 @@ add that to the pull() call (a tag can move; a digest cannot).""".format(
             tag = rctx.attr.tag,
             digest = summary["root"]["digest"],
         ))
-    served = summary["registry"]
-    regs = [served] + [r for r in regs if r != served]
+    # PullInfo lists the registries in the order they are tried here (not
+    # the one that happened to serve first), so that the repository's
+    # content does not depend on which mirror was up at fetch time.
     layer_digests = sorted({l["digest"]: True for m in summary["manifests"] for l in m["layers"]}.keys())
     name = _apparent_name(rctx)
     build = [
@@ -197,8 +202,8 @@ pull = use_repo_rule("@rules_img//img:pull.bzl", "pull")
 
 pull(
     name = "debian",
-    registry = "mirror.example.com",
-    registries = ["index.docker.io"],  # tried in order after `registry`
+    registries = ["mirror.example.com"],  # tried first
+    registry = "index.docker.io",  # then the primary registry
     repository = "library/debian",
     tag = "bookworm",
     digest = "sha256:...",
@@ -217,9 +222,12 @@ digest; a mismatch fails the fetch and nothing is cached.
 | `eager` | everything | in the repository; layouts and tarballs are complete |
 | `lazy` | as shallow | `@name//:layers` downloads them in build actions, only when something needs the bytes |
 
-**Mirrors.** `registry`, then `registries`, are tried in order; a registry
-that is down, answers 5xx or 404 passes on to the next. The whole image
-comes from one registry; the one that served is recorded first in PullInfo.
+**Registries.** The mirrors in `registries` are tried in order, then
+`registry`; with neither, Docker Hub (`index.docker.io`). A registry that
+is down, answers 5xx, 429 or 404 passes on to the next; an authentication
+or digest error stops the pull. The whole image comes from one registry.
+PullInfo lists the registries in the same order, and a push or load that
+needs base layers fetches or mounts them from the first that has them.
 
 **Auth and transport** (downloader `img_tool`). Credentials come from a
 docker `config.json` (`auths`, `credHelpers`, `credsStore`): the directory
