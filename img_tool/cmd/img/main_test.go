@@ -5,14 +5,18 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/rules-img/rules_img/img_tool/internal/blobcheck"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
@@ -500,3 +504,141 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// gnuEmptyTar is an archive of no entries as GNU tar writes it (tar -cf
+// x.tar -T /dev/null: one 10240-byte record of zeros). Without GNU tar the
+// test uses those bytes as such.
+func gnuEmptyTar(t *testing.T) []byte {
+	t.Helper()
+	if v, err := exec.Command("tar", "--version").Output(); err != nil || !strings.Contains(string(v), "GNU tar") {
+		t.Log("no GNU tar on PATH: using the 10240 zero bytes it writes")
+		return make([]byte, 10240)
+	}
+	p := filepath.Join(t.TempDir(), "empty.tar")
+	if out, err := exec.Command("tar", "-cf", p, "-T", os.DevNull).CombinedOutput(); err != nil {
+		t.Fatalf("tar -cf %s -T %s: %v: %s", p, os.DevNull, err, out)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// emptyLayerDiffID is the diff_id of a tar of two zero blocks, the layer
+// that Go's archive/tar (and Docker) write for no entries.
+const emptyLayerDiffID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+// An archive of no entries is a valid, empty layer wherever a tar is read:
+// `layer --import-tar`, `compress` and `layer-metadata`, plain, gzip or zstd.
+func TestEmptyArchives(t *testing.T) {
+	empty := gnuEmptyTar(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(empty)
+	zw.Close()
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zst := enc.EncodeAll(empty, nil)
+	enc.Close()
+	inputs := []struct {
+		name      string
+		data      []byte
+		mediaType string
+	}{
+		{"empty.tar", empty, metadata.MediaTypeTar},
+		{"empty.tar.gz", gz.Bytes(), metadata.MediaTypeTarGzip},
+		{"empty.tar.zst", zst, metadata.MediaTypeTarZstd},
+	}
+	for _, in := range inputs {
+		t.Run(in.name, func(t *testing.T) {
+			f := newFixture(t)
+			src := f.i(in.name)
+			if err := os.WriteFile(src, in.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, tc := range []struct {
+				name          string
+				args          []string
+				wantMediaType string
+				wantDiffID    string
+				estargz       bool
+			}{
+				{"layer --import-tar", []string{"layer", "--import-tar", src}, metadata.MediaTypeTarGzip, emptyLayerDiffID, false},
+				{"layer --import-tar, zstd", []string{"layer", "--format", "zstd", "--import-tar", src}, metadata.MediaTypeTarZstd, emptyLayerDiffID, false},
+				{"layer --import-tar twice, with a file", []string{"layer", "--import-tar", src, "--add", "/a.txt=" + f.i("a.txt"), "--import-tar", src},
+					metadata.MediaTypeTarGzip, "", false},
+				{"compress to gzip", []string{"compress", "--format", "gzip", src}, metadata.MediaTypeTarGzip, sha(empty), false},
+				{"compress to zstd", []string{"compress", "--format", "zstd", src}, metadata.MediaTypeTarZstd, sha(empty), false},
+				{"compress to none", []string{"compress", "--format", "none", src}, metadata.MediaTypeTar, sha(empty), false},
+				{"compress to eStargz", []string{"compress", "--format", "gzip", "--estargz", src}, metadata.MediaTypeTarGzip, "", true},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					out, md := f.o(strings.ReplaceAll(tc.name, " ", "_")), f.o(strings.ReplaceAll(tc.name, " ", "_")+".json")
+					args := append(append([]string{tc.args[0], "--metadata", md}, tc.args[1:]...), out)
+					mustRun(t, args...)
+					l := checkMetadata(t, out, md, "", tc.wantMediaType, nil, tc.estargz)
+					if tc.wantDiffID != "" && l.DiffID != tc.wantDiffID {
+						t.Errorf("diff_id = %s, want %s", l.DiffID, tc.wantDiffID)
+					}
+					want := []string(nil)
+					if strings.Contains(tc.name, "with a file") {
+						want = []string{`0 a.txt 0644 0:0 "alpha\n"`}
+					}
+					if got := listing(t, out, tc.wantMediaType); !slices.Equal(got, want) {
+						t.Errorf("entries = %q, want %q", got, want)
+					}
+				})
+			}
+			t.Run("layer-metadata", func(t *testing.T) {
+				md := f.o("described.json")
+				mustRun(t, "layer-metadata", src, md)
+				l, err := metadata.Read(md)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l.Digest != sha(in.data) || l.Size != int64(len(in.data)) || l.DiffID != sha(empty) || l.MediaType != in.mediaType {
+					t.Errorf("layer-metadata = digest %s size %d diff_id %s mediaType %s; want %s %d %s %s",
+						l.Digest, l.Size, l.DiffID, l.MediaType, sha(in.data), len(in.data), sha(empty), in.mediaType)
+				}
+				if err := blobcheck.Check(src, *l); err != nil {
+					t.Error(err)
+				}
+			})
+		})
+	}
+	// No bytes at all are no archive: GNU tar says so too.
+	for _, name := range []string{"zero.tar", "zero.tar.gz"} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			data := []byte{}
+			if strings.HasSuffix(name, ".gz") {
+				var b bytes.Buffer
+				zw := gzip.NewWriter(&b)
+				zw.Close()
+				data = b.Bytes()
+			}
+			src := f.i(name)
+			if err := os.WriteFile(src, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{
+				{"layer", "--import-tar", src, f.o("l")},
+				{"compress", "--format", "gzip", src, f.o("c")},
+				{"layer-metadata", src, f.o("m.json")},
+			} {
+				code, stderr := runImg(t, args...)
+				if code != 1 || !strings.Contains(stderr, src) || !strings.Contains(stderr, "no tar entries") {
+					t.Errorf("img %s: exit %d, stderr %q; want exit 1 naming %s and the missing entries", args[0], code, stderr, src)
+				}
+			}
+			if ents, _ := os.ReadDir(f.out); len(ents) != 0 {
+				t.Errorf("failed commands left %d files", len(ents))
+			}
+		})
+	}
+}
+
+func sha(b []byte) string { return fmt.Sprintf("sha256:%x", sha256.Sum256(b)) }

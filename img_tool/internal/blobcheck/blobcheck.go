@@ -36,9 +36,10 @@ type Entry struct {
 
 // Check re-reads the blob at path and returns an error describing every way
 // in which it disagrees with want: digest and size of the raw bytes, diff_id
-// of the decompressed stream, a well-formed tar with at least one entry,
-// and for eStargz layers (annotated with a TOC digest) the TOC digest and
-// the uncompressed-size annotation. It does not check want.Name.
+// of the decompressed stream, a well-formed tar (entries, possibly none,
+// then an end-of-archive marker), and for eStargz layers (annotated with a
+// TOC digest) the TOC digest and the uncompressed-size annotation. It does
+// not check want.Name.
 func Check(path string, want metadata.Layer) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -123,13 +124,17 @@ func decompress(raw []byte, mediaType string) ([]byte, error) {
 	return nil, fmt.Errorf("unknown mediaType %q", mediaType)
 }
 
-// parseTar reads every entry, requires at least one, hardlinks that point
-// to earlier entries, and nothing but zero bytes after the end marker.
+// parseTar reads every entry (there may be none), requires hardlinks that
+// point to earlier entries, and after the last entry's data an end-of-archive
+// marker: at least one zero block and nothing but zero bytes to the end.
+// archive/tar reads from the bytes.Reader without buffering, so the reader's
+// position after an entry's data tells where that data ends.
 func parseTar(b []byte) ([]Entry, error) {
 	r := bytes.NewReader(b)
 	tr := tar.NewReader(r)
 	var ents []Entry
 	seen := map[string]bool{}
+	end := 0 // where the last entry, with its padding, ends
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -147,13 +152,20 @@ func parseTar(b []byte) ([]Entry, error) {
 		}
 		seen[h.Name] = true
 		ents = append(ents, Entry{Header: h, Data: data})
+		end = (len(b) - r.Len() + 511) / 512 * 512
 	}
-	if len(ents) == 0 {
-		return nil, errors.New("tar has no entries")
+	if end > len(b) {
+		end = len(b)
 	}
-	rest, _ := io.ReadAll(r)
-	if len(bytes.Trim(rest, "\x00")) != 0 {
-		return nil, fmt.Errorf("%d non-zero bytes after the tar end marker", len(bytes.Trim(rest, "\x00")))
+	rest := b[end:]
+	if n := len(bytes.Trim(rest, "\x00")); n != 0 {
+		return nil, fmt.Errorf("%d non-zero bytes after the tar end marker", n)
+	}
+	if len(rest) < 512 {
+		if len(ents) == 0 {
+			return nil, fmt.Errorf("tar has no entries and no end-of-archive marker (%d bytes)", len(b))
+		}
+		return nil, fmt.Errorf("tar ends after entry %d with %d zero bytes, want an end-of-archive marker of at least one 512-byte block", len(ents), len(rest))
 	}
 	return ents, nil
 }

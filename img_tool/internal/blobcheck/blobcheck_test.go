@@ -88,6 +88,15 @@ func TestCheck(t *testing.T) {
 	textTar := []byte(strings.Repeat("not a tar\n", 100))
 	badLink := testTar(t, &tar.Header{Name: "b", Typeflag: tar.TypeLink, Linkname: "a"})
 	trailing := append(bytes.Clone(tb), "junk"...)
+	// GNU tar writes an empty archive (tar -cf x.tar -T /dev/null) as one
+	// 10240-byte record of zeros; Go's tar.Writer as two zero blocks.
+	gnuEmpty := make([]byte, 10240)
+	oneBlock := make([]byte, 512)
+	noMarker := tb[:len(tb)-1024]
+	var gzEmpty bytes.Buffer
+	zw = gzip.NewWriter(&gzEmpty)
+	zw.Write(gnuEmpty)
+	zw.Close()
 
 	for _, tc := range []struct {
 		name    string
@@ -107,6 +116,11 @@ func TestCheck(t *testing.T) {
 		{"unknown media type", tb, layerOf(tb, tb, "application/octet-stream"), "mediaType"},
 		{"not a tar", textTar, layerOf(textTar, textTar, metadata.MediaTypeTar), "tar"},
 		{"empty", nil, layerOf(nil, nil, metadata.MediaTypeTar), "no entries"},
+		{"empty archive from GNU tar", gnuEmpty, layerOf(gnuEmpty, gnuEmpty, metadata.MediaTypeTar), ""},
+		{"empty archive, gzip", gzEmpty.Bytes(), layerOf(gzEmpty.Bytes(), gnuEmpty, metadata.MediaTypeTarGzip), ""},
+		{"empty archive of one zero block", oneBlock, layerOf(oneBlock, oneBlock, metadata.MediaTypeTar), ""},
+		{"part of a zero block", oneBlock[:100], layerOf(oneBlock[:100], oneBlock[:100], metadata.MediaTypeTar), "tar"},
+		{"no end-of-archive marker", noMarker, layerOf(noMarker, noMarker, metadata.MediaTypeTar), "end-of-archive"},
 		{"junk after the end marker", trailing, layerOf(trailing, trailing, metadata.MediaTypeTar), "after the tar end marker"},
 		{"hardlink to nothing", badLink, layerOf(badLink, badLink, metadata.MediaTypeTar), "hardlink"},
 		{"wrong TOC digest", sgz.Bytes(), with(stargz, func(l *metadata.Layer) { l.Annotations[metadata.AnnotationTOCDigest] = sum(tb) }), "TOC digest"},

@@ -40,8 +40,9 @@ func OpenUncompressed(r io.Reader) (io.Reader, func(), error) {
 }
 
 // ImportTar copies the entries of the tar stream r (compressed or not) into
-// the layer, keeping their headers and deduplicating regular files. name
-// identifies r in errors.
+// the layer, keeping their headers and deduplicating regular files. A tar
+// of no entries (only its end-of-archive marker) adds nothing; an input of
+// no bytes is an error. name identifies r in errors.
 func (w *Writer) ImportTar(name string, r io.Reader) error {
 	ur, done, err := OpenUncompressed(r)
 	if err != nil {
@@ -54,11 +55,8 @@ func (w *Writer) ImportTar(name string, r io.Reader) error {
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			if count == 0 {
-				return fmt.Errorf("import %s: no tar entries (empty or not a tar file): %w", name, ErrInvalidArgument)
-			}
-			if !end.marker() {
-				return fmt.Errorf("import %s: tar ends after entry %d without an end-of-archive marker (truncated): %w", name, count, io.ErrUnexpectedEOF)
+			if err := end.check(count); err != nil {
+				return fmt.Errorf("import %s: %w", name, err)
 			}
 			return nil
 		}
@@ -172,9 +170,25 @@ func (e *endReader) Read(p []byte) (int, error) {
 // marker reports whether the stream so far ends with a zero block.
 func (e *endReader) marker() bool { return e.zeros >= 512 }
 
+// check judges a stream in which archive/tar found count entries and then
+// io.EOF. A tar of no entries is valid: it is only the end-of-archive
+// marker (GNU tar writes an empty archive as 10240 zero bytes, two zero
+// blocks and the rest of its record). An input of no bytes, or one that
+// stops before a marker, is not a tar.
+func (e *endReader) check(count int) error {
+	switch {
+	case e.marker():
+		return nil
+	case count == 0:
+		return fmt.Errorf("no tar entries and no end-of-archive marker (an empty file is not a tar; an empty archive is zero blocks): %w", ErrInvalidArgument)
+	}
+	return fmt.Errorf("tar ends after entry %d without an end-of-archive marker (truncated): %w", count, io.ErrUnexpectedEOF)
+}
+
 // CopyChecked copies the uncompressed tar stream src to dst unchanged while
-// parsing it on the side, and fails if it is not a well-formed tar with at
-// least one entry.
+// parsing it on the side, and fails if it is not a well-formed tar that
+// ends with an end-of-archive marker. A tar of no entries (only the
+// marker) is well-formed.
 func CopyChecked(dst io.Writer, src io.Reader) error {
 	pr, pw := io.Pipe()
 	parsed := make(chan error, 1)
@@ -191,12 +205,7 @@ func CopyChecked(dst io.Writer, src io.Reader) error {
 			n++
 		}
 		if err == io.EOF {
-			err = nil
-			if n == 0 {
-				err = fmt.Errorf("no tar entries (empty or not a tar file): %w", ErrInvalidArgument)
-			} else if !end.marker() {
-				err = fmt.Errorf("tar ends after entry %d without an end-of-archive marker (truncated): %w", n, io.ErrUnexpectedEOF)
-			}
+			err = end.check(n)
 		} else {
 			err = fmt.Errorf("corrupt tar at entry %d: %w", n+1, err)
 		}

@@ -98,6 +98,10 @@ type importHdr struct {
 	data         string
 }
 
+// gnuEmptyTar is what GNU tar writes for an archive of no entries
+// (tar -cf x.tar -T /dev/null): one 10240-byte record of zero bytes.
+var gnuEmptyTar = make([]byte, 10240)
+
 var inputTarWant = []importHdr{
 	{"etc/", "", tar.TypeDir, 0o750, 3, 0, "", "", tarTime, ""},
 	{"etc/hosts", "", tar.TypeReg, 0o640, 1, 2, "u", "g", tarTime, "127.0.0.1 localhost\n"},
@@ -288,6 +292,51 @@ func TestImportTar(t *testing.T) {
 			wantMsg: []string{"empty.tar"},
 		},
 		{
+			name:    "empty gzip stream",
+			steps:   func(t *testing.T) []importStep { return []importStep{{name: "empty.tar.gz", data: gzipOf(t, nil)}} },
+			wantErr: layer.ErrInvalidArgument,
+			wantMsg: []string{"empty.tar.gz"},
+		},
+		{
+			name:  "empty archive",
+			steps: func(t *testing.T) []importStep { return []importStep{{name: "empty.tar", data: gnuEmptyTar}} },
+			want:  []importHdr{},
+		},
+		{
+			name: "empty archive, gzip",
+			steps: func(t *testing.T) []importStep {
+				return []importStep{{name: "empty.tar.gz", data: gzipOf(t, gnuEmptyTar)}}
+			},
+			want: []importHdr{},
+		},
+		{
+			name: "empty archive, zstd",
+			steps: func(t *testing.T) []importStep {
+				return []importStep{{name: "empty.tar.zst", data: zstdOf(t, gnuEmptyTar)}}
+			},
+			want: []importHdr{},
+		},
+		{
+			name: "empty archive of two zero blocks between two tars",
+			steps: func(t *testing.T) []importStep {
+				return []importStep{
+					{name: "one.tar", data: tarOf(t, plainFile("x/a", "one\n"))},
+					{name: "empty.tar", data: make([]byte, 1024)},
+					{name: "two.tar", data: tarOf(t, plainFile("x/b", "two\n"))},
+				}
+			},
+			want: []importHdr{
+				{"x/a", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, "one\n"},
+				{"x/b", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, "two\n"},
+			},
+		},
+		{
+			name:    "part of a zero block",
+			steps:   func(t *testing.T) []importStep { return []importStep{{name: "short.tar", data: make([]byte, 100)}} },
+			wantErr: io.ErrUnexpectedEOF,
+			wantMsg: []string{"short.tar"},
+		},
+		{
 			name: "not a tar",
 			steps: func(t *testing.T) []importStep {
 				return []importStep{{name: "notes.txt", data: []byte(strings.Repeat("just some text\n", 60))}}
@@ -403,7 +452,7 @@ func TestImportTar(t *testing.T) {
 				h := e.Header
 				got = append(got, importHdr{h.Name, h.Linkname, h.Typeflag, h.Mode, h.Uid, h.Gid, h.Uname, h.Gname, h.ModTime.UTC(), string(e.Data)})
 			}
-			if !reflect.DeepEqual(got, tc.want) {
+			if (len(got) != 0 || len(tc.want) != 0) && !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("entries:\n got %+v\nwant %+v", trimData(got), trimData(tc.want))
 			}
 		})
@@ -482,7 +531,10 @@ func TestCopyChecked(t *testing.T) {
 		{"tar", in, nil},
 		{"padded tar", append(bytes.Clone(in), make([]byte, 8192)...), nil},
 		{"empty", nil, layer.ErrInvalidArgument},
-		{"only an end marker", make([]byte, 1024), layer.ErrInvalidArgument},
+		{"only an end marker", make([]byte, 1024), nil},
+		{"empty archive from GNU tar", gnuEmptyTar, nil},
+		{"empty archive of one zero block", make([]byte, 512), nil},
+		{"part of a zero block", make([]byte, 100), io.ErrUnexpectedEOF},
 		{"cut in the padding", in[:len(in)-1024-100], io.ErrUnexpectedEOF},
 		{"cut at an entry boundary", in[:3*512], io.ErrUnexpectedEOF},
 		{"cut in a header", in[:3*512+100], io.ErrUnexpectedEOF},
