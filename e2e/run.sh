@@ -15,7 +15,9 @@
 #   8. the prebuilt toolchain: binaries from a lockfile with file:// URLs,
 #      integrity checked; and the message when `go` is missing;
 #   9. the remote-cache push strategies against Bazel's remote worker and
-#      buildbox-casd: lazy, cas_registry, bes (remote/run.sh).
+#      buildbox-casd: lazy, cas_registry, bes (remote/run.sh);
+#  10. a workspace written from upstream rules_img's README and docs, in
+#      bzlmod and WORKSPACE mode (compat/run.sh).
 # Ends with "N passed, N failed". Needs bazel on PATH (tools/setup.sh).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -122,6 +124,10 @@ bazel shutdown >/dev/null 2>&1
 
 # 9. Remote-cache push strategies: lazy, cas_registry, bes (see remote/run.sh).
 "$here/remote/run.sh" && ok "remote-cache push strategies (see above)" || bad "remote-cache push strategies"
+
+# 10. A workspace written for upstream rules_img, in bzlmod and WORKSPACE
+#     mode (see compat/run.sh).
+"$here/compat/run.sh" && ok "upstream compatibility (see above)" || bad "upstream compatibility"
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -15,6 +15,8 @@ export PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null || { echo "setup: Go is needed (install it at /usr/local/go)" >&2; exit 1; }
 need=()
 for tool in jq openssl zstd; do command -v "$tool" >/dev/null || need+=("$tool"); done
+# A static shell for the base image of e2e/compat.
+command -v busybox >/dev/null || need+=(busybox-static)
 # Package lists first when anything is missing (a fresh machine may have none).
 if [ ${#need[@]} -gt 0 ] || ! command -v containerd >/dev/null || ! command -v dockerd >/dev/null || ! command -v podman >/dev/null; then
   apt-get update -qq

@@ -58,7 +58,9 @@ def _resolve(ctx, compress, estargz):
     if compress == "auto":
         compress = ctx.attr._default_compression[BuildSettingInfo].value
     if estargz == "auto":
-        estargz = ctx.attr._default_estargz[BuildSettingInfo].value
+        # The setting applies to gzip layers; with zstd or none it is moot
+        # (a .bazelrc may set both compress=zstd and estargz=enabled).
+        estargz = ctx.attr._default_estargz[BuildSettingInfo].value if compress == "gzip" else "disabled"
     on = estargz == "enabled"
     if on and compress != "gzip":
         fail("{}: estargz needs gzip compression, not {}".format(ctx.label, repr(compress)))
