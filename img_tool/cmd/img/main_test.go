@@ -79,7 +79,7 @@ func newFixture(t *testing.T) fixture {
 	// vendor.tar.gz: one file whose header equals what `img layer` writes.
 	var tb bytes.Buffer
 	tw := tar.NewWriter(&tb)
-	tw.WriteHeader(&tar.Header{Name: "vendor/a.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: 6})
+	tw.WriteHeader(&tar.Header{Name: "vendor/a.txt", Typeflag: tar.TypeReg, Mode: 0o755, Size: 6})
 	tw.Write([]byte("alpha\n"))
 	tw.Close()
 	var gz bytes.Buffer
@@ -216,20 +216,20 @@ func TestLayer(t *testing.T) {
 	}
 	allEntries := []string{
 		`0 app/a.txt 0600 1000:1000 "alpha\n"`,
-		`0 app/copy.txt 0644 1000:1000 "alpha\n"`,
-		`0 app/from-param 0644 1000:1000 "bravo\n"`,
-		`1 app/copy2.txt 0644 1000:1000 -> app/copy.txt`,
+		`0 app/copy.txt 0755 1000:1000 "alpha\n"`,
+		`0 app/from-param 0755 1000:1000 "bravo\n"`,
+		`1 app/copy2.txt 0755 1000:1000 -> app/copy.txt`,
 		`5 app/tree/ 0755 1000:1000`,
-		`2 app/tree/link 0777 1000:1000 -> x.txt`,
+		`2 app/tree/link 0000 1000:1000 -> x.txt`,
 		`5 app/tree/sub/ 0755 1000:1000`,
-		`0 app/tree/sub/y.txt 0644 1000:1000 "y\n"`,
-		`0 app/tree/x.txt 0644 1000:1000 "x\n"`,
+		`0 app/tree/sub/y.txt 0755 1000:1000 "y\n"`,
+		`0 app/tree/x.txt 0755 1000:1000 "x\n"`,
 		`0 bin/tool 0755 1000:1000 "#!/bin/sh\necho hi\n"`,
-		`0 bin/tool.runfiles/_main/data.txt 0644 1000:1000 "runfile\n"`,
+		`0 bin/tool.runfiles/_main/data.txt 0755 1000:1000 "runfile\n"`,
 		`5 bin/tool.runfiles/_main/rtree/ 0755 1000:1000`,
-		`0 bin/tool.runfiles/_main/rtree/f.txt 0644 1000:1000 "f\n"`,
-		`2 app/link 0777 1000:1000 -> a.txt`,
-		`2 app/sl 0777 1000:1000 -> a.txt`,
+		`0 bin/tool.runfiles/_main/rtree/f.txt 0755 1000:1000 "f\n"`,
+		`2 app/link 0000 1000:1000 -> a.txt`,
+		`2 app/sl 0000 1000:1000 -> a.txt`,
 	}
 	allAnnotations := map[string]string{"org.example.k": "v", "z": "1"}
 	for _, tc := range []struct {
@@ -261,18 +261,18 @@ func TestLayer(t *testing.T) {
 		},
 			"//app:layer", metadata.MediaTypeTarGzip, allEntries, allAnnotations, true},
 		{"name defaults to the digest", func(f fixture) []string { return []string{"--add", "/a=" + f.i("a.txt")} },
-			"", metadata.MediaTypeTarGzip, []string{`0 a 0644 0:0 "alpha\n"`}, nil, false},
+			"", metadata.MediaTypeTarGzip, []string{`0 a 0755 0:0 "alpha\n"`}, nil, false},
 		{"import-tar first, then dedup", func(f fixture) []string {
 			return []string{"--add", "/app/a.txt=" + f.i("a.txt"), "--import-tar", f.i("vendor.tar.gz"), "--format", "zstd"}
 		}, "//app:layer", metadata.MediaTypeTarZstd, []string{
-			`0 vendor/a.txt 0644 0:0 "alpha\n"`,
-			`1 app/a.txt 0644 0:0 -> vendor/a.txt`,
+			`0 vendor/a.txt 0755 0:0 "alpha\n"`,
+			`1 app/a.txt 0755 0:0 -> vendor/a.txt`,
 		}, nil, false},
 		{"files sharing a path go below it", func(f fixture) []string {
 			return []string{"--add", "/dir=" + f.i("a.txt"), "--add", "/dir=" + f.i("b.txt"), "--format", "none"}
 		}, "//app:layer", metadata.MediaTypeTar, []string{
-			`0 dir/a.txt 0644 0:0 "alpha\n"`,
-			`0 dir/b.txt 0644 0:0 "bravo\n"`,
+			`0 dir/a.txt 0755 0:0 "alpha\n"`,
+			`0 dir/b.txt 0755 0:0 "bravo\n"`,
 		}, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -585,7 +585,7 @@ func TestEmptyArchives(t *testing.T) {
 					}
 					want := []string(nil)
 					if strings.Contains(tc.name, "with a file") {
-						want = []string{`0 a.txt 0644 0:0 "alpha\n"`}
+						want = []string{`0 a.txt 0755 0:0 "alpha\n"`}
 					}
 					if got := listing(t, out, tc.wantMediaType); !slices.Equal(got, want) {
 						t.Errorf("entries = %q, want %q", got, want)

@@ -30,7 +30,7 @@ func file(name, data string) tarEnt {
 
 // plainFile is a regular tar entry whose header equals what AddFile writes.
 func plainFile(name, data string) tarEnt {
-	return tarEnt{tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, ModTime: epoch, Size: int64(len(data))}, data}
+	return tarEnt{tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o755, ModTime: epoch, Size: int64(len(data))}, data}
 }
 
 func tarOf(t *testing.T, ents ...tarEnt) []byte {
@@ -170,9 +170,9 @@ func TestImportTar(t *testing.T) {
 				return []importStep{{name: "big.tar", data: big1Tar}}
 			},
 			want: []importHdr{
-				{"big/1", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, big1},
-				{"big/2", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, big2},
-				{"big/3", "big/1", tar.TypeLink, 0o644, 0, 0, "", "", epoch, ""},
+				{"big/1", "", tar.TypeReg, 0o755, 0, 0, "", "", epoch, big1},
+				{"big/2", "", tar.TypeReg, 0o755, 0, 0, "", "", epoch, big2},
+				{"big/3", "big/1", tar.TypeLink, 0o755, 0, 0, "", "", epoch, ""},
 			},
 		},
 		{
@@ -185,10 +185,10 @@ func TestImportTar(t *testing.T) {
 				}
 			},
 			want: []importHdr{
-				{"x/a", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, "alpha\n"},
-				{"big/1", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, big1},
-				{"y/a", "x/a", tar.TypeLink, 0o644, 0, 0, "", "", epoch, ""},
-				{"y/big", "big/1", tar.TypeLink, 0o644, 0, 0, "", "", epoch, ""},
+				{"x/a", "", tar.TypeReg, 0o755, 0, 0, "", "", epoch, "alpha\n"},
+				{"big/1", "", tar.TypeReg, 0o755, 0, 0, "", "", epoch, big1},
+				{"y/a", "x/a", tar.TypeLink, 0o755, 0, 0, "", "", epoch, ""},
+				{"y/big", "big/1", tar.TypeLink, 0o755, 0, 0, "", "", epoch, ""},
 			},
 		},
 		{
@@ -201,11 +201,11 @@ func TestImportTar(t *testing.T) {
 				}
 			},
 			want: []importHdr{
-				{"y/a", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, "alpha\n"},
-				{"y/big", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, big1},
-				{"x/a", "y/a", tar.TypeLink, 0o644, 0, 0, "", "", epoch, ""},
-				{"x/big", "y/big", tar.TypeLink, 0o644, 0, 0, "", "", epoch, ""},
-				{"x/big2", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, big2},
+				{"y/a", "", tar.TypeReg, 0o755, 0, 0, "", "", epoch, "alpha\n"},
+				{"y/big", "", tar.TypeReg, 0o755, 0, 0, "", "", epoch, big1},
+				{"x/a", "y/a", tar.TypeLink, 0o755, 0, 0, "", "", epoch, ""},
+				{"x/big", "y/big", tar.TypeLink, 0o755, 0, 0, "", "", epoch, ""},
+				{"x/big2", "", tar.TypeReg, 0o755, 0, 0, "", "", epoch, big2},
 			},
 		},
 		{
@@ -256,7 +256,7 @@ func TestImportTar(t *testing.T) {
 					{name: "one.tar", data: tarOf(t, file("x/a", "alpha\n"))},
 				}
 			},
-			want: []importHdr{{"x/a", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, "alpha\n"}},
+			want: []importHdr{{"x/a", "", tar.TypeReg, 0o755, 0, 0, "", "", epoch, "alpha\n"}},
 		},
 		{
 			name: "same path as a symlink",
@@ -326,8 +326,8 @@ func TestImportTar(t *testing.T) {
 				}
 			},
 			want: []importHdr{
-				{"x/a", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, "one\n"},
-				{"x/b", "", tar.TypeReg, 0o644, 0, 0, "", "", epoch, "two\n"},
+				{"x/a", "", tar.TypeReg, 0o755, 0, 0, "", "", epoch, "one\n"},
+				{"x/b", "", tar.TypeReg, 0o755, 0, 0, "", "", epoch, "two\n"},
 			},
 		},
 		{

@@ -2,8 +2,8 @@
 //
 // Every regular file's content is stored once: a later path whose content
 // and header fields equal an earlier one becomes a hardlink to it. Headers
-// are reproducible: no host mtimes, owners or user names leak into them
-// unless metadata asks for them. Inputs are read once in the common case;
+// are reproducible: no host mtimes, permission bits, owners or user names
+// leak into them; metadata sets what differs from the defaults. Inputs are read once in the common case;
 // only files whose size (and header) equals an earlier file's are hashed
 // before they are written.
 package layer
@@ -26,6 +26,19 @@ var ErrInvalidArgument = errors.New("invalid argument")
 
 // epoch is the mtime of every entry unless metadata sets one.
 var epoch = time.Unix(0, 0).UTC()
+
+// Modes of entries that metadata does not set. Host permission bits never
+// reach the layer: every regular file (added, in a tree, an executable or a
+// runfile) is 0755, whatever its mode on the host, as Bazel outputs' modes
+// depend on how they were made. Directories are 0755 too; layer-wide
+// default metadata does not change their mode (a file mode such as 0644
+// would make them unsearchable), only a file_metadata entry for the
+// directory does. Symlinks carry no mode bits (Linux ignores them).
+const (
+	fileMode    = 0o755
+	dirMode     = 0o755
+	symlinkMode = 0
+)
 
 // smallFile is the size up to which a file is read into memory whole, so
 // that hashing it for deduplication costs no second read.
@@ -251,7 +264,7 @@ func (w *Writer) AddFile(pathInImage, src string) error {
 }
 
 func (w *Writer) addRegular(name, src string, fi fs.FileInfo) error {
-	h, rec, skip, err := w.startRegular(name, src, fi.Mode(), fi.Size())
+	h, rec, skip, err := w.startRegular(name, src, fi.Size())
 	if err != nil || skip {
 		return err
 	}
@@ -265,15 +278,11 @@ func (w *Writer) addRegular(name, src string, fi fs.FileInfo) error {
 
 // startRegular claims name for the host file src and returns its header,
 // with metadata applied, and its record.
-func (w *Writer) startRegular(name, src string, mode fs.FileMode, size int64) (*tar.Header, *entryRecord, bool, error) {
+func (w *Writer) startRegular(name, src string, size int64) (*tar.Header, *entryRecord, bool, error) {
 	if skip, err := w.claim(name, src, tar.TypeReg, ""); err != nil || skip {
 		return nil, nil, skip, err
 	}
-	m := int64(0o644)
-	if mode&0o111 != 0 {
-		m = 0o755
-	}
-	h := baseHeader(name, tar.TypeReg, m)
+	h := baseHeader(name, tar.TypeReg, fileMode)
 	h.Size = size
 	w.md.apply(h)
 	rec := w.paths[name]
@@ -432,7 +441,7 @@ func (w *Writer) addDir(name string) error {
 	if skip, err := w.claim(name, "", tar.TypeDir, ""); err != nil || skip {
 		return err
 	}
-	h := baseHeader(name+"/", tar.TypeDir, 0o755)
+	h := baseHeader(name+"/", tar.TypeDir, dirMode)
 	w.md.apply(h)
 	return w.writeHeader(h)
 }
@@ -453,7 +462,7 @@ func (w *Writer) addSymlink(name, target string) error {
 	if skip, err := w.claim(name, "", tar.TypeSymlink, target); err != nil || skip {
 		return err
 	}
-	h := baseHeader(name, tar.TypeSymlink, 0o777)
+	h := baseHeader(name, tar.TypeSymlink, symlinkMode)
 	h.Linkname = target
 	w.md.apply(h)
 	return w.writeHeader(h)

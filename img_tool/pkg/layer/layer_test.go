@@ -152,7 +152,7 @@ func hardlink(name, target string, mode int64) ent {
 	return ent{name: name, typ: tar.TypeLink, link: target, mode: mode}
 }
 func symlink(name, target string) ent {
-	return ent{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777}
+	return ent{name: name, typ: tar.TypeSymlink, link: target, mode: 0}
 }
 
 func summarize(ents []blobcheck.Entry) []ent {
@@ -214,11 +214,11 @@ var treeEntries = []ent{
 	dir("opt/tree/"),
 	dir("opt/tree/a/"),
 	dir("opt/tree/a/deep/"),
-	reg("opt/tree/a/x.txt", 0o644, "x\n"),
-	reg("opt/tree/abs", 0o644, "alpha\n"),
+	reg("opt/tree/a/x.txt", 0o755, "x\n"),
+	reg("opt/tree/abs", 0o755, "alpha\n"),
 	dir("opt/tree/absdir/"),
-	reg("opt/tree/absdir/f.txt", 0o644, "f\n"),
-	reg("opt/tree/b.txt", 0o644, "bravo\n"),
+	reg("opt/tree/absdir/f.txt", 0o755, "f\n"),
+	reg("opt/tree/b.txt", 0o755, "bravo\n"),
 	symlink("opt/tree/link", "b.txt"),
 }
 
@@ -232,51 +232,51 @@ func TestWriter(t *testing.T) {
 		wantMsg []string
 	}{
 		{
-			name: "modes from the executable bit",
+			name: "files are 0755 whatever their host mode",
 			build: ops(addFile("/app/a.txt", "a.txt"), addFile("/app/tool", "tool.sh"),
 				addFile("/app/tool700", "tool700.sh"), addFile("/app/private", "private.txt")),
-			want: []ent{reg("app/a.txt", 0o644, "alpha\n"), reg("app/tool", 0o755, "#!/bin/sh\necho hi\n"),
-				reg("app/tool700", 0o755, "#!/bin/sh\necho 700\n"), reg("app/private", 0o644, "private\n")},
+			want: []ent{reg("app/a.txt", 0o755, "alpha\n"), reg("app/tool", 0o755, "#!/bin/sh\necho hi\n"),
+				reg("app/tool700", 0o755, "#!/bin/sh\necho 700\n"), reg("app/private", 0o755, "private\n")},
 		},
 		{
 			name:  "path is cleaned",
 			build: addFile("//app/./x/", "a.txt"),
-			want:  []ent{reg("app/x", 0o644, "alpha\n")},
+			want:  []ent{reg("app/x", 0o755, "alpha\n")},
 		},
 		{
 			name:  "equal content becomes a hardlink",
 			build: ops(addFile("/x/a", "a.txt"), addFile("/y/b", "a-copy.txt")),
-			want:  []ent{reg("x/a", 0o644, "alpha\n"), hardlink("y/b", "x/a", 0o644)},
+			want:  []ent{reg("x/a", 0o755, "alpha\n"), hardlink("y/b", "x/a", 0o755)},
 		},
 		{
 			name:  "same source at two paths",
 			build: ops(addFile("/x/a", "a.txt"), addFile("/y/a", "a.txt"), addFile("/z/a", "a-copy.txt")),
-			want:  []ent{reg("x/a", 0o644, "alpha\n"), hardlink("y/a", "x/a", 0o644), hardlink("z/a", "x/a", 0o644)},
+			want:  []ent{reg("x/a", 0o755, "alpha\n"), hardlink("y/a", "x/a", 0o755), hardlink("z/a", "x/a", 0o755)},
 		},
 		{
-			name:  "equal content, different mode",
+			name:  "equal content, different host mode: a hardlink",
 			build: ops(addFile("/x/a", "a.txt"), addFile("/x/e", "a-exec.sh")),
-			want:  []ent{reg("x/a", 0o644, "alpha\n"), reg("x/e", 0o755, "alpha\n")},
+			want:  []ent{reg("x/a", 0o755, "alpha\n"), hardlink("x/e", "x/a", 0o755)},
 		},
 		{
 			name:  "empty files stay regular",
 			build: ops(addFile("/e1", "empty1"), addFile("/e2", "empty2")),
-			want:  []ent{reg("e1", 0o644, ""), reg("e2", 0o644, "")},
+			want:  []ent{reg("e1", 0o755, ""), reg("e2", 0o755, "")},
 		},
 		{
 			name:  "large files of equal size",
 			build: ops(addFile("/big/1", "big1"), addFile("/big/2", "big2"), addFile("/big/3", "big1-copy")),
-			want:  []ent{reg("big/1", 0o644, big1), reg("big/2", 0o644, big2), hardlink("big/3", "big/1", 0o644)},
+			want:  []ent{reg("big/1", 0o755, big1), reg("big/2", 0o755, big2), hardlink("big/3", "big/1", 0o755)},
 		},
 		{
 			name:  "same path, same source twice",
 			build: ops(addFile("/x/a", "a.txt"), addFile("x/a", "a.txt")),
-			want:  []ent{reg("x/a", 0o644, "alpha\n")},
+			want:  []ent{reg("x/a", 0o755, "alpha\n")},
 		},
 		{
 			name:  "same path, identical content",
 			build: ops(addFile("/x/a", "a.txt"), addFile("/x/a", "a-copy.txt")),
-			want:  []ent{reg("x/a", 0o644, "alpha\n")},
+			want:  []ent{reg("x/a", 0o755, "alpha\n")},
 		},
 		{
 			name:    "same path, different content",
@@ -325,10 +325,10 @@ func TestWriter(t *testing.T) {
 		{
 			name:  "tree file equal to an earlier file",
 			build: ops(addFile("/b", "b.txt"), addTree("/opt/tree", "tree")),
-			want: append([]ent{reg("b", 0o644, "bravo\n")}, dir("opt/tree/"), dir("opt/tree/a/"), dir("opt/tree/a/deep/"),
-				reg("opt/tree/a/x.txt", 0o644, "x\n"), reg("opt/tree/abs", 0o644, "alpha\n"),
-				dir("opt/tree/absdir/"), reg("opt/tree/absdir/f.txt", 0o644, "f\n"),
-				hardlink("opt/tree/b.txt", "b", 0o644), symlink("opt/tree/link", "b.txt")),
+			want: append([]ent{reg("b", 0o755, "bravo\n")}, dir("opt/tree/"), dir("opt/tree/a/"), dir("opt/tree/a/deep/"),
+				reg("opt/tree/a/x.txt", 0o755, "x\n"), reg("opt/tree/abs", 0o755, "alpha\n"),
+				dir("opt/tree/absdir/"), reg("opt/tree/absdir/f.txt", 0o755, "f\n"),
+				hardlink("opt/tree/b.txt", "b", 0o755), symlink("opt/tree/link", "b.txt")),
 		},
 		{
 			name: "executable with runfiles",
@@ -340,9 +340,9 @@ func TestWriter(t *testing.T) {
 			},
 			want: []ent{
 				reg("bin/tool", 0o755, "#!/bin/sh\necho hi\n"),
-				reg("bin/tool.runfiles/_main/data.txt", 0o644, "data\n"),
+				reg("bin/tool.runfiles/_main/data.txt", 0o755, "data\n"),
 				dir("bin/tool.runfiles/_main/rtree/"),
-				reg("bin/tool.runfiles/_main/rtree/f.txt", 0o644, "f\n"),
+				reg("bin/tool.runfiles/_main/rtree/f.txt", 0o755, "f\n"),
 			},
 		},
 		{
@@ -470,46 +470,46 @@ func TestWriterMetadata(t *testing.T) {
 			build:     ops(addFile("/app/a", "a.txt"), addFile("/app/b", "b.txt")),
 			want: []hdr{
 				{"app/a", tar.TypeReg, "", 0o4755, 0, 100, "root", "users", when, map[string]string{"SCHILY.xattr.user.k": "v"}},
-				app("app/b", tar.TypeReg, "", 0o644),
+				app("app/b", tar.TypeReg, "", 0o755),
 			},
 		},
 		{
 			name:      "override sets directory mode",
 			overrides: map[string]string{"d/": `{"mode":"0700"}`},
 			build:     addTree("/d", "rtree"),
-			want:      []hdr{plain("d/", tar.TypeDir, "", 0o700), plain("d/f.txt", tar.TypeReg, "", 0o644)},
+			want:      []hdr{plain("d/", tar.TypeDir, "", 0o700), plain("d/f.txt", tar.TypeReg, "", 0o755)},
 		},
 		{
 			name:      "override on a symlink",
 			overrides: map[string]string{"//l": `{"uid":5}`},
 			build:     addSymlink("/l", "t"),
-			want:      []hdr{{name: "l", typ: tar.TypeSymlink, link: "t", mode: 0o777, uid: 5, mtime: epoch}},
+			want:      []hdr{{name: "l", typ: tar.TypeSymlink, link: "t", mode: 0, uid: 5, mtime: epoch}},
 		},
 		{
 			name:      "different mode by metadata: no hardlink",
 			overrides: map[string]string{"/y/b": `{"mode":"0600"}`},
 			build:     ops(addFile("/x/a", "a.txt"), addFile("/y/b", "a-copy.txt")),
-			want:      []hdr{plain("x/a", tar.TypeReg, "", 0o644), plain("y/b", tar.TypeReg, "", 0o600)},
+			want:      []hdr{plain("x/a", tar.TypeReg, "", 0o755), plain("y/b", tar.TypeReg, "", 0o600)},
 		},
 		{
 			name:      "different mtime by metadata: no hardlink",
 			overrides: map[string]string{"/y/b": `{"mtime":"2024-01-02T03:04:05Z"}`},
 			build:     ops(addFile("/x/a", "a.txt"), addFile("/y/b", "a.txt")),
-			want:      []hdr{plain("x/a", tar.TypeReg, "", 0o644), {name: "y/b", typ: tar.TypeReg, mode: 0o644, mtime: when}},
+			want:      []hdr{plain("x/a", tar.TypeReg, "", 0o755), {name: "y/b", typ: tar.TypeReg, mode: 0o755, mtime: when}},
 		},
 		{
 			name:      "different pax records: no hardlink",
 			overrides: map[string]string{"/y/b": `{"pax_records":{"SCHILY.xattr.user.k":"v"}}`},
 			build:     ops(addFile("/x/a", "a.txt"), addFile("/y/b", "a.txt")),
-			want: []hdr{plain("x/a", tar.TypeReg, "", 0o644),
-				{name: "y/b", typ: tar.TypeReg, mode: 0o644, mtime: epoch, pax: map[string]string{"SCHILY.xattr.user.k": "v"}}},
+			want: []hdr{plain("x/a", tar.TypeReg, "", 0o755),
+				{name: "y/b", typ: tar.TypeReg, mode: 0o755, mtime: epoch, pax: map[string]string{"SCHILY.xattr.user.k": "v"}}},
 		},
 		{
 			name:      "equal metadata: hardlink",
 			overrides: map[string]string{"/x/a": `{"uid":7}`, "/y/b": `{"uid":7}`},
 			build:     ops(addFile("/x/a", "a.txt"), addFile("/y/b", "a-copy.txt")),
-			want: []hdr{{name: "x/a", typ: tar.TypeReg, mode: 0o644, uid: 7, mtime: epoch},
-				{name: "y/b", typ: tar.TypeLink, link: "x/a", mode: 0o644, uid: 7, mtime: epoch}},
+			want: []hdr{{name: "x/a", typ: tar.TypeReg, mode: 0o755, uid: 7, mtime: epoch},
+				{name: "y/b", typ: tar.TypeLink, link: "x/a", mode: 0o755, uid: 7, mtime: epoch}},
 		},
 		{
 			name:      "unused override",
@@ -655,15 +655,17 @@ func TestCleanPath(t *testing.T) {
 }
 
 // The same inputs give the same bytes, wherever the sources live and
-// whatever their host mtimes and permission bits other than executable.
+// whatever their host mtimes and permission bits.
 func TestWriterDeterministic(t *testing.T) {
-	build := func(t *testing.T, touch time.Time) []byte {
+	build := func(t *testing.T, touch time.Time, perm os.FileMode) []byte {
 		src := sources(t)
 		if err := os.Chtimes(src("a.txt"), touch, touch); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chmod(src("b.txt"), 0o600); err != nil {
-			t.Fatal(err)
+		for _, f := range []string{"b.txt", "a.txt", "tree/b.txt"} {
+			if err := os.Chmod(src(f), perm); err != nil {
+				t.Fatal(err)
+			}
 		}
 		md, err := layer.ParseMetadata(`{"uid":1}`, map[string]string{"/app/b": `{"mode":"0640"}`})
 		if err != nil {
@@ -682,10 +684,13 @@ func TestWriterDeterministic(t *testing.T) {
 		}
 		return blob
 	}
-	first := build(t, time.Now())
-	for _, touch := range []time.Time{time.Now(), hostTime.Add(time.Hour)} {
-		if again := build(t, touch); !bytes.Equal(first, again) {
-			t.Errorf("a second layer from equal inputs differs: %d bytes vs %d bytes", len(first), len(again))
+	first := build(t, time.Now(), 0o600)
+	for _, tc := range []struct {
+		touch time.Time
+		perm  os.FileMode
+	}{{time.Now(), 0o600}, {hostTime.Add(time.Hour), 0o755}, {hostTime, 0o444}} {
+		if again := build(t, tc.touch, tc.perm); !bytes.Equal(first, again) {
+			t.Errorf("a second layer from equal inputs (mtime %v, mode %v) differs: %d bytes vs %d bytes", tc.touch, tc.perm, len(first), len(again))
 		}
 	}
 }

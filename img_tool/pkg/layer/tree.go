@@ -57,7 +57,6 @@ type treeItem struct {
 
 	// Regular files: set by a reader before done is closed.
 	done   chan struct{}
-	mode   fs.FileMode
 	size   int64
 	data   []byte // the content, when size <= prefetchSize
 	digest [sha256.Size]byte
@@ -75,7 +74,7 @@ func (it *treeItem) load() {
 		it.err = fmt.Errorf("add /%s: %s is not a regular file: %w", it.name, it.src, ErrInvalidArgument)
 		return
 	}
-	it.mode, it.size, it.data = mode, size, data
+	it.size, it.data = size, data
 	if data != nil {
 		it.digest = sha256.Sum256(data)
 	}
@@ -225,7 +224,7 @@ func (w *Writer) addTreeItem(it *treeItem) error {
 	if it.err != nil {
 		return it.err
 	}
-	h, rec, skip, err := w.startRegular(it.name, it.src, it.mode, it.size)
+	h, rec, skip, err := w.startRegular(it.name, it.src, it.size)
 	if err != nil || skip {
 		return err
 	}
