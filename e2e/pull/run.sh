@@ -2,8 +2,9 @@
 # End-to-end checks of `pull` against the real distribution registry in
 # plain, htpasswd and TLS modes. The base image (a linux/amd64 + linux/arm64
 # index, three layers, a few MB, built by e2e/basic) is pushed with crane;
-# this workspace pulls it and builds images on top. The registry's access
-# log tells which blobs were fetched.
+# this workspace pulls it and builds images on top, and so does
+# e2e/workspace/run.sh in WORKSPACE mode. The registry's access log tells
+# which blobs were fetched.
 # Usage: run.sh   (needs bazel, crane, the registries of tools/services)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,7 +40,7 @@ push() { # push MODE REPO
   env "${envs[@]}" crane push "${flags[@]}" "$layout" "${!reg}/$2" >>"$work/seed.out" 2>&1
 }
 seeded=1
-for repo in base/app:v1 base/eager:v1 base/lazy:v1 base/mirror:v1; do push plain "$repo" || seeded=0; done
+for repo in base/app:v1 base/eager:v1 base/lazy:v1 base/mirror:v1 base/workspace:v1 base/blobs:v1; do push plain "$repo" || seeded=0; done
 push auth base/app:v1 || seeded=0
 push tls base/app:v1 || seeded=0
 [ "$seeded" = 1 ] && ok "crane pushed the base ($digest, $total bytes) to plain, auth and tls registries" || { tail -5 "$work/seed.out"; bad "seeding the registries"; exit 1; }
@@ -148,7 +149,21 @@ else
 fi
 "$services/registry.sh" clean plain 5005 >/dev/null 2>&1
 
-# 8. Bad input: no credentials, wrong digest, no digest.
+# 8. WORKSPACE mode (e2e/workspace): a shallow pull, single blobs, the pull
+#    tool and prebuilt toolchain macros under upstream's names.
+bazel shutdown >/dev/null 2>&1
+blob() { jq -r "$2" "$layout/blobs/sha256/${1#sha256:}"; }
+first=$(blob "$digest" '.manifests[0].digest')
+if E2E_REGISTRY=127.0.0.1:5000 E2E_BASE_DIGEST=$digest E2E_REGISTRY_LOG=${log[plain]} \
+   E2E_CONFIG_DIGEST=$(blob "$first" .config.digest) E2E_LAYER_DIGEST=$(blob "$first" '.layers[0].digest') \
+   E2E_BASE_LAYERS="$(for m in $(blob "$digest" '.manifests[].digest'); do blob "$m" '.layers[].digest'; done | sort -u | tr '\n' ' ')" \
+   "$here/../workspace/run.sh" "$work"; then
+  ok "WORKSPACE mode: pull, pull_blob_file, pull_blob_archive, prebuilt macros (see above)"
+else
+  bad "WORKSPACE mode (see above)"
+fi
+
+# 9. Bad input: no credentials, wrong digest, no digest.
 bazel clean --expunge >/dev/null 2>&1
 if bazel build --repo_env=IMG_DOCKER_CONFIG="$work/empty-config" @base_auth//:image >"$work/b.out" 2>&1; then
   bad "auth: pull without credentials succeeded"
