@@ -15,13 +15,18 @@ import (
 func runExpandTemplate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("expand-template", "[flags] TEMPLATE OUTPUT")
 	var (
-		name     string
-		stamps   listFlag
-		settings = kvFlag{name: "build-setting"}
+		name, missingKey string
+		stamps           listFlag
+		settings         = kvFlag{name: "build-setting"}
+		jsonSettings     = kvFlag{name: "build-setting-json"}
 	)
 	fs.StringVar(&name, "name", "", "Label of the target, for error messages.")
-	fs.Var(&settings, "build-setting", "KEY=VALUE available to templates as {{.KEY}}. Repeatable.")
-	fs.Var(&stamps, "stamp", "Workspace status file (KEY VALUE lines) whose keys templates may use. Repeatable.")
+	fs.Var(&settings, "build-setting", "KEY=VALUE: templates see {{.KEY}} as the string VALUE. Repeatable.")
+	fs.Var(&jsonSettings, "build-setting-json", "KEY=JSON: templates see {{.KEY}} with the type of the JSON value: a bool, an integer, a string or a list of strings. Repeatable.")
+	fs.Var(&stamps, "stamp", "Workspace status file (KEY VALUE lines) whose keys templates may use, as strings. Repeatable.")
+	fs.StringVar(&missingKey, "missing-key", string(template.MissingKeyError),
+		"What a key that no build setting or status file gives becomes: error (fail, naming the entry, the key and the known keys), "+
+			"empty (that key expands to the empty string) or keep (the whole string that uses it stays as written).")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,6 +39,14 @@ func runExpandTemplate(ctx context.Context, args []string, stdout io.Writer) err
 	if name != "" {
 		ident = name
 	}
+	mode, err := template.ParseMissingKey(missingKey)
+	if err != nil {
+		return fmt.Errorf("expand-template %s: --missing-key: %w", ident, err)
+	}
+	settingVars, err := buildSettings(settings.pairs, jsonSettings.pairs)
+	if err != nil {
+		return fmt.Errorf("expand-template %s: %w", ident, err)
+	}
 	data, err := os.ReadFile(in)
 	if err != nil {
 		return fmt.Errorf("expand-template: %w", err)
@@ -42,16 +55,16 @@ func runExpandTemplate(ctx context.Context, args []string, stdout io.Writer) err
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		return fmt.Errorf("expand-template %s: %s: %w", ident, in, err)
 	}
-	vars := map[string]string{}
+	vars := map[string]any{}
 	for _, f := range stamps {
 		if err := template.ReadStatusFile(f, vars); err != nil {
 			return fmt.Errorf("expand-template %s: %w", ident, err)
 		}
 	}
-	for _, kv := range settings.pairs {
-		vars[kv[0]] = kv[1] // build settings win over status keys of the same name
+	for k, v := range settingVars {
+		vars[k] = v // build settings win over status keys of the same name
 	}
-	expanded, err := template.ExpandJSON(doc, vars)
+	expanded, err := template.ExpandJSON(doc, vars, template.WithMissingKey(mode))
 	if err != nil {
 		return fmt.Errorf("expand-template %s: %w", ident, err)
 	}
@@ -60,4 +73,27 @@ func runExpandTemplate(ctx context.Context, args []string, stdout io.Writer) err
 		return err
 	}
 	return atomicfile.WriteFile(out, append(js, '\n'), 0o644)
+}
+
+// buildSettings merges string settings and JSON-typed settings; a key may
+// be given once across both.
+func buildSettings(strs, jsons [][2]string) (map[string]any, error) {
+	vars := map[string]any{}
+	for _, kv := range strs {
+		if _, dup := vars[kv[0]]; dup {
+			return nil, fmt.Errorf("build setting %q is given twice", kv[0])
+		}
+		vars[kv[0]] = kv[1]
+	}
+	for _, kv := range jsons {
+		if _, dup := vars[kv[0]]; dup {
+			return nil, fmt.Errorf("build setting %q is given twice", kv[0])
+		}
+		v, err := template.ParseValue(kv[1])
+		if err != nil {
+			return nil, fmt.Errorf("--build-setting-json %s: %w", kv[0], err)
+		}
+		vars[kv[0]] = v
+	}
+	return vars, nil
 }
