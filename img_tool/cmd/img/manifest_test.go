@@ -784,6 +784,38 @@ func TestIndex(t *testing.T) {
 	}
 }
 
+// Two manifests of one platform make a valid index (as upstream allows);
+// both entries are kept, in order.
+func TestIndexSamePlatformTwice(t *testing.T) {
+	f := newMfFixture(t)
+	descs := mfDescriptors(t, f, [3]string{"linux", "amd64", ""}, [3]string{"linux", "arm64", "v8"}, [3]string{"linux", "amd64", ""})
+	out := t.TempDir()
+	args := []string{"index"}
+	for _, d := range descs {
+		args = append(args, "--manifest-descriptor", d)
+	}
+	index := filepath.Join(out, "index")
+	args = append(args, "--index", index, "--descriptor", filepath.Join(out, "descriptor"), "--digest", filepath.Join(out, "digest"))
+	if code, stderr := mfImg(args...); code != 0 {
+		t.Fatalf("img index: exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx specv1.Index
+	if err := json.Unmarshal(data, &idx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range idx.Manifests {
+		got = append(got, m.Platform.OS+"/"+m.Platform.Architecture)
+	}
+	if want := "linux/amd64 linux/arm64 linux/amd64"; strings.Join(got, " ") != want {
+		t.Errorf("index platforms = %v, want %s", got, want)
+	}
+}
+
 func TestIndexErrors(t *testing.T) {
 	f := newMfFixture(t)
 	descs := mfDescriptors(t, f, [3]string{"linux", "amd64", ""}, [3]string{"linux", "arm64", "v8"}, [3]string{"linux", "amd64", ""})
@@ -809,7 +841,6 @@ func TestIndexErrors(t *testing.T) {
 		extra []string
 		want  []string
 	}{
-		{"duplicate platform", descs, nil, []string{descs[0], descs[2], "linux/amd64"}},
 		{"missing platform", []string{descs[1], noPlatform}, nil, []string{noPlatform, "platform"}},
 		{"platform without architecture", []string{noArch}, nil, []string{noArch, "platform"}},
 		{"unknown field", []string{unknown}, nil, []string{unknown, "extra"}},
