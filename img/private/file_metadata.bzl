@@ -4,8 +4,11 @@ def file_metadata(*, mode = None, uid = None, gid = None, uname = None, gname = 
     """Encodes tar header overrides for `image_layer`'s `default_metadata` and `file_metadata`.
 
     Only the arguments given are set; the others keep the layer's
-    reproducible defaults (mode 0644, or 0755 for executables and
-    directories; uid and gid 0; no user or group names; mtime 1970-01-01).
+    reproducible defaults (mode 0755 for files and directories, as upstream
+    rules_img writes them, so a plain file can run as a script; symlinks
+    mode 0; uid and gid 0; no user or group names; mtime 1970-01-01).
+    Use `file_metadata(mode = "0644")` as `default_metadata` for
+    non-executable files.
 
     Args:
         mode: octal permission bits as a string, e.g. `"0755"`.
