@@ -1,7 +1,8 @@
 // Package registry reaches OCI registries for rules_img's pull tools.
 //
 // A Client holds what every request shares: credentials from a docker
-// config.json, the TLS roots, the plain-HTTP policy, retries and the
+// config.json (for Google's registries also from Application Default
+// Credentials or gcloud), the TLS roots, the plain-HTTP policy, retries and the
 // User-Agent. It hands out go-containerregistry remote options and
 // Repository handles that fetch manifests and blobs. Every error of a
 // Repository names its registry and repository; no error ever contains a
@@ -21,7 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/google"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -113,8 +116,10 @@ func WithRetryBackoff(b remote.Backoff) Option {
 // Client reaches registries with one set of options. It is safe for
 // concurrent use.
 type Client struct {
-	o    options
-	keys *configKeychain
+	o options
+	// keys resolves credentials: the docker config, then for Google's
+	// registries the Google keychain (see keychain).
+	keys authn.Keychain
 	// base is the transport below authentication and retries: plain-HTTP
 	// policy, byte counting and TLS.
 	base http.RoundTripper
@@ -146,7 +151,7 @@ func New(opts ...Option) (*Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	c := &Client{o: o, keys: &configKeychain{dir: o.configDir}}
+	c := &Client{o: o, keys: keychain(&configKeychain{dir: o.configDir}, google.Keychain)}
 	c.base = &httpPolicy{
 		inner: &countingTransport{inner: tr, n: &c.read},
 		allow: func(host string) bool { return AllowsHTTP(host, o.insecure) },
