@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -37,14 +36,20 @@ const deployUsage = `Usage: bazel run //your:push_or_load_target -- [flags]
 
 A push target pushes its image: blobs the registry lacks (HEAD first; base
 layers are mounted or streamed from the base image's registry), then the
-manifests, then the tags. Prints the pushed REGISTRY/REPOSITORY@DIGEST.
+manifests, then the tags. It prints each pushed reference on a line of its
+own: REGISTRY/REPOSITORY@DIGEST, then REGISTRY/REPOSITORY:TAG per tag. A
+target without registry or repository takes them from --registry and
+--repository; one whose registry, repository or tags still hold template
+text ({{.STABLE_GIT_COMMIT}}: built without --stamp) pushes nothing.
 
 A load target loads its image into a local runtime: containerd through its
 API (only the blobs it lacks; then the image is unpacked), Docker (through
 its containerd when Docker uses the containerd image store, else with
-docker load), podman (podman load) or $LOADER_BINARY (a docker save tar on
-stdin). Of an index only the manifests of --platform are loaded. Prints the
-loaded name, e.g. docker.io/library/app:latest.
+docker load), podman (podman load) or $LOADER_BINARY (daemon generic). Of
+an index only the manifests of --platform are loaded. It prints each loaded
+name, e.g. docker.io/library/app:latest; a load without a name prints what
+finds the image: its ID (sha256:...) or, for containerd, its image record
+(moby-dangling@sha256:..., untagged@sha256:... outside namespace moby).
 
 Flags:
 `
@@ -59,12 +64,15 @@ Environment:
   CONTAINERD_NAMESPACE              containerd namespace of a containerd load (default moby, Docker's)
   CONTAINERD_SNAPSHOTTER            snapshotter to unpack into (default: the namespace's, overlayfs)
   DOCKER, DOCKER_HOST               docker binary (default docker in PATH) and the daemon it talks to
-  LOADER_BINARY                     program that reads a docker save tar on stdin (daemon generic)
+  DOCKER_DEFAULT_PLATFORM           default --platform of loads into docker, podman and generic
+  LOADER_BINARY                     program run as "$LOADER_BINARY image load" with a docker save tar on stdin,
+                                    e.g. nerdctl: daemon generic needs it; when set it also replaces docker load
+                                    and podman load (loads through Docker's containerd stay as they are)
 `
 
 // loadEnvKeys are the variables that the loader reads from the launcher's
 // environment; the others are inherited as they are.
-var loadEnvKeys = []string{"CONTAINERD_ADDRESS", "CONTAINERD_NAMESPACE", "CONTAINERD_SNAPSHOTTER", "DOCKER", "DOCKER_HOST", "LOADER_BINARY"}
+var loadEnvKeys = []string{"CONTAINERD_ADDRESS", "CONTAINERD_NAMESPACE", "CONTAINERD_SNAPSHOTTER", "DOCKER", "DOCKER_DEFAULT_PLATFORM", "DOCKER_HOST", "LOADER_BINARY"}
 
 // loadEnv is the process environment with loadEnvKeys taken from getenv.
 func loadEnv(getenv func(string) string) []string {
@@ -114,12 +122,12 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 		quiet              bool
 		jobs, attempts     int
 	)
-	tagUsage := "Push: a tag to write instead of the target's tags (repeatable). Load: the name to load as instead of the target's tag, e.g. app:dev."
+	tagUsage := "Push: a tag to write besides the target's tags (repeatable). Load: a name to load as besides the target's names, e.g. app:dev."
 	fs.Var(&tags, "tag", tagUsage)
 	fs.Var(&tags, "t", "Short for --tag.")
-	fs.StringVar(&registryHost, "registry", "", "Push: registry to push to instead of the target's.")
-	fs.StringVar(&repo, "repository", "", "Push: repository to push to instead of the target's.")
-	fs.StringVar(&platform, "platform", "", "Load: manifests of an index to load, a comma-separated list of os/arch[/variant], or all (default: the host's, "+hostPlatform()+").")
+	fs.StringVar(&registryHost, "registry", "", "Push: registry to push to, instead of the target's or where the target has none.")
+	fs.StringVar(&repo, "repository", "", "Push: repository to push to, instead of the target's or where the target has none.")
+	fs.StringVar(&platform, "platform", "", "Load: manifests of an index to load, a comma-separated list of os/arch[/variant], or all (default: all for containerd; for docker, podman and generic $DOCKER_DEFAULT_PLATFORM, else "+load.HostPlatform()+").")
 	fs.StringVar(&daemon, "daemon", "", "Load: runtime to load into instead of the target's: "+strings.Join(load.Daemons, ", ")+".")
 	fs.BoolVar(&quiet, "quiet", false, "Print only the pushed references and the loaded names.")
 	fs.IntVar(&jobs, "jobs", deploy.DefaultJobs, "Blobs to upload (push) or write into containerd (load) at once.")
@@ -149,10 +157,7 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 		opts = append(opts, deploy.WithTags(tags...))
 	}
 	if len(tags) > 0 && hasLoad {
-		if len(tags) > 1 {
-			return fmt.Errorf("a load takes one --tag, got %d (%s)", len(tags), strings.Join(tags, ", "))
-		}
-		opts = append(opts, deploy.WithLoadTag(tags[0]))
+		opts = append(opts, deploy.WithLoadNames(tags...))
 	}
 	if registryHost != "" {
 		opts = append(opts, deploy.WithRegistry(registryHost))
@@ -179,22 +184,29 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	opts = append(opts, remote.options()...)
 	rep, err := deploy.RunAll(ctx, d, rf, opts...)
 	if rep != nil {
-		for _, r := range rep.Pushes {
-			fmt.Fprintln(stdout, r.Reference())
-		}
-		for _, r := range rep.Loads {
-			fmt.Fprintln(stdout, r.Name)
-		}
+		printReport(stdout, rep)
 	}
 	return err
 }
 
-// hostPlatform is the default platform of a load, for the usage text.
-func hostPlatform() string {
-	if runtime.GOOS == "darwin" {
-		return "linux/" + runtime.GOARCH
+// printReport writes what a run pushed and loaded, one reference a line:
+// per push REGISTRY/REPOSITORY@DIGEST, then REGISTRY/REPOSITORY:TAG per
+// tag; per load each loaded name, or for a load without a name the
+// reference that finds the image.
+func printReport(w io.Writer, rep *deploy.Report) {
+	for _, r := range rep.Pushes {
+		for _, ref := range r.References() {
+			fmt.Fprintln(w, ref)
+		}
 	}
-	return runtime.GOOS + "/" + runtime.GOARCH
+	for _, r := range rep.Loads {
+		if len(r.Names) == 0 {
+			fmt.Fprintln(w, r.Name)
+		}
+		for _, n := range r.Names {
+			fmt.Fprintln(w, n)
+		}
+	}
 }
 
 // deployRegistryOptions reads the registry settings from the environment.

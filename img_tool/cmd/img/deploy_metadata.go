@@ -38,6 +38,7 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 	fs := newFlagSet("deploy-metadata", "[flags] OUTPUT")
 	var (
 		command, rootPath, rootKind, configPath, strategy string
+		target                                            string
 		origRepository, origTag, origDigest               string
 		originsPath                                       string
 		remote                                            deploy.Settings
@@ -48,7 +49,8 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 	fs.StringVar(&command, "command", "", `The operation: "push" or "load".`)
 	fs.StringVar(&rootPath, "root-path", "", "The root manifest or index JSON.")
 	fs.StringVar(&rootKind, "root-kind", "", `Kind of the root: "manifest" or "index".`)
-	fs.StringVar(&configPath, "configuration-file", "", `JSON of the destination: push {"registry","repository","tags"}, load {"tag","daemon"}.`)
+	fs.StringVar(&target, "target", "", `Label of the push or load target, e.g. //app:push; the launcher's errors name it.`)
+	fs.StringVar(&configPath, "configuration-file", "", `JSON of the destination: push {"registry","repository","tags"} (registry and repository may be empty: given at run time), load {"tag" or "tags" (may be empty: no name),"daemon"}.`)
 	fs.StringVar(&strategy, "strategy", deploy.StrategyEager, `Push strategy (eager, lazy, cas_registry, bes) or load strategy (eager, lazy).`)
 	fs.Var(&manifestPaths, "manifest-path", "I=FILE: manifest JSON of entry I of the root's manifest list (0 for a single manifest; default: the root). Repeatable.")
 	fs.Var(&missing, "missing-blobs-for-manifest", "I=HEX,HEX...: layers of manifest I that the build does not have (shallow base), as hex sha256. Repeatable.")
@@ -72,6 +74,7 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 	}
 	in := deploy.Inputs{
 		Command:            command,
+		Target:             target,
 		RootKind:           rootKind,
 		Strategy:           strategy,
 		OriginalRegistries: origRegistries,

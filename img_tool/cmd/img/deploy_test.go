@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/deploy"
+	"github.com/rules-img/rules_img/img_tool/pkg/load"
 )
 
 // mustDo returns v; test fixtures that cannot fail panic on err.
@@ -84,6 +89,9 @@ func TestDeployMetadataCommand(t *testing.T) {
 	single := newDeployInputs(t, `{"registry":"127.0.0.1:5000","repository":"org/app","tags":["v1","latest"]}`, img0)
 	multi := newDeployInputs(t, `{"registry":"ghcr.io","repository":"org/app","tags":[]}`, img0, img1)
 	load := newDeployInputs(t, `{"tag":"app:latest","daemon":"docker"}`, img0)
+	loadTags := newDeployInputs(t, `{"tag":"","tags":["app:1","app:2"],"daemon":"containerd"}`, img0)
+	loadNoName := newDeployInputs(t, `{"daemon":"docker"}`, img0)
+	noDest := newDeployInputs(t, `{"registry":"","repository":"","tags":["{{.STABLE_GIT_COMMIT}}"]}`, img0)
 	badRepo := newDeployInputs(t, `{"registry":"ghcr.io","repository":"Bad/Repo","tags":["v1"]}`, img0)
 	badReg := newDeployInputs(t, `{"registry":"not a host:99999","repository":"org/app"}`, img0)
 	layer0 := mustDo(mustDo(img1.Layers())[0].Digest()).Hex
@@ -127,9 +135,27 @@ func TestDeployMetadataCommand(t *testing.T) {
 					t.Errorf("dispatch = %+v", d)
 				}
 			}},
-		{name: "load", args: []string{"--command", "load", "--root-path", load.root, "--root-kind", "manifest", "--configuration-file", load.conf},
+		{name: "load", args: []string{"--command", "load", "--root-path", load.root, "--root-kind", "manifest", "--configuration-file", load.conf, "--target", "//app:load"},
 			check: func(t *testing.T, d *deploy.Dispatch) {
-				if op := d.Operations[0]; op.Tag != "app:latest" || op.Daemon != "docker" || d.Settings.LoadStrategy != "eager" {
+				if op := d.Operations[0]; !reflect.DeepEqual(op.Tags, []string{"app:latest"}) || op.Tag != "" || op.Target != "//app:load" || op.Daemon != "docker" || d.Settings.LoadStrategy != "eager" {
+					t.Errorf("dispatch = %+v", d)
+				}
+			}},
+		{name: "load, tags", args: []string{"--command", "load", "--root-path", loadTags.root, "--root-kind", "manifest", "--configuration-file", loadTags.conf},
+			check: func(t *testing.T, d *deploy.Dispatch) {
+				if op := d.Operations[0]; !reflect.DeepEqual(op.Tags, []string{"app:1", "app:2"}) || op.Target != "" || op.Daemon != "containerd" {
+					t.Errorf("dispatch = %+v", d)
+				}
+			}},
+		{name: "load without a name", args: []string{"--command", "load", "--root-path", loadNoName.root, "--root-kind", "manifest", "--configuration-file", loadNoName.conf},
+			check: func(t *testing.T, d *deploy.Dispatch) {
+				if op := d.Operations[0]; len(op.LoadNames()) != 0 || op.Daemon != "docker" {
+					t.Errorf("dispatch = %+v", d)
+				}
+			}},
+		{name: "push without destination, template tag", args: append(pushArgs(noDest, "manifest"), "--target", "//app:push"),
+			check: func(t *testing.T, d *deploy.Dispatch) {
+				if op := d.Operations[0]; op.Registry != "" || op.Repository != "" || op.Target != "//app:push" || !reflect.DeepEqual(op.Tags, []string{"{{.STABLE_GIT_COMMIT}}"}) {
 					t.Errorf("dispatch = %+v", d)
 				}
 			}},
@@ -229,7 +255,11 @@ func TestDeployMergeCommand(t *testing.T) {
 			}
 			var cmds []string
 			for _, op := range d.Operations {
-				cmds = append(cmds, op.Command+" "+op.Repository+op.Tag)
+				what := op.Repository
+				if op.Command == deploy.CommandLoad {
+					what = strings.Join(op.LoadNames(), ",")
+				}
+				cmds = append(cmds, op.Command+" "+what)
 			}
 			if !reflect.DeepEqual(cmds, tc.wantCmds) || d.Settings != tc.wantSet {
 				t.Errorf("merged %q %+v, want %q %+v", cmds, d.Settings, tc.wantCmds, tc.wantSet)
@@ -240,14 +270,15 @@ func TestDeployMergeCommand(t *testing.T) {
 
 // writeDeployTarget writes what `bazel run` of an image_push target sees:
 // the launcher path and its runfiles tree with dispatch.json, made by
-// `img deploy-metadata`.
-func writeDeployTarget(t *testing.T, conf string, img v1.Image, command string) (exe string) {
+// `img deploy-metadata` with the extra flags.
+func writeDeployTarget(t *testing.T, conf string, img v1.Image, command string, extra ...string) (exe string) {
 	t.Helper()
 	in := newDeployInputs(t, conf, img)
 	exe = filepath.Join(t.TempDir(), "bin", "push")
 	writeFile(t, exe, []byte("#!/bin/false\n"))
 	rf := exe + ".runfiles"
-	mustRun(t, "deploy-metadata", "--command", command, "--root-path", in.root, "--root-kind", "manifest", "--configuration-file", in.conf, filepath.Join(writeDir(t, rf), "dispatch.json"))
+	args := append([]string{"deploy-metadata", "--command", command, "--root-path", in.root, "--root-kind", "manifest", "--configuration-file", in.conf}, extra...)
+	mustRun(t, append(args, filepath.Join(writeDir(t, rf), "dispatch.json"))...)
 	raw := mustDo(img.RawManifest())
 	writeFile(t, filepath.Join(rf, deploy.RootPath(0)), raw)
 	writeFile(t, filepath.Join(rf, deploy.ManifestPath(0, 0)), raw)
@@ -290,8 +321,11 @@ func TestDeployRunfilesDetection(t *testing.T) {
 }
 
 func TestDeployLauncher(t *testing.T) {
-	pushExe := writeDeployTarget(t, `{"registry":"127.0.0.1:1","repository":"org/app","tags":["v1"]}`, deployImage(t, 9), "push")
-	loadExe := writeDeployTarget(t, `{"tag":"app:1","daemon":"docker"}`, deployImage(t, 9), "load")
+	pushExe := writeDeployTarget(t, `{"registry":"127.0.0.1:1","repository":"org/app","tags":["v1"]}`, deployImage(t, 9), "push", "--target", "//app:push")
+	loadExe := writeDeployTarget(t, `{"tag":"app:1","daemon":"docker"}`, deployImage(t, 9), "load", "--target", "//app:load")
+	stampExe := writeDeployTarget(t, `{"registry":"127.0.0.1:1","repository":"org/app","tags":["v-{{.BUILD_TIMESTAMP}}"]}`, deployImage(t, 9), "push", "--target", "//app:stamped")
+	noDestExe := writeDeployTarget(t, `{"registry":"","repository":"","tags":["v1"]}`, deployImage(t, 9), "push", "--target", "//app:nodest")
+	loadStampExe := writeDeployTarget(t, `{"tags":["app:{{.STABLE_USER}}"],"daemon":"docker"}`, deployImage(t, 9), "load", "--target", "//app:load")
 	env := func(k string) string {
 		return map[string]string{"DOCKER_CONFIG": t.TempDir(), "DOCKER": "/nonexistent/docker"}[k]
 	}
@@ -309,10 +343,16 @@ func TestDeployLauncher(t *testing.T) {
 		{"bad tag", pushExe, []string{"--tag", "-x"}, 1, `tag "-x"`},
 		{"bad repository", pushExe, []string{"--repository", "Bad/Repo"}, 1, `repository "Bad/Repo"`},
 		{"bad registry", pushExe, []string{"--registry", "not a host:99999"}, 1, `registry "not a host:99999"`},
-		{"unreachable", pushExe, []string{"--quiet"}, 1, "push to 127.0.0.1:1/org/app: blob sha256:"},
-		{"load unreachable", loadExe, nil, 1, "operation 0: load of docker.io/library/app:1: no container runtime reachable: docker: /nonexistent/docker: not an executable file"},
+		{"unreachable", pushExe, []string{"--quiet"}, 1, "operation 0 (//app:push): push to 127.0.0.1:1/org/app: blob sha256:"},
+		{"unresolved template", stampExe, []string{"--tag", "extra"}, 1, `operation 0 (//app:stamped): unresolved template: tag "v-{{.BUILD_TIMESTAMP}}" needs key BUILD_TIMESTAMP;`},
+		{"unresolved template, --stamp", stampExe, nil, 1, "build with --stamp (the workspace status gives the STABLE_* and BUILD_* keys) or give BUILD_TIMESTAMP through build_settings of //app:stamped"},
+		{"unresolved load name", loadStampExe, nil, 1, `operation 0 (//app:load): unresolved template: name "app:{{.STABLE_USER}}" needs key STABLE_USER`},
+		{"no destination", noDestExe, nil, 1, "operation 0 (//app:nodest): incomplete destination: no registry and no repository to push to: set `registry` and `repository` on //app:nodest, build with --@rules_img//img/settings:destination_registry=HOST, or pass them at run time: bazel run //app:nodest -- --registry HOST --repository REPO; nothing was pushed"},
+		{"no repository", noDestExe, []string{"--registry", "127.0.0.1:1"}, 1, "no repository to push to"},
+		{"destination at run time", noDestExe, []string{"--registry", "127.0.0.1:1", "--repository", "org/app"}, 1, "operation 0 (//app:nodest): push to 127.0.0.1:1/org/app: blob sha256:"},
+		{"load unreachable", loadExe, nil, 1, "operation 0 (//app:load): load of docker.io/library/app:1: no container runtime reachable: docker: /nonexistent/docker: not an executable file"},
 		{"load bad tag", loadExe, []string{"--tag", "Invalid:Tag!"}, 1, `tag "Invalid:Tag!": invalid reference format`},
-		{"load two tags", loadExe, []string{"-t", "a", "-t", "b"}, 1, "a load takes one --tag, got 2 (a, b)"},
+		{"load two more tags", loadExe, []string{"-t", "a", "-t", "b"}, 1, "load of docker.io/library/app:1, docker.io/library/a:latest, docker.io/library/b:latest: no container runtime reachable"},
 		{"load bad platform", loadExe, []string{"--platform", "amd64"}, 1, `platform "amd64": want os/arch[/variant]`},
 		{"load bad daemon", loadExe, []string{"--daemon", "dockerd"}, 1, `daemon "dockerd": want one of`},
 		{"platform of a push", pushExe, []string{"--platform", "linux/amd64"}, 1, "--platform and --daemon apply to load operations, and this target has none"},
@@ -334,7 +374,9 @@ func TestDeployLauncher(t *testing.T) {
 	}
 }
 
-// TestDeployLauncherPush pushes with the launcher to a real registry.
+// TestDeployLauncherPush pushes with the launcher to a real registry: the
+// target's tag and two run-time tags, then by digest only; the registry's
+// tag list has all three tags.
 func TestDeployLauncherPush(t *testing.T) {
 	host := os.Getenv("RULES_IMG_TEST_REGISTRY")
 	if host == "" {
@@ -342,60 +384,155 @@ func TestDeployLauncherPush(t *testing.T) {
 	}
 	repo := fmt.Sprintf("rules-img-test/launcher-%d", time.Now().UnixNano())
 	img := deployImage(t, time.Now().UnixNano())
-	exe := writeDeployTarget(t, `{"registry":"127.0.0.1:1","repository":"org/app","tags":["v1"]}`, img, "push")
+	exe := writeDeployTarget(t, `{"registry":"","repository":"","tags":["v1"]}`, img, "push", "--target", "//app:push")
 	rf := deployRunfiles([]string{exe}, func(string) string { return "" })
 	env := func(k string) string { return map[string]string{"IMG_DOCKER_CONFIG": t.TempDir()}[k] }
-	want := host + "/" + repo + "@" + mustDo(img.Digest()).String() + "\n"
+	ref := host + "/" + repo
+	digestRef := ref + "@" + mustDo(img.Digest()).String()
 
 	var stdout, stderr bytes.Buffer
-	if code := runDeploy(context.Background(), rf, []string{"--registry", host, "--repository", repo, "--tag", "a", "--tag", "b", "--jobs", "1"}, env, &stdout, &stderr); code != 0 {
+	if code := runDeploy(context.Background(), rf, []string{"--registry", host, "--repository", repo, "--tag", "a", "-t", "b", "--tag", "v1", "--jobs", "1"}, env, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	if stdout.String() != want {
+	if want := digestRef + "\n" + ref + ":v1\n" + ref + ":a\n" + ref + ":b\n"; stdout.String() != want {
 		t.Errorf("stdout %q, want %q", stdout.String(), want)
 	}
-	for _, s := range []string{"uploaded sha256:", "tagged  " + host + "/" + repo + ":a\n", "tagged  " + host + "/" + repo + ":b\n",
-		"pushed " + strings.TrimSuffix(want, "\n") + ": uploaded 3 of 3 blobs ("} {
+	for _, s := range []string{"uploaded sha256:", "tagged  " + ref + ":v1\n", "tagged  " + ref + ":a\n", "tagged  " + ref + ":b\n",
+		"pushed " + digestRef + ": uploaded 3 of 3 blobs ("} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("stderr does not contain %q:\n%s", s, stderr.String())
 		}
 	}
 	t.Logf("stderr:\n%s", stderr.String())
+	if got := registryTags(t, host, repo); !reflect.DeepEqual(got, []string{"a", "b", "v1"}) {
+		t.Errorf("tags of %s: %q, want a, b, v1", repo, got)
+	}
 
 	stdout.Reset()
 	stderr.Reset()
 	if code := runDeploy(context.Background(), rf, []string{"--registry", host, "--repository", repo, "--quiet"}, env, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	if stdout.String() != want || stderr.Len() != 0 {
+	if want := digestRef + "\n" + ref + ":v1\n"; stdout.String() != want || stderr.Len() != 0 {
 		t.Errorf("--quiet: stdout %q stderr %q, want %q and nothing", stdout.String(), stderr.String(), want)
 	}
 }
 
-// TestDeployLauncherLoad loads with the launcher through a fake loader
-// program (daemon generic).
-func TestDeployLauncherLoad(t *testing.T) {
-	exe := writeDeployTarget(t, `{"tag":"app:1","daemon":"docker"}`, deployImage(t, 11), "load")
-	rf := deployRunfiles([]string{exe}, func(string) string { return "" })
+// registryTags lists the tags of repo with the registry's tags/list API.
+func registryTags(t *testing.T, host, repo string) []string {
+	t.Helper()
+	resp, err := http.Get("http://" + host + "/v2/" + repo + "/tags/list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct{ Tags []string }
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("tags of %s: %s, %v", repo, resp.Status, err)
+	}
+	sort.Strings(list.Tags)
+	return list.Tags
+}
+
+func TestPrintReport(t *testing.T) {
+	d := "sha256:" + strings.Repeat("a", 64)
+	for _, tc := range []struct {
+		name string
+		rep  deploy.Report
+		want string
+	}{
+		{"nothing", deploy.Report{}, ""},
+		{"push by digest", deploy.Report{Pushes: []deploy.PushResult{{Registry: "ghcr.io", Repository: "org/app", Digest: d}}},
+			"ghcr.io/org/app@" + d + "\n"},
+		{"push with tags, then a load", deploy.Report{
+			Pushes: []deploy.PushResult{{Registry: "ghcr.io", Repository: "org/app", Digest: d, Tags: []string{"v1", "latest"}},
+				{Registry: "127.0.0.1:5000", Repository: "b", Digest: d}},
+			Loads: []load.Result{{Name: "docker.io/library/app:1", Names: []string{"docker.io/library/app:1", "docker.io/library/app:2"}}}},
+			"ghcr.io/org/app@" + d + "\nghcr.io/org/app:v1\nghcr.io/org/app:latest\n127.0.0.1:5000/b@" + d + "\ndocker.io/library/app:1\ndocker.io/library/app:2\n"},
+		{"load without a name", deploy.Report{Loads: []load.Result{{Name: "moby-dangling@" + d}}}, "moby-dangling@" + d + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			printReport(&out, &tc.rep)
+			if out.String() != tc.want {
+				t.Errorf("printReport() wrote %q, want %q", out.String(), tc.want)
+			}
+		})
+	}
+}
+
+// fakeLoaderBinary writes a loader program that copies its stdin to out,
+// records its arguments and prints say.
+func fakeLoaderBinary(t *testing.T, say string) (loader, out, args string) {
+	t.Helper()
 	dir := t.TempDir()
-	out := filepath.Join(dir, "loaded.tar")
-	loader := writeFile(t, filepath.Join(dir, "loader"), []byte("#!/bin/sh\ncat > "+out+"\n"))
+	out, args = filepath.Join(dir, "loaded.tar"), filepath.Join(dir, "args")
+	loader = writeFile(t, filepath.Join(dir, "loader"), []byte("#!/bin/sh\necho \"$@\" > "+args+"\n/bin/cat > "+out+"\necho '"+say+"'\n"))
 	if err := os.Chmod(loader, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := func(k string) string { return map[string]string{"LOADER_BINARY": loader}[k] }
-	var stdout, stderr bytes.Buffer
-	if code := runDeploy(context.Background(), rf, []string{"--daemon", "generic", "-t", "registry.local/team/app:dev", "--platform", "all"}, env, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	return loader, out, args
+}
+
+// TestDeployLauncherLoad loads with the launcher through a fake loader
+// program (daemon generic): under the target's name and one of --tag, and
+// without a name.
+func TestDeployLauncherLoad(t *testing.T) {
+	img := deployImage(t, 11)
+	id := "sha256:" + strings.Repeat("c", 64)
+	for _, tc := range []struct {
+		name       string
+		conf       string
+		args       []string
+		say        string
+		wantStdout string
+		wantStderr string
+	}{
+		{"target name and --tag", `{"tag":"app:1","daemon":"docker"}`, []string{"-t", "registry.local/team/app:dev", "--platform", "all"}, "Loaded image: app:1",
+			"docker.io/library/app:1\nregistry.local/team/app:dev\n", "loaded docker.io/library/app:1, registry.local/team/app:dev with loader image load: sent 4 blobs ("},
+		{"tags list", `{"tags":["app:1","app:2"],"daemon":"generic"}`, nil, "",
+			"docker.io/library/app:1\ndocker.io/library/app:2\n", "loaded docker.io/library/app:1, docker.io/library/app:2 with loader image load"},
+		{"no name", `{"tag":"","daemon":"generic"}`, nil, "Loaded image ID: " + id,
+			id + "\n", "loaded " + id + " (no name) with loader image load: sent 4 blobs ("},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			exe := writeDeployTarget(t, tc.conf, img, "load", "--target", "//app:load")
+			rf := deployRunfiles([]string{exe}, func(string) string { return "" })
+			loader, out, args := fakeLoaderBinary(t, tc.say)
+			env := func(k string) string { return map[string]string{"LOADER_BINARY": loader}[k] }
+			var stdout, stderr bytes.Buffer
+			if code := runDeploy(context.Background(), rf, append([]string{"--daemon", "generic"}, tc.args...), env, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if stdout.String() != tc.wantStdout {
+				t.Errorf("stdout %q, want %q", stdout.String(), tc.wantStdout)
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr does not contain %q:\n%s", tc.wantStderr, stderr.String())
+			}
+			if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+				t.Errorf("the loader read nothing: %v", err)
+			}
+			if got, _ := os.ReadFile(args); string(got) != "image load\n" {
+				t.Errorf("the loader ran with %q, want image load", got)
+			}
+		})
 	}
-	if stdout.String() != "registry.local/team/app:dev\n" {
-		t.Errorf("stdout %q", stdout.String())
+}
+
+func TestLoadEnv(t *testing.T) {
+	t.Setenv("DOCKER_DEFAULT_PLATFORM", "linux/s390x")
+	t.Setenv("RULES_IMG_TEST_INHERITED", "yes")
+	env := loadEnv(func(k string) string {
+		return map[string]string{"DOCKER_DEFAULT_PLATFORM": "linux/arm64", "LOADER_BINARY": "nerdctl"}[k]
+	})
+	for _, kv := range []string{"DOCKER_DEFAULT_PLATFORM=linux/arm64", "LOADER_BINARY=nerdctl", "RULES_IMG_TEST_INHERITED=yes"} {
+		if !slices.Contains(env, kv) {
+			t.Errorf("loadEnv() has no %s", kv)
+		}
 	}
-	if !strings.Contains(stderr.String(), "loaded registry.local/team/app:dev with loader: sent 4 blobs (") {
-		t.Errorf("stderr:\n%s", stderr.String())
-	}
-	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
-		t.Errorf("the loader read nothing: %v", err)
+	if slices.Contains(env, "DOCKER_DEFAULT_PLATFORM=linux/s390x") {
+		t.Errorf("loadEnv() kept the process's DOCKER_DEFAULT_PLATFORM")
 	}
 }
 
@@ -406,7 +543,7 @@ func TestDeployLauncherLoadContainerd(t *testing.T) {
 	if socket == "" {
 		t.Skip("RULES_IMG_TEST_CONTAINERD is unset")
 	}
-	exe := writeDeployTarget(t, `{"tag":"app:1","daemon":"docker"}`, deployImage(t, time.Now().UnixNano()), "load")
+	exe := writeDeployTarget(t, `{"daemon":"docker"}`, deployImage(t, time.Now().UnixNano()), "load")
 	rf := deployRunfiles([]string{exe}, func(string) string { return "" })
 	env := func(k string) string {
 		return map[string]string{"CONTAINERD_ADDRESS": socket, "CONTAINERD_NAMESPACE": "rules_img_test"}[k]

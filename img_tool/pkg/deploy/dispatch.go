@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
+	"github.com/rules-img/rules_img/img_tool/pkg/load"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 )
 
@@ -110,6 +111,10 @@ func (m *ManifestInfo) Origin(j int) LayerOrigin {
 type Operation struct {
 	// Command is CommandPush or CommandLoad.
 	Command string `json:"command"`
+	// Target is the label of the push or load target ("//app:push"); every
+	// error about the operation names it. Empty in deploy manifests of
+	// older versions.
+	Target string `json:"target,omitempty"`
 	// RootKind is RootManifest or RootIndex.
 	RootKind string `json:"root_kind"`
 	// Root is the descriptor of the image manifest or index.
@@ -126,15 +131,35 @@ type Operation struct {
 	OriginalTag        string   `json:"original_tag,omitempty"`
 	OriginalDigest     string   `json:"original_digest,omitempty"`
 
-	// Registry, Repository and Tags are the destination of a push. Without
-	// tags the push is by digest only.
-	Registry   string   `json:"registry,omitempty"`
-	Repository string   `json:"repository,omitempty"`
-	Tags       []string `json:"tags,omitempty"`
+	// Registry and Repository are the destination of a push. Either may be
+	// empty: the launcher's --registry and --repository give it then.
+	Registry   string `json:"registry,omitempty"`
+	Repository string `json:"repository,omitempty"`
+	// Tags are the tags of a push (none: a push by digest only), or the
+	// names of a load (none: a load without a name).
+	Tags []string `json:"tags,omitempty"`
 
-	// Tag and Daemon are the destination of a load.
+	// Tag (a single name, from deploy manifests of older versions) and
+	// Daemon are the destination of a load. New deploy manifests list
+	// every name in Tags.
 	Tag    string `json:"tag,omitempty"`
 	Daemon string `json:"daemon,omitempty"`
+
+	// Registry, repository, tags and names may hold Go template text that
+	// the build did not expand (stamping was off): they decode, and the
+	// launcher refuses to run the operation, naming the missing keys.
+}
+
+// LoadNames are the names of a load operation: Tag, then Tags, without
+// empty strings and repeats.
+func (op *Operation) LoadNames() []string {
+	var names []string
+	for _, n := range append([]string{op.Tag}, op.Tags...) {
+		if n != "" && !oneOf(n, names) {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 // ErrInvalid is wrapped by every error about a malformed deploy manifest,
@@ -210,15 +235,20 @@ func (d *Dispatch) Validate() error {
 	}
 	for i := range d.Operations {
 		if err := d.Operations[i].Validate(); err != nil {
-			return fmt.Errorf("operation %d: %w", i, err)
+			return fmt.Errorf("%s: %w", opName(i, d.Operations[i].Target), err)
 		}
 	}
 	return nil
 }
 
 // Validate checks that the operation is well formed: command, root kind,
-// descriptors, missing blobs, and the fields of its command.
+// descriptors, missing blobs, and the fields of its command. A push may lack
+// its registry and repository, a load its names; values with template text
+// are not checked (the launcher refuses them, see ErrUnresolvedTemplate).
 func (op *Operation) Validate() error {
+	if strings.ContainsAny(op.Target, "\n\r") {
+		return invalidf("target %q: a label has no line breaks", op.Target)
+	}
 	if err := op.Root.validate("root"); err != nil {
 		return err
 	}
@@ -260,16 +290,21 @@ func (op *Operation) Validate() error {
 		if op.Tag != "" || op.Daemon != "" {
 			return invalidf("push with load fields tag/daemon")
 		}
-		return ValidateDestination(op.Registry, op.Repository, op.Tags)
+		return validatePartialDestination(op.Registry, op.Repository, op.Tags)
 	case CommandLoad:
-		if op.Registry != "" || op.Repository != "" || len(op.Tags) > 0 {
-			return invalidf("load with push fields registry/repository/tags")
-		}
-		if op.Tag == "" {
-			return invalidf("load without a tag")
+		if op.Registry != "" || op.Repository != "" {
+			return invalidf("load with push fields registry/repository")
 		}
 		if op.Daemon == "" {
 			return invalidf("load without a daemon")
+		}
+		for _, n := range append([]string{op.Tag}, op.Tags...) {
+			if n == "" || hasTemplate(n) {
+				continue
+			}
+			if err := load.ValidateName(n); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalid, err)
+			}
 		}
 		return nil
 	default:

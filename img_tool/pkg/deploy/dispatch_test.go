@@ -64,6 +64,14 @@ func TestDecode(t *testing.T) {
 	load.Command, load.Registry, load.Repository, load.Tags, load.Tag, load.Daemon = CommandLoad, "", "", nil, "app:latest", "docker"
 	loadJSON := opJSON(`"command":"push"`, `"command":"load"`,
 		`"registry":"127.0.0.1:5000","repository":"my-org/app","tags":["latest","v1"]`, `"tag":"app:latest","daemon":"docker"`)
+	loadNames := load
+	loadNames.Target, loadNames.Tag, loadNames.Tags = "//app:load", "", []string{"app:1", "{{.USER}}"}
+	loadNamesJSON := opJSON(`"command":"push"`, `"command":"load","target":"//app:load"`,
+		`"registry":"127.0.0.1:5000","repository":"my-org/app","tags":["latest","v1"]`, `"tags":["app:1","{{.USER}}"],"daemon":"docker"`)
+	loadNoName := load
+	loadNoName.Tag = ""
+	pushNoDest := full
+	pushNoDest.Target, pushNoDest.Registry, pushNoDest.Repository, pushNoDest.Tags = "//app:push", "", "", []string{"{{.STABLE_GIT_COMMIT}}", "{{ bad"}
 
 	for _, tc := range []struct {
 		name    string
@@ -78,6 +86,13 @@ func TestDecode(t *testing.T) {
 		{"load", `{"operations":[` + loadJSON + `],"settings":{"load_strategy":"lazy"}}`,
 			&Dispatch{Operations: []Operation{load}, Settings: Settings{LoadStrategy: "lazy"}}, ""},
 		{"no operations", `{"operations":[],"settings":{}}`, &Dispatch{Operations: []Operation{}}, ""},
+		{"push without destination, templates", `{"operations":[` + opJSON(`"command":"push"`, `"command":"push","target":"//app:push"`,
+			`"registry":"127.0.0.1:5000","repository":"my-org/app","tags":["latest","v1"]`, `"tags":["{{.STABLE_GIT_COMMIT}}","{{ bad"]`) + `],"settings":{}}`,
+			&Dispatch{Operations: []Operation{pushNoDest}}, ""},
+		{"load with names", `{"operations":[` + loadNamesJSON + `],"settings":{}}`, &Dispatch{Operations: []Operation{loadNames}}, ""},
+		{"load without a name", `{"operations":[` + opJSON(`"command":"push"`, `"command":"load"`,
+			`"registry":"127.0.0.1:5000","repository":"my-org/app","tags":["latest","v1"]`, `"daemon":"docker"`) + `],"settings":{}}`,
+			&Dispatch{Operations: []Operation{loadNoName}}, ""},
 		{"unknown top-level field", `{"operations":[],"settings":{},"extra":1}`, nil, `unknown field "extra"`},
 		{"unknown operation field", `{"operations":[` + opJSON(`"command"`, `"cmd":1,"command"`) + `]}`, nil, `unknown field "cmd"`},
 		{"unknown descriptor field", `{"operations":[` + opJSON(`"size":100}`, `"size":100,"annotations":{}}`) + `]}`, nil, `unknown field "annotations"`},
@@ -91,7 +106,10 @@ func TestDecode(t *testing.T) {
 		{"missing blob with prefix", `{"operations":[` + opJSON(`"missing_blobs":["`+hexC, `"missing_blobs":["sha256:`+hexC) + `]}`, nil, "is not 64 lowercase hex"},
 		{"root differs from manifest", `{"operations":[` + opJSON(`"size":500}`, `"size":501}`) + `]}`, nil, "differs from manifest 0"},
 		{"push with load fields", `{"operations":[` + opJSON(`"tags"`, `"daemon":"docker","tags"`) + `]}`, nil, "push with load fields"},
-		{"push without registry", `{"operations":[` + opJSON(`"registry":"127.0.0.1:5000",`, ``) + `]}`, nil, `registry "": empty`},
+		{"load with push fields", `{"operations":[` + opJSON(`"command":"push"`, `"command":"load"`, `"tags"`, `"daemon":"docker","tags"`) + `]}`, nil, "load with push fields registry/repository"},
+		{"load with a bad name", `{"operations":[` + opJSON(`"command":"push"`, `"command":"load"`,
+			`"registry":"127.0.0.1:5000","repository":"my-org/app","tags":["latest","v1"]`, `"tags":["app:1","Bad:Name!"],"daemon":"docker"`) + `]}`, nil, `tag "Bad:Name!"`},
+		{"target with a line break", `{"operations":[` + opJSON(`"command":"push"`, `"command":"push","target":"//a\n"`) + `]}`, nil, "a label has no line breaks"},
 		{"push to bad repository", `{"operations":[` + opJSON(`"my-org/app"`, `"Bad/Repo"`) + `]}`, nil, `repository "Bad/Repo"`},
 		{"push with bad tag", `{"operations":[` + opJSON(`"v1"`, `"-v1"`) + `]}`, nil, `tag "-v1"`},
 		{"load without daemon", `{"operations":[` + opJSON(`"command":"push"`, `"command":"load"`,

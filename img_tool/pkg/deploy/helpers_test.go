@@ -70,6 +70,8 @@ type fakeOp struct {
 	command        string
 	origRegistries []string
 	origRepository string
+	// target is the label of the operation's target, "" for none.
+	target string
 }
 
 // writeRunfiles writes a runfiles tree in dir with the layout the deploy
@@ -88,7 +90,7 @@ func writeRunfiles(t *testing.T, dir string, settings Settings, ops ...fakeOp) *
 	var ds []*Dispatch
 	for i, op := range ops {
 		var imgs []v1.Image
-		in := Inputs{Command: op.command, MissingBlobs: map[int][]string{}, OriginalRegistries: op.origRegistries, OriginalRepository: op.origRepository}
+		in := Inputs{Command: op.command, Target: op.target, MissingBlobs: map[int][]string{}, OriginalRegistries: op.origRegistries, OriginalRepository: op.origRepository}
 		if in.Command == "" {
 			in.Command = CommandPush
 		}

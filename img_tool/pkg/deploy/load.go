@@ -16,14 +16,18 @@ import (
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
 )
 
-// WithLoadTag replaces the tag (the name, e.g. "app:1") of every load
-// operation. The default keeps the tag of the deploy manifest.
-func WithLoadTag(name string) Option {
+// WithLoadNames adds names (e.g. "app:dev") to every load operation,
+// after the operation's own names; a name given twice is loaded once. The
+// default loads the names of the deploy manifest only (none: a load
+// without a name).
+func WithLoadNames(names ...string) Option {
 	return func(o *options) error {
-		if err := load.ValidateName(name); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		for _, n := range names {
+			if err := load.ValidateName(n); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalid, err)
+			}
 		}
-		o.loadTag = name
+		o.loadNames = append(o.loadNames, names...)
 		return nil
 	}
 }
@@ -71,26 +75,30 @@ func (d *Dispatch) Has(command string) bool {
 // opLoad is one load operation, read from the runfiles and checked.
 type opLoad struct {
 	index  int
-	name   string
+	target string
+	names  []string
 	daemon string
 	image  *load.Image
 }
 
-// prepareLoad reads the manifests of load operation i and checks them; it
-// reaches neither the network nor a daemon.
-func prepareLoad(i int, op *Operation, rf Runfiles, client *registry.Client, o *options) (*opLoad, error) {
-	r := &opLoad{index: i, name: op.Tag, daemon: op.Daemon}
-	if o.loadTag != "" {
-		r.name = o.loadTag
-	}
+// prepareLoad reads the manifests of load operation i, to be loaded under
+// names, and checks them; it reaches neither the network nor a daemon.
+func prepareLoad(i int, op *Operation, names []string, rf Runfiles, client *registry.Client, o *options) (*opLoad, error) {
+	r := &opLoad{index: i, target: op.Target, names: names, daemon: op.Daemon}
 	if o.daemon != "" {
 		r.daemon = o.daemon
 	}
-	errorf := func(format string, args ...any) error {
-		return fmt.Errorf("operation %d: load of %s: %w", i, r.name, fmt.Errorf(format, args...))
+	what := op.Root.Digest + " (no name)"
+	if len(names) > 0 {
+		what = strings.Join(names, ", ")
 	}
-	if err := load.ValidateName(r.name); err != nil {
-		return nil, errorf("%w: %w", ErrInvalid, err)
+	errorf := func(format string, args ...any) error {
+		return fmt.Errorf("%s: load of %s: %w", opName(i, op.Target), what, fmt.Errorf(format, args...))
+	}
+	for _, n := range names {
+		if err := load.ValidateName(n); err != nil {
+			return nil, errorf("%w: %w", ErrInvalid, err)
+		}
 	}
 	if !oneOf(r.daemon, load.Daemons) {
 		return nil, errorf("%w", invalidf("daemon %q: want one of %s", r.daemon, strings.Join(load.Daemons, ", ")))
@@ -226,9 +234,9 @@ func newLoader(loads []*opLoad, o *options) (*load.Loader, error) {
 func runLoads(ctx context.Context, l *load.Loader, loads []*opLoad) ([]load.Result, error) {
 	var results []load.Result
 	for _, op := range loads {
-		res, err := l.Load(ctx, op.daemon, op.name, op.image)
+		res, err := l.Load(ctx, op.daemon, op.names, op.image)
 		if err != nil {
-			return results, fmt.Errorf("operation %d: %w", op.index, err)
+			return results, fmt.Errorf("%s: %w", opName(op.index, op.target), err)
 		}
 		results = append(results, *res)
 	}

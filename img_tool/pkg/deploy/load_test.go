@@ -62,7 +62,7 @@ func tarEntries(t *testing.T, path string) map[string][]byte {
 
 // TestRunLoadGeneric loads through a fake loader an image whose base layer
 // is a missing blob, streamed from the base image's registry (after a
-// dead mirror), under the name of WithLoadTag.
+// dead mirror), under its name and the one of WithLoadNames.
 func TestRunLoadGeneric(t *testing.T) {
 	reg := inProcessRegistry(t)
 	base := testLayer(t, 40, 2_000)
@@ -76,12 +76,12 @@ func TestRunLoadGeneric(t *testing.T) {
 		missing: map[v1.Hash]bool{must[v1.Hash](t)(base.Digest()): true}, origRegistries: []string{"127.0.0.1:1", reg}, origRepository: "org/base"})
 	var buf bytes.Buffer
 	rep, err := RunAll(context.Background(), d, DirRunfiles(dir), testOptions(t, &buf,
-		WithLoadTag("app:run"), WithDaemon(load.DaemonGeneric), WithLoadOptions(load.WithEnv(env)))...)
+		WithLoadNames("app:run"), WithDaemon(load.DaemonGeneric), WithLoadOptions(load.WithEnv(env)))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("progress:\n%s", buf.String())
-	if len(rep.Pushes) != 0 || len(rep.Loads) != 1 || rep.Loads[0].Name != "docker.io/library/app:run" || rep.Loads[0].Blobs != 4 {
+	if len(rep.Pushes) != 0 || len(rep.Loads) != 1 || !reflectEqual(rep.Loads[0].Names, []string{"docker.io/library/app:1", "docker.io/library/app:run"}) || rep.Loads[0].Blobs != 4 {
 		t.Fatalf("report %+v", rep)
 	}
 	entries := tarEntries(t, out)
@@ -89,7 +89,7 @@ func TestRunLoadGeneric(t *testing.T) {
 	if err := json.Unmarshal(entries["manifest.json"], &dm); err != nil {
 		t.Fatal(err)
 	}
-	if len(dm) != 1 || strings.Join(dm[0].RepoTags, ",") != "app:run" || len(dm[0].Layers) != 2 {
+	if len(dm) != 1 || strings.Join(dm[0].RepoTags, ",") != "app:1,app:run" || len(dm[0].Layers) != 2 {
 		t.Fatalf("manifest.json %+v", dm)
 	}
 	for _, l := range must[[]v1.Layer](t)(img.Layers()) {

@@ -18,6 +18,9 @@ import (
 type Inputs struct {
 	// Command is CommandPush or CommandLoad.
 	Command string
+	// Target is the label of the push or load target, for messages;
+	// optional.
+	Target string
 	// RootKind is RootManifest or RootIndex.
 	RootKind string
 	// Root is the JSON of the image manifest or index.
@@ -29,7 +32,9 @@ type Inputs struct {
 	// have, as hex sha256 digests ("sha256:" is accepted and dropped).
 	MissingBlobs map[int][]string
 	// Configuration is the destination as JSON: for a push
-	// {"registry", "repository", "tags"}, for a load {"tag", "daemon"}.
+	// {"registry", "repository", "tags"} (registry and repository may be
+	// empty or absent), for a load {"tag", "tags", "daemon"} (tag and tags
+	// may be empty or absent: a load without a name).
 	Configuration []byte
 	// Strategy becomes settings.push_strategy or settings.load_strategy.
 	// Empty means eager.
@@ -53,15 +58,17 @@ type pushConfiguration struct {
 }
 
 type loadConfiguration struct {
-	Tag    string `json:"tag"`
-	Daemon string `json:"daemon"`
+	Tag    string   `json:"tag"`
+	Tags   []string `json:"tags"`
+	Daemon string   `json:"daemon"`
 }
 
 // NewDispatch returns the deploy manifest of one operation. It checks that
 // the manifests belong to the root (entry i of an index is manifest i), that
-// every missing blob is a layer, and the destination names (see
-// ValidateDestination). Empty tags are dropped; no tags means a push by
-// digest only.
+// every missing blob is a layer, and the destination names that hold no
+// template text (see Operation.Validate). Empty tags and names are dropped;
+// no tags means a push by digest only, no names a load without a name. The
+// names of a load, from "tag" and "tags", go to Operation.Tags.
 func NewDispatch(in Inputs) (*Dispatch, error) {
 	strategy := in.Strategy
 	if strategy == "" {
@@ -88,6 +95,7 @@ func NewDispatch(in Inputs) (*Dispatch, error) {
 	}
 	op := Operation{
 		Command:            in.Command,
+		Target:             in.Target,
 		RootKind:           in.RootKind,
 		OriginalRegistries: in.OriginalRegistries,
 		OriginalRepository: in.OriginalRepository,
@@ -249,24 +257,28 @@ func (op *Operation) setDestination(configuration []byte) error {
 			return err
 		}
 		op.Registry, op.Repository = c.Registry, c.Repository
-		for _, t := range c.Tags {
-			if t != "" && !oneOf(t, op.Tags) {
-				op.Tags = append(op.Tags, t)
-			}
-		}
-		return ValidateDestination(op.Registry, op.Repository, op.Tags)
+		op.Tags = appendNew(nil, c.Tags...)
+		return validatePartialDestination(op.Registry, op.Repository, op.Tags)
 	case CommandLoad:
 		var c loadConfiguration
 		if err := decode(&c); err != nil {
 			return err
 		}
-		if c.Tag == "" {
-			return invalidf(`configuration: a load needs a non-empty "tag"`)
-		}
 		if c.Daemon == "" {
 			return invalidf(`configuration: a load needs a non-empty "daemon"`)
 		}
-		op.Tag, op.Daemon = c.Tag, c.Daemon
+		op.Tags = appendNew(nil, append([]string{c.Tag}, c.Tags...)...)
+		op.Daemon = c.Daemon
 	}
 	return nil
+}
+
+// appendNew appends the values that are neither empty nor in list yet.
+func appendNew(list []string, values ...string) []string {
+	for _, v := range values {
+		if v != "" && !oneOf(v, list) {
+			list = append(list, v)
+		}
+	}
+	return list
 }

@@ -63,11 +63,38 @@ func TestNewDispatch(t *testing.T) {
 		},
 		{
 			name: "load",
-			in: Inputs{Command: "load", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
+			in: Inputs{Command: "load", Target: "//app:load", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
 				Configuration: []byte(`{"tag":"app:latest","daemon":"containerd"}`)},
 			want: &Dispatch{Settings: Settings{LoadStrategy: "eager"}, Operations: []Operation{{
+				Command: "load", Target: "//app:load", RootKind: "manifest", Root: descOf(raw(img1), "application/vnd.oci.image.manifest.v1+json"),
+				Manifests: []ManifestInfo{infoOf(img1)}, Tags: []string{"app:latest"}, Daemon: "containerd",
+			}}},
+		},
+		{
+			name: "load, tag and tags",
+			in: Inputs{Command: "load", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
+				Configuration: []byte(`{"tag":"app:1","tags":["app:2","","app:1","{{.USER}}"],"daemon":"docker"}`)},
+			want: &Dispatch{Settings: Settings{LoadStrategy: "eager"}, Operations: []Operation{{
 				Command: "load", RootKind: "manifest", Root: descOf(raw(img1), "application/vnd.oci.image.manifest.v1+json"),
-				Manifests: []ManifestInfo{infoOf(img1)}, Tag: "app:latest", Daemon: "containerd",
+				Manifests: []ManifestInfo{infoOf(img1)}, Tags: []string{"app:1", "app:2", "{{.USER}}"}, Daemon: "docker",
+			}}},
+		},
+		{
+			name: "load without a name",
+			in: Inputs{Command: "load", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
+				Configuration: []byte(`{"tag":"","tags":[],"daemon":"docker"}`)},
+			want: &Dispatch{Settings: Settings{LoadStrategy: "eager"}, Operations: []Operation{{
+				Command: "load", RootKind: "manifest", Root: descOf(raw(img1), "application/vnd.oci.image.manifest.v1+json"),
+				Manifests: []ManifestInfo{infoOf(img1)}, Daemon: "docker",
+			}}},
+		},
+		{
+			name: "push without destination, templates",
+			in: Inputs{Command: "push", Target: "//app:push", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
+				Configuration: []byte(`{"registry":"","repository":"","tags":["{{.STABLE_GIT_COMMIT}}","v-{{.BUILD_TIMESTAMP}}"]}`)},
+			want: &Dispatch{Settings: Settings{PushStrategy: "eager"}, Operations: []Operation{{
+				Command: "push", Target: "//app:push", RootKind: "manifest", Root: descOf(raw(img1), "application/vnd.oci.image.manifest.v1+json"),
+				Manifests: []ManifestInfo{infoOf(img1)}, Tags: []string{"{{.STABLE_GIT_COMMIT}}", "v-{{.BUILD_TIMESTAMP}}"},
 			}}},
 		},
 		{name: "bad command", in: Inputs{Command: "copy"}, wantErr: `command "copy"`},
@@ -91,6 +118,12 @@ func TestNewDispatch(t *testing.T) {
 			Configuration: []byte(`{"registry":"ghcr.io","repository":"org/app","tag":"v1"}`)}, wantErr: `unknown field "tag"`},
 		{name: "load without daemon", in: Inputs{Command: "load", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
 			Configuration: []byte(`{"tag":"app:latest"}`)}, wantErr: `non-empty "daemon"`},
+		{name: "bad load name", in: Inputs{Command: "load", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
+			Configuration: []byte(`{"tags":["Invalid:Tag!"],"daemon":"docker"}`)}, wantErr: `tag "Invalid:Tag!"`},
+		{name: "bad tag beside a template", in: Inputs{Command: "push", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
+			Configuration: []byte(`{"registry":"{{.REGISTRY}}","repository":"org/app","tags":["{{.V}}","-bad"]}`)}, wantErr: `tag "-bad"`},
+		{name: "target with a line break", in: Inputs{Command: "push", Target: "//app:push\n", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
+			Configuration: pushConf}, wantErr: "a label has no line breaks"},
 		{name: "bad original registry", in: Inputs{Command: "push", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
 			Configuration: pushConf, OriginalRegistries: []string{"docker.io/library"}}, wantErr: "original_registries"},
 	} {

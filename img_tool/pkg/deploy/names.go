@@ -130,3 +130,35 @@ func ValidateDestination(registry, repository string, tags []string) error {
 	}
 	return nil
 }
+
+// validatePartialDestination checks the destination of a push as the
+// deploy manifest may hold it: an empty registry or repository (given at
+// run time) and values with template text (refused at run time) are not
+// checked; the others are as in ValidateDestination.
+func validatePartialDestination(registry, repository string, tags []string) error {
+	checkable := func(s string) bool { return s != "" && !hasTemplate(s) }
+	if checkable(registry) {
+		if err := ValidateRegistry(registry); err != nil {
+			return err
+		}
+	}
+	if checkable(repository) {
+		if err := ValidateRepository(repository); err != nil {
+			return err
+		}
+	}
+	if checkable(registry) && checkable(repository) {
+		if n := len(registry) + 1 + len(repository); n > maxNameLength {
+			return invalidf("name %s/%s: %d characters, more than %d", registry, repository, n, maxNameLength)
+		}
+	}
+	for _, t := range tags {
+		if hasTemplate(t) {
+			continue
+		}
+		if err := ValidateTag(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}

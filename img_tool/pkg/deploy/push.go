@@ -34,12 +34,11 @@ type Option func(*options) error
 type options struct {
 	jobs            int
 	tags            []string
-	replaceTags     bool
 	registry        string
 	repository      string
 	progress        io.Writer
 	registryOptions []registry.Option
-	loadTag         string
+	loadNames       []string
 	daemon          string
 	loadOptions     []load.Option
 	source          BlobSource
@@ -99,8 +98,9 @@ func WithJobs(n int) Option {
 	}
 }
 
-// WithTags replaces the tags of every push operation; no tag means a push
-// by digest only. The default keeps the tags of the deploy manifest.
+// WithTags adds tags to every push operation, after the operation's own
+// tags; a tag given twice is written once. The default writes the tags of
+// the deploy manifest only (none: a push by digest only).
 func WithTags(tags ...string) Option {
 	return func(o *options) error {
 		for _, t := range tags {
@@ -109,13 +109,13 @@ func WithTags(tags ...string) Option {
 			}
 		}
 		o.tags = append(o.tags, tags...)
-		o.replaceTags = true
 		return nil
 	}
 }
 
-// WithRegistry replaces the registry of every push operation. The default
-// keeps the registry of the deploy manifest.
+// WithRegistry sets the registry of every push operation, also of those
+// whose deploy manifest names none. The default keeps the registry of the
+// deploy manifest.
 func WithRegistry(host string) Option {
 	return func(o *options) error {
 		if err := ValidateRegistry(host); err != nil {
@@ -126,8 +126,9 @@ func WithRegistry(host string) Option {
 	}
 }
 
-// WithRepository replaces the repository of every push operation. The
-// default keeps the repository of the deploy manifest.
+// WithRepository sets the repository of every push operation, also of
+// those whose deploy manifest names none. The default keeps the repository
+// of the deploy manifest.
 func WithRepository(repository string) Option {
 	return func(o *options) error {
 		if err := ValidateRepository(repository); err != nil {
@@ -161,6 +162,9 @@ func WithRegistryOptions(opts ...registry.Option) Option {
 
 // PushResult describes one push operation.
 type PushResult struct {
+	// Target is the label of the push target; empty when the deploy
+	// manifest names none.
+	Target     string
 	Registry   string
 	Repository string
 	// Digest is the digest of the root manifest or index.
@@ -195,6 +199,17 @@ type PushResult struct {
 // Reference is "REGISTRY/REPOSITORY@DIGEST".
 func (r *PushResult) Reference() string {
 	return fmt.Sprintf("%s/%s@%s", r.Registry, r.Repository, r.Digest)
+}
+
+// References are the references that the push wrote, as the launcher
+// prints them: Reference, then "REGISTRY/REPOSITORY:TAG" for each tag in
+// the order written.
+func (r *PushResult) References() []string {
+	refs := []string{r.Reference()}
+	for _, t := range r.Tags {
+		refs = append(refs, fmt.Sprintf("%s/%s:%s", r.Registry, r.Repository, t))
+	}
+	return refs
 }
 
 // Summary is the line that Run writes at the end of a push.
@@ -233,7 +248,9 @@ func Run(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) ([]PushR
 //
 // Loads go to pkg/load, with the missing blobs of a shallow base fetched
 // from its original registries. Every operation is read from the runfiles
-// and checked before the first one starts.
+// and checked before the first one starts: a destination that still holds
+// template text (ErrUnresolvedTemplate) or a push without a registry or
+// repository (ErrIncompleteDestination) fails the run before any request.
 //
 // Blobs that the runfiles lack (lazy strategies) come from the blob
 // source (WithBlobSource), else the output tree (WithOutputTree); with a
@@ -251,17 +268,27 @@ func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Rep
 		return nil, fmt.Errorf("deploy manifest: %w", err)
 	}
 	ops := make([]Operation, len(d.Operations))
+	loadNames := make([][]string, len(d.Operations))
 	var skipped []int
 	for i, op := range d.Operations {
 		ops[i] = op
 		switch op.Command {
 		case CommandLoad:
+			names := appendNew(op.LoadNames(), o.loadNames...)
+			var fields []unresolvedField
+			for _, n := range names {
+				fields = collectUnresolved(fields, "name", n)
+			}
+			if err := unresolvedError(i, op.Target, fields); err != nil {
+				return nil, err
+			}
+			loadNames[i] = names
 			continue
 		case CommandPush:
 			switch d.Settings.PushStrategy {
 			case StrategyCASRegistry:
 				if o.committer == nil {
-					return nil, fmt.Errorf("operation %d: push strategy cas_registry needs the blob cache of the registry: set IMG_BLOB_CACHE_ENDPOINT (grpc://HOST:PORT of cmd/registry --grpc-port)", i)
+					return nil, fmt.Errorf("%s: push strategy cas_registry needs the blob cache of the registry: set IMG_BLOB_CACHE_ENDPOINT (grpc://HOST:PORT of cmd/registry --grpc-port)", opName(i, op.Target))
 				}
 			case StrategyBES:
 				if !o.fromBES {
@@ -276,12 +303,9 @@ func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Rep
 		if o.repository != "" {
 			op.Repository = o.repository
 		}
-		if o.replaceTags {
-			op.Tags = o.tags
-		}
-		op.Tags = dedupe(op.Tags)
-		if err := ValidateDestination(op.Registry, op.Repository, op.Tags); err != nil {
-			return nil, fmt.Errorf("operation %d: %w", i, err)
+		op.Tags = appendNew(appendNew(nil, op.Tags...), o.tags...)
+		if err := checkPushDestination(i, &op); err != nil {
+			return nil, err
 		}
 		ops[i] = op
 	}
@@ -307,11 +331,11 @@ func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Rep
 	var loads []*opLoad
 	for i := range ops {
 		if slices.Contains(skipped, i) {
-			p.progress.printf("skipped operation %d: push strategy bes: the Build Event Service backend (cmd/bes) pushes %s when a build streams its events to it (--bes_backend)\n", i, ops[i].Repository)
+			p.progress.printf("skipped %s: push strategy bes: the Build Event Service backend (cmd/bes) pushes %s when a build streams its events to it (--bes_backend)\n", opName(i, ops[i].Target), ops[i].Repository)
 			continue
 		}
 		if ops[i].Command == CommandLoad {
-			op, err := prepareLoad(i, &ops[i], rf, client, &o)
+			op, err := prepareLoad(i, &ops[i], loadNames[i], rf, client, &o)
 			if err != nil {
 				return nil, err
 			}
@@ -348,14 +372,56 @@ func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Rep
 	return rep, err
 }
 
-func dedupe(tags []string) []string {
-	var out []string
-	for _, t := range tags {
-		if !oneOf(t, out) {
-			out = append(out, t)
-		}
+// ErrIncompleteDestination is wrapped by the error of a push whose
+// registry or repository is still empty at run time.
+var ErrIncompleteDestination = errors.New("incomplete destination")
+
+// checkPushDestination checks the destination of push operation i after
+// the run-time flags: no template text, a registry and a repository, valid
+// names.
+func checkPushDestination(i int, op *Operation) error {
+	var fields []unresolvedField
+	fields = collectUnresolved(fields, "registry", op.Registry)
+	fields = collectUnresolved(fields, "repository", op.Repository)
+	for _, t := range op.Tags {
+		fields = collectUnresolved(fields, "tag", t)
 	}
-	return out
+	if err := unresolvedError(i, op.Target, fields); err != nil {
+		return err
+	}
+	if err := incompleteError(i, op); err != nil {
+		return err
+	}
+	if err := ValidateDestination(op.Registry, op.Repository, op.Tags); err != nil {
+		return fmt.Errorf("%s: %w", opName(i, op.Target), err)
+	}
+	return nil
+}
+
+// incompleteError says how to give the registry or repository that push
+// operation i lacks; nil when it has both.
+func incompleteError(i int, op *Operation) error {
+	var what, attrs, flags, them string
+	switch {
+	case op.Registry == "" && op.Repository == "":
+		what, attrs, flags, them = "no registry and no repository", "`registry` and `repository`", "--registry HOST --repository REPO", "them"
+	case op.Registry == "":
+		what, attrs, flags, them = "no registry", "`registry`", "--registry HOST", "it"
+	case op.Repository == "":
+		what, attrs, flags, them = "no repository", "`repository`", "--repository REPO", "it"
+	default:
+		return nil
+	}
+	on, run := "the target", "-- "+flags
+	if op.Target != "" {
+		on, run = op.Target, "bazel run "+op.Target+" -- "+flags
+	}
+	fix := fmt.Sprintf("set %s on %s", attrs, on)
+	if op.Registry == "" {
+		fix += ", build with --@rules_img//img/settings:destination_registry=HOST"
+	}
+	return fmt.Errorf("%s: %w: %s to push to: %s, or pass %s at run time: %s; nothing was pushed",
+		opName(i, op.Target), ErrIncompleteDestination, what, fix, them, run)
 }
 
 // pushRun holds what the operations of one Run share.
@@ -408,7 +474,7 @@ func (m *rawManifest) Digest() (v1.Hash, error) { return v1.NewHash(m.desc.Diges
 func (m *rawManifest) Size() (int64, error)     { return m.desc.Size, nil }
 
 func (p *pushRun) errorf(op *opPush, format string, args ...any) error {
-	return fmt.Errorf("operation %d: push to %s/%s: %w", op.index, op.op.Registry, op.op.Repository, fmt.Errorf(format, args...))
+	return fmt.Errorf("%s: push to %s/%s: %w", opName(op.index, op.op.Target), op.op.Registry, op.op.Repository, fmt.Errorf(format, args...))
 }
 
 // prepare reads and checks the manifests of operation i and lists its
@@ -472,7 +538,7 @@ func (p *pushRun) prepare(i int, op *Operation) (*opPush, error) {
 			add(b)
 		}
 	}
-	r.result = PushResult{Registry: op.Registry, Repository: op.Repository, Digest: op.Root.Digest}
+	r.result = PushResult{Target: op.Target, Registry: op.Registry, Repository: op.Repository, Digest: op.Root.Digest}
 	for _, b := range r.blobs {
 		r.result.Blobs++
 		r.result.Bytes += b.desc.Size

@@ -158,17 +158,23 @@ func TestPushInProcess(t *testing.T) {
 	for _, tag := range []string{"v1", "latest"} {
 		checkImage(t, host+"/app/one:"+tag, img)
 	}
-	// Run-time tags replace the target's tags.
+	// Run-time tags come after the target's; a tag given twice is written
+	// once.
 	buf.Reset()
-	res, err = runPush(t, Settings{}, testOptions(t, &buf, WithTags("run-time")), fakeOp{img: img, configuration: push(host, "app/one", "v2")})
+	res, err = runPush(t, Settings{}, testOptions(t, &buf, WithTags("run-time", "v2", "run-time")), fakeOp{img: img, configuration: push(host, "app/one", "v2")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkCounts(t, res[0], 3, 0, 0, 0, 3)
 	checkProgress(t, buf.String(), 3)
 	checkImage(t, host+"/app/one:run-time", img)
-	if tagExists(t, host+"/app/one:v2") || !reflectEqual(res[0].Tags, []string{"run-time"}) {
-		t.Errorf("tags %q written, want only run-time", res[0].Tags)
+	checkImage(t, host+"/app/one:v2", img)
+	if !reflectEqual(res[0].Tags, []string{"v2", "run-time"}) {
+		t.Errorf("tags %q written, want v2, run-time", res[0].Tags)
+	}
+	ref := host + "/app/one"
+	if want := []string{res[0].Reference(), ref + ":v2", ref + ":run-time"}; !reflectEqual(res[0].References(), want) {
+		t.Errorf("References() = %q, want %q", res[0].References(), want)
 	}
 }
 
@@ -205,7 +211,7 @@ func TestRunErrors(t *testing.T) {
 		{name: "load without daemon", op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
 			opts:    []Option{WithLoadOptions(load.WithEnv([]string{"PATH=/nonexistent", "DOCKER=/nonexistent/docker"}))},
 			wantErr: []string{"operation 0: load of docker.io/library/app:1: no container runtime reachable: docker: /nonexistent/docker"}, wantIs: load.ErrNoDaemon},
-		{name: "bad load tag", opts: []Option{WithLoadTag("Invalid:Tag!")}, op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
+		{name: "bad load name", opts: []Option{WithLoadNames("Invalid:Tag!")}, op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
 			wantErr: []string{`tag "Invalid:Tag!": invalid reference format`}, wantIs: ErrInvalid},
 		{name: "bad daemon override", opts: []Option{WithDaemon("dockerd")}, op: fakeOp{img: img, command: "load", configuration: map[string]string{"tag": "app:1", "daemon": "docker"}},
 			wantErr: []string{`daemon "dockerd"`}, wantIs: ErrInvalid},

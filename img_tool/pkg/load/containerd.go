@@ -250,19 +250,45 @@ func isGone(err error) bool {
 	return false
 }
 
+// Names of the image record of a containerd load without a name: Docker's
+// name for an image without a tag (in Docker's namespace and for loads
+// through Docker), and the name elsewhere. The root's digest follows "@".
+const (
+	danglingDocker = "moby-dangling"
+	danglingOther  = "untagged"
+)
+
+// recordNames are the image records of a containerd load: its names, or
+// one record named by the root's digest for a load without a name.
+func recordNames(n loadNames, ns string, viaDocker bool, root string) []string {
+	if len(n.full) > 0 {
+		return n.full
+	}
+	if viaDocker || ns == DefaultNamespace {
+		return []string{danglingDocker + "@" + root}
+	}
+	return []string{danglingOther + "@" + root}
+}
+
 // loadContainerd writes the blobs of the selected manifests, the image
-// record and the snapshots.
-func (l *Loader) loadContainerd(ctx context.Context, c *ctrdConn, full string, im *image, sel []int) (*Result, error) {
+// records and the snapshots. viaDocker is true for a load through Docker's
+// containerd image store.
+func (l *Loader) loadContainerd(ctx context.Context, c *ctrdConn, viaDocker bool, n loadNames, im *image, sel []int) (*Result, error) {
 	ctx = namespaces.WithNamespace(ctx, c.ns)
+	records := recordNames(n, c.ns, viaDocker, im.Root.Digest.String())
 	ld := &ctrdLoad{
 		l: l, c: c, im: im,
 		cs:       c.client.ContentStore(),
 		lm:       c.client.LeasesService(),
 		progress: &lockedWriter{w: l.o.progress},
-		res:      &Result{Name: full, Daemon: DaemonContainerd, Via: c.socket, Namespace: c.ns},
+		res:      &Result{Name: records[0], Names: n.full, Daemon: DaemonContainerd, Via: c.socket, Namespace: c.ns},
+	}
+	if len(n.full) == 0 && viaDocker {
+		// Docker shows and runs the image by its ID, the root's digest.
+		ld.res.Name = im.Root.Digest.String()
 	}
 	lease, err := ld.lm.Create(ctx, leases.WithRandomID(), leases.WithExpiration(leaseExpiry),
-		leases.WithLabels(map[string]string{"rules_img/load": full}))
+		leases.WithLabels(map[string]string{"rules_img/load": records[0]}))
 	if err != nil {
 		return nil, c.wrap(fmt.Errorf("create a lease: %w", err))
 	}
@@ -286,16 +312,20 @@ func (l *Loader) loadContainerd(ctx context.Context, c *ctrdConn, full string, i
 		}
 	}
 	target := ocispec.Descriptor{MediaType: im.Root.MediaType, Digest: im.Root.Digest, Size: im.Root.Size}
-	rec := images.Image{Name: full, Target: target}
 	is := c.client.ImageService()
-	if _, err := is.Create(ctx, rec); errdefs.IsAlreadyExists(err) {
-		_, err = is.Update(ctx, rec, "target")
-		if err != nil {
-			return nil, c.wrap(fmt.Errorf("update image %s: %w", full, err))
+	var rec images.Image
+	for _, name := range records {
+		rec = images.Image{Name: name, Target: target}
+		if _, err := is.Create(ctx, rec); errdefs.IsAlreadyExists(err) {
+			_, err = is.Update(ctx, rec, "target")
+			if err != nil {
+				return nil, c.wrap(fmt.Errorf("update image %s: %w", name, err))
+			}
+		} else if err != nil {
+			return nil, c.wrap(fmt.Errorf("create image %s: %w", name, err))
 		}
-	} else if err != nil {
-		return nil, c.wrap(fmt.Errorf("create image %s: %w", full, err))
 	}
+	// The records share their target: unpacking one unpacks them all.
 	if err := ld.unpack(ctx, rec, sel); err != nil {
 		return nil, err
 	}

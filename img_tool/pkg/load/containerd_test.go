@@ -122,7 +122,7 @@ func TestContainerdLoad(t *testing.T) {
 
 	var progress bytes.Buffer
 	ld := newTestLoader(t, socket, &progress)
-	res, err := ld.Load(context.Background(), DaemonContainerd, name, singleImage(m))
+	res, err := ld.Load(context.Background(), DaemonContainerd, []string{name}, singleImage(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestContainerdLoad(t *testing.T) {
 
 	// Again, with auto, which finds the same containerd: nothing written.
 	progress.Reset()
-	res, err = newTestLoader(t, socket, &progress).Load(context.Background(), DaemonAuto, name, singleImage(m))
+	res, err = newTestLoader(t, socket, &progress).Load(context.Background(), DaemonAuto, []string{name}, singleImage(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestContainerdLoad(t *testing.T) {
 	b2 := newTestLayer(t, "b.txt", fmt.Sprintf("b2 %d\n", seed))
 	m2 := newTestManifest(t, dir, host, a, b2)
 	progress.Reset()
-	res, err = ld.Load(context.Background(), DaemonContainerd, name, singleImage(m2))
+	res, err = ld.Load(context.Background(), DaemonContainerd, []string{name}, singleImage(m2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestContainerdIndexPlatform(t *testing.T) {
 	name, full := uniqueName(t, client, ctx, "index")
 
 	var progress bytes.Buffer
-	res, err := newTestLoader(t, socket, &progress, WithPlatforms("linux/amd64")).Load(context.Background(), DaemonContainerd, name, img)
+	res, err := newTestLoader(t, socket, &progress, WithPlatforms("linux/amd64")).Load(context.Background(), DaemonContainerd, []string{name}, img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestContainerdIndexPlatform(t *testing.T) {
 
 	// All platforms: only the arm64 blobs are new.
 	progress.Reset()
-	res, err = newTestLoader(t, socket, &progress, WithPlatforms("all")).Load(context.Background(), DaemonContainerd, name, img)
+	res, err = newTestLoader(t, socket, &progress, WithPlatforms("all")).Load(context.Background(), DaemonContainerd, []string{name}, img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestContainerdFetchFailure(t *testing.T) {
 	name, full := uniqueName(t, client, ctx, "fetch")
 
 	var progress bytes.Buffer
-	_, err := newTestLoader(t, socket, &progress).Load(context.Background(), DaemonContainerd, name, img)
+	_, err := newTestLoader(t, socket, &progress).Load(context.Background(), DaemonContainerd, []string{name}, img)
 	t.Logf("broken fetch: %v", err)
 	if err == nil || !strings.Contains(err.Error(), "blob "+m.Layers[0].Descriptor.Digest.String()+" (layer 0 of manifest 0)") {
 		t.Fatalf("Load() error %v, want one about layer 0", err)
@@ -245,7 +245,7 @@ func TestContainerdFetchFailure(t *testing.T) {
 
 	f.cut, f.opens = 0, 0
 	progress.Reset()
-	res, err := newTestLoader(t, socket, &progress).Load(context.Background(), DaemonContainerd, name, img)
+	res, err := newTestLoader(t, socket, &progress).Load(context.Background(), DaemonContainerd, []string{name}, img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestContainerdFetchFailure(t *testing.T) {
 	checkImage(t, client, ctx, full, m.Descriptor.Digest, host)
 
 	f.opens = 0
-	res, err = newTestLoader(t, socket, &progress).Load(context.Background(), DaemonContainerd, name, img)
+	res, err = newTestLoader(t, socket, &progress).Load(context.Background(), DaemonContainerd, []string{name}, img)
 	if err != nil {
 		t.Fatal(err)
 	}

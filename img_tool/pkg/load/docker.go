@@ -118,15 +118,29 @@ func (l *Loader) probeDocker(ctx context.Context) (*dockerInfo, error) {
 
 // loadDocker loads through Docker's containerd when Docker uses the
 // containerd image store and its socket answers here, else with
-// `docker load`.
-func (l *Loader) loadDocker(ctx context.Context, full, familiar string, im *image, sel []int) (*Result, error) {
-	info, err := l.dockerInfo(ctx)
+// `docker load`, or `$LOADER_BINARY image load` when $LOADER_BINARY is set
+// (also when Docker does not answer).
+func (l *Loader) loadDocker(ctx context.Context, n loadNames, im *image, sel []int) (*Result, error) {
+	loader, err := l.loaderBinary()
 	if err != nil {
 		return nil, err
 	}
+	info, err := l.dockerInfo(ctx)
+	if err != nil {
+		if loader == "" || !errors.Is(err, ErrNoDaemon) {
+			return nil, err
+		}
+		l.printf("note: %s; loading with $LOADER_BINARY %s\n", noDaemonDetail(err), loader)
+		return l.loadTar(ctx, DaemonDocker, loaderArgv(loader), n, im, sel)
+	}
+	argv := []string{info.bin, "load"}
+	if loader != "" {
+		argv = loaderArgv(loader)
+	}
+	via := commandName(argv)
 	if !info.containerdStore {
-		l.warnOnce("warning: Docker does not use the containerd image store; loading with docker load (not incremental)\n")
-		return l.loadTar(ctx, DaemonDocker, []string{info.bin, "load"}, full, familiar, im, sel)
+		l.warnOnce(fmt.Sprintf("warning: Docker does not use the containerd image store; loading with %s (not incremental)\n", via))
+		return l.loadTar(ctx, DaemonDocker, argv, n, im, sel)
 	}
 	var why string
 	if host := l.env.get("DOCKER_HOST"); host != "" && !strings.HasPrefix(host, "unix://") {
@@ -142,15 +156,36 @@ func (l *Loader) loadDocker(ctx context.Context, full, familiar string, im *imag
 		}
 		c, err := l.containerd(ctx, sockets, ns, "")
 		if err == nil {
-			return l.loadContainerd(ctx, c, full, im, sel)
+			return l.loadContainerd(ctx, c, true, n, im, sel)
 		}
 		if !errors.Is(err, ErrNoDaemon) {
 			return nil, err
 		}
 		why = noDaemonDetail(err)
 	}
-	l.warnOnce(fmt.Sprintf("warning: Docker uses the containerd image store, but its containerd cannot be reached from here (%s); loading with docker load (not incremental)\n", why))
-	return l.loadTar(ctx, DaemonDocker, []string{info.bin, "load"}, full, familiar, im, sel)
+	l.warnOnce(fmt.Sprintf("warning: Docker uses the containerd image store, but its containerd cannot be reached from here (%s); loading with %s (not incremental)\n", why, via))
+	return l.loadTar(ctx, DaemonDocker, argv, n, im, sel)
+}
+
+// commandName is argv with the program's base name: "docker load".
+func commandName(argv []string) string {
+	return strings.Join(append([]string{filepath.Base(argv[0])}, argv[1:]...), " ")
+}
+
+// loadedID finds the image ID in the output of `docker load` ("Loaded
+// image ID: sha256:..."; podman: "Loaded image: sha256:..."), "" when it
+// names none.
+func loadedID(out string) string {
+	id := ""
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		for _, prefix := range []string{"Loaded image ID: ", "Loaded image: ", "Loaded image(s): "} {
+			if v, ok := strings.CutPrefix(line, prefix); ok && strings.HasPrefix(v, "sha256:") {
+				id = strings.Fields(v)[0]
+			}
+		}
+	}
+	return id
 }
 
 func (l *Loader) warnOnce(msg string) {
@@ -162,9 +197,11 @@ func (l *Loader) warnOnce(msg string) {
 }
 
 // loadTar writes the one selected manifest as a `docker save` tar and
-// pipes it into argv.
-func (l *Loader) loadTar(ctx context.Context, daemon string, argv []string, full, familiar string, im *image, sel []int) (*Result, error) {
-	via := strings.Join(append([]string{filepath.Base(argv[0])}, argv[1:]...), " ")
+// pipes it into argv. Without names the tar has no RepoTags: the result
+// names the image by the ID that the command printed, else by its config's
+// digest (the image ID of Docker without the containerd image store).
+func (l *Loader) loadTar(ctx context.Context, daemon string, argv []string, n loadNames, im *image, sel []int) (*Result, error) {
+	via := commandName(argv)
 	if len(sel) != 1 {
 		var ps []string
 		for _, m := range sel {
@@ -174,7 +211,7 @@ func (l *Loader) loadTar(ctx context.Context, daemon string, argv []string, full
 	}
 	m := sel[0]
 	pm := &im.manifests[m]
-	res := &Result{Name: full, Daemon: daemon, Via: via, Platforms: []string{formatPlatform(pm.platform)}}
+	res := &Result{Names: n.full, Daemon: daemon, Via: via, Platforms: []string{formatPlatform(pm.platform)}}
 	if len(pm.diffIDs) != len(pm.Layers) {
 		return nil, invalidf("manifest %d: config lists %d diff_ids for %d layers", m, len(pm.diffIDs), len(pm.Layers))
 	}
@@ -213,8 +250,11 @@ func (l *Loader) loadTar(ctx context.Context, daemon string, argv []string, full
 	}
 	res.Written, res.WrittenBytes = res.Blobs, res.Bytes
 	tar := filepath.Join(dir, "image.tar")
-	if err := layout.WriteDockerSave(ctx, tar, layout.Image{Manifest: mpath, Config: cpath},
-		layout.WithLayers(layers...), layout.WithTag(familiar), layout.WithVerifyDigests(true)); err != nil {
+	opts := []layout.Option{layout.WithLayers(layers...), layout.WithVerifyDigests(true)}
+	for _, name := range n.familiar {
+		opts = append(opts, layout.WithTag(name))
+	}
+	if err := layout.WriteDockerSave(ctx, tar, layout.Image{Manifest: mpath, Config: cpath}, opts...); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(tar)
@@ -222,7 +262,11 @@ func (l *Loader) loadTar(ctx context.Context, daemon string, argv []string, full
 		return nil, err
 	}
 	defer f.Close()
-	l.printf("sending %s (%d blobs, %s) to %s\n", familiar, res.Blobs, progress.HumanSize(res.Bytes), via)
+	what := pm.manifest.Config.Digest.String() + " (no name)"
+	if len(n.familiar) > 0 {
+		what = strings.Join(n.familiar, ", ")
+	}
+	l.printf("sending %s (%d blobs, %s) to %s\n", what, res.Blobs, progress.HumanSize(res.Bytes), via)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin = f
 	cmd.Env = l.o.env
@@ -232,6 +276,11 @@ func (l *Loader) loadTar(ctx context.Context, daemon string, argv []string, full
 		return nil, fmt.Errorf("%s: %w: %s", via, err, strings.TrimSpace(out.String()))
 	}
 	l.printf("%s", out.String())
+	if len(n.full) > 0 {
+		res.Name = n.full[0]
+	} else if res.Name = loadedID(out.String()); res.Name == "" {
+		res.Name = pm.manifest.Config.Digest.String()
+	}
 	return res, nil
 }
 

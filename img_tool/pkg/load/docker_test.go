@@ -43,7 +43,7 @@ func TestDockerLoad(t *testing.T) {
 	}
 	defer ld.Close()
 	for i := 0; i < 2; i++ {
-		res, err := ld.Load(context.Background(), DaemonDocker, name, indexImage(t, amd, other))
+		res, err := ld.Load(context.Background(), DaemonDocker, []string{name}, indexImage(t, amd, other))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func TestDockerContainerdStoreUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := ld.Load(context.Background(), DaemonDocker, "app:1", singleImage(m))
+	res, err := ld.Load(context.Background(), DaemonDocker, []string{"app:1"}, singleImage(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestDockerContainerdStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ld.Close()
-	res, err := ld.Load(context.Background(), DaemonDocker, name, singleImage(m))
+	res, err := ld.Load(context.Background(), DaemonDocker, []string{name}, singleImage(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,4 +148,46 @@ func TestDockerContainerdStore(t *testing.T) {
 		t.Errorf("docker load ran")
 	}
 	checkImage(t, client, ctx, full, m.Descriptor.Digest, "linux/"+runtime.GOARCH)
+}
+
+// TestDockerLoadNoName loads an image without a name into the Docker engine
+// at $RULES_IMG_TEST_DOCKER_HOST: an untagged image, found by the ID that
+// the result names.
+func TestDockerLoadNoName(t *testing.T) {
+	host := os.Getenv("RULES_IMG_TEST_DOCKER_HOST")
+	if host == "" {
+		t.Skip("RULES_IMG_TEST_DOCKER_HOST is unset")
+	}
+	env := append(os.Environ(), "DOCKER_HOST="+host)
+	dir := t.TempDir()
+	m := newTestManifest(t, dir, "linux/"+runtime.GOARCH, newTestLayer(t, "n.txt", fmt.Sprintf("n %d\n", time.Now().UnixNano())))
+	id := digest.FromBytes(m.Config).String()
+	t.Cleanup(func() {
+		cmd := exec.Command("docker", "image", "rm", id)
+		cmd.Env = env
+		cmd.Run()
+	})
+	var progress bytes.Buffer
+	ld, err := New(WithEnv(env), WithProgress(&progress), WithContainerdSockets(dir+"/none.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ld.Close()
+	res, err := ld.Load(context.Background(), DaemonDocker, nil, singleImage(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("progress:\n%s", progress.String())
+	if res.Name != id || len(res.Names) != 0 {
+		t.Errorf("result name %q names %q, want %s and none", res.Name, res.Names, id)
+	}
+	cmd := exec.Command("docker", "image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}", res.Name)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker image inspect: %v: %s", err, out)
+	}
+	if want := id + " 0"; strings.TrimSpace(string(out)) != want {
+		t.Errorf("docker image inspect: %q, want %q", out, want)
+	}
 }

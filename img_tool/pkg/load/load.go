@@ -1,8 +1,9 @@
 // Package load loads images into a local container runtime: containerd
 // (through its API, writing only the blobs it lacks), Docker (through
 // Docker's containerd when Docker uses the containerd image store, else
-// `docker load`), podman (`podman load`) or any program that reads a
-// `docker save` tar on stdin.
+// `docker load`), podman (`podman load`) or `$LOADER_BINARY image load`
+// (any program that takes a `docker save` tar on stdin that way, e.g.
+// nerdctl; when set it also replaces `docker load` and `podman load`).
 //
 // A loader reads the image from files that earlier build actions wrote;
 // base layers that the build never had come from a Fetcher.
@@ -25,7 +26,9 @@ import (
 // Daemons, the values of WithDaemon and of the daemon of a load.
 const (
 	// DaemonAuto uses Docker if it answers (through containerd when Docker
-	// uses the containerd image store), else containerd, else podman.
+	// uses the containerd image store), else containerd, else
+	// $LOADER_BINARY when set, else podman. The rules resolve "auto" at
+	// analysis time; the launcher still takes it from older manifests.
 	DaemonAuto = "auto"
 	// DaemonContainerd loads through the containerd API.
 	DaemonContainerd = "containerd"
@@ -34,7 +37,8 @@ const (
 	DaemonDocker = "docker"
 	// DaemonPodman loads with `podman load`.
 	DaemonPodman = "podman"
-	// DaemonGeneric pipes a `docker save` tar into $LOADER_BINARY.
+	// DaemonGeneric pipes a `docker save` tar into `$LOADER_BINARY image
+	// load`.
 	DaemonGeneric = "generic"
 )
 
@@ -127,9 +131,13 @@ const DefaultJobs = 4
 // the index that matches it; platforms that match nothing are skipped
 // with a note, and none matching at all is an error. An image that is a
 // single manifest is loaded whatever its platform unless a list was given
-// that does not match it. The default is the host platform: runtime.GOOS
-// and runtime.GOARCH, with linux for darwin (containers there run in a
-// Linux VM).
+// that does not match it.
+//
+// The default depends on the daemon of the load: every manifest for
+// DaemonContainerd; for the others (Docker, podman and tar loads take one
+// platform) $DOCKER_DEFAULT_PLATFORM when set, else linux/GOARCH, the
+// host's architecture (containers on macOS and Windows run in a Linux VM).
+// An index of one manifest loads that one by default.
 func WithPlatforms(spec string) Option {
 	return func(o *options) error {
 		p, err := parsePlatforms(spec)
@@ -160,7 +168,8 @@ func WithProgress(w io.Writer) Option {
 // process's environment.
 func WithEnv(env []string) Option {
 	return func(o *options) error {
-		o.env = append([]string(nil), env...)
+		// An empty env is an empty environment, not the process's.
+		o.env = append([]string{}, env...)
 		return nil
 	}
 }
@@ -240,11 +249,7 @@ func New(opts ...Option) (*Loader, error) {
 	if o.env == nil {
 		o.env = os.Environ()
 	}
-	l := &Loader{o: o, env: newEnv(o.env), tried: map[string]error{}, ctrd: map[string]*ctrdConn{}}
-	if !o.platforms.set {
-		l.o.platforms = hostPlatforms()
-	}
-	return l, nil
+	return &Loader{o: o, env: newEnv(o.env), tried: map[string]error{}, ctrd: map[string]*ctrdConn{}}, nil
 }
 
 // Close closes the connections of the loader.
@@ -260,9 +265,16 @@ func (l *Loader) Close() error {
 
 // Result describes one load.
 type Result struct {
-	// Name is the normalized name that was loaded, e.g.
-	// "docker.io/library/app:1".
+	// Name is the first name that was loaded, normalized, e.g.
+	// "docker.io/library/app:1". For a load without a name it is what
+	// finds the image: its ID ("sha256:...", as `docker images` shows it)
+	// for loads through Docker, podman or the loader binary, the image
+	// record ("moby-dangling@sha256:..." in Docker's namespace moby, else
+	// "untagged@sha256:...") for a containerd load.
 	Name string
+	// Names are the normalized names that were loaded, in order; none for
+	// a load without a name.
+	Names []string
 	// Daemon is the runtime that took the image: DaemonContainerd (also
 	// for Docker with the containerd image store), DaemonDocker,
 	// DaemonPodman or DaemonGeneric.
@@ -287,20 +299,31 @@ type Result struct {
 
 // Summary is the line that the loader writes at the end of a load.
 func (r *Result) Summary() string {
+	what := r.Name + " (no name)"
+	if len(r.Names) > 0 {
+		what = strings.Join(r.Names, ", ")
+	}
 	if r.Namespace != "" {
 		return fmt.Sprintf("loaded %s into containerd %s (namespace %s): wrote %d of %d blobs (%s of %s)",
-			r.Name, r.Via, r.Namespace, r.Written, r.Blobs, progress.HumanSize(r.WrittenBytes), progress.HumanSize(r.Bytes))
+			what, r.Via, r.Namespace, r.Written, r.Blobs, progress.HumanSize(r.WrittenBytes), progress.HumanSize(r.Bytes))
 	}
-	s := fmt.Sprintf("loaded %s with %s: sent %d blobs (%s)", r.Name, r.Via, r.Blobs, progress.HumanSize(r.Bytes))
+	s := fmt.Sprintf("loaded %s with %s: sent %d blobs (%s)", what, r.Via, r.Blobs, progress.HumanSize(r.Bytes))
 	if len(r.Platforms) == 1 && r.Platforms[0] != "unknown" {
 		s += " of " + r.Platforms[0]
 	}
 	return s
 }
 
-// Load loads img under name (see ParseName) into daemon (one of Daemons).
-// What is loaded are the manifests of the selected platforms (see
-// WithPlatforms); a tar load takes exactly one.
+// Load loads img under names (see ParseName; a name given twice is loaded
+// once) into daemon (one of Daemons). What is loaded are the manifests of
+// the selected platforms (see WithPlatforms); a tar load takes exactly one.
+//
+// Without names the image is loaded all the same, and Result.Name says how
+// to reach it: a tar load is an untagged image (reached by its ID), a
+// containerd load gets an image record named by the root's digest (so that
+// containerd keeps its content): "moby-dangling@DIGEST" in Docker's
+// namespace moby and for loads through Docker (Docker lists it as an image
+// without a tag, ID DIGEST), "untagged@DIGEST" in other namespaces.
 //
 // A containerd load writes, in this order, the layers and configs the
 // daemon lacks, the manifests, the index; then it points the image record
@@ -309,68 +332,116 @@ func (r *Result) Summary() string {
 // leaves no partial blob and no image record pointing at missing content
 // of a selected platform; the blobs it wrote are kept by a lease for an
 // hour, and the next load writes what is still missing.
-func (l *Loader) Load(ctx context.Context, daemon, name string, img *Image) (*Result, error) {
-	full, familiar, err := ParseName(name)
-	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
+func (l *Loader) Load(ctx context.Context, daemon string, names []string, img *Image) (*Result, error) {
+	var n loadNames
+	for _, name := range names {
+		full, familiar, err := ParseName(name)
+		if err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+		if !oneOf(full, n.full) {
+			n.full = append(n.full, full)
+			n.familiar = append(n.familiar, familiar)
+		}
+	}
+	what := strings.Join(n.full, ", ")
+	if img != nil && len(n.full) == 0 {
+		what = img.Root.Digest.String() + " (no name)"
 	}
 	if !oneOf(daemon, Daemons) {
-		return nil, fmt.Errorf("load of %s: %w", full, invalidf("daemon %q: want one of %s", daemon, strings.Join(Daemons, ", ")))
+		return nil, fmt.Errorf("load of %s: %w", what, invalidf("daemon %q: want one of %s", daemon, strings.Join(Daemons, ", ")))
 	}
 	im, err := readImage(img)
 	if err != nil {
-		return nil, fmt.Errorf("load of %s: %w", full, err)
+		return nil, fmt.Errorf("load of %s: %w", what, err)
 	}
-	sel, err := l.selectManifests(im)
+	sel, err := l.selectManifests(im, daemon)
 	if err != nil {
-		return nil, fmt.Errorf("load of %s: %w", full, err)
+		return nil, fmt.Errorf("load of %s: %w", what, err)
 	}
-	res, err := l.load(ctx, daemon, full, familiar, im, sel)
+	res, err := l.load(ctx, daemon, n, im, sel)
 	if err != nil {
-		return nil, fmt.Errorf("load of %s: %w", full, err)
+		return nil, fmt.Errorf("load of %s: %w", what, err)
 	}
 	l.printf("%s\n", res.Summary())
 	return res, nil
 }
 
+// loadNames are the names of a load, normalized (full) and short
+// (familiar, for the RepoTags of a tar); empty for a load without a name.
+type loadNames struct {
+	full, familiar []string
+}
+
+// loaderBinary is $LOADER_BINARY found in the loader's PATH, or "" when
+// it is unset.
+func (l *Loader) loaderBinary() (string, error) {
+	name := l.env.get("LOADER_BINARY")
+	if name == "" {
+		return "", nil
+	}
+	p, err := l.lookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("$LOADER_BINARY: %w", err)
+	}
+	return p, nil
+}
+
+// loaderArgv is the command of a tar load through $LOADER_BINARY.
+func loaderArgv(bin string) []string { return []string{bin, "image", "load"} }
+
 // load finds the runtime of daemon and loads into it.
-func (l *Loader) load(ctx context.Context, daemon, full, familiar string, im *image, sel []int) (*Result, error) {
+func (l *Loader) load(ctx context.Context, daemon string, n loadNames, im *image, sel []int) (*Result, error) {
 	switch daemon {
 	case DaemonContainerd:
 		c, err := l.containerd(ctx, l.sockets(), l.namespace(), socketsHint)
 		if err != nil {
 			return nil, err
 		}
-		return l.loadContainerd(ctx, c, full, im, sel)
+		return l.loadContainerd(ctx, c, false, n, im, sel)
 	case DaemonDocker:
-		return l.loadDocker(ctx, full, familiar, im, sel)
+		return l.loadDocker(ctx, n, im, sel)
 	case DaemonPodman:
-		bin, err := l.lookPath("podman")
+		argv, err := l.podmanArgv()
 		if err != nil {
-			return nil, fmt.Errorf("podman: %w: %w", ErrNoDaemon, err)
+			return nil, err
 		}
-		return l.loadTar(ctx, DaemonPodman, []string{bin, "load"}, full, familiar, im, sel)
+		return l.loadTar(ctx, DaemonPodman, argv, n, im, sel)
 	case DaemonGeneric:
-		bin := l.env.get("LOADER_BINARY")
-		if bin == "" {
-			return nil, invalidf("daemon generic needs $LOADER_BINARY, the program that reads a docker save tar on stdin")
-		}
-		p, err := l.lookPath(bin)
+		bin, err := l.loaderBinary()
 		if err != nil {
-			return nil, fmt.Errorf("$LOADER_BINARY: %w", err)
+			return nil, err
 		}
-		return l.loadTar(ctx, DaemonGeneric, []string{p}, full, familiar, im, sel)
+		if bin == "" {
+			return nil, invalidf("daemon generic needs $LOADER_BINARY, the program that `$LOADER_BINARY image load` feeds a docker save tar on stdin (e.g. nerdctl)")
+		}
+		return l.loadTar(ctx, DaemonGeneric, loaderArgv(bin), n, im, sel)
 	}
-	return l.loadAuto(ctx, full, familiar, im, sel)
+	return l.loadAuto(ctx, n, im, sel)
+}
+
+// podmanArgv is `$LOADER_BINARY image load` when $LOADER_BINARY is set,
+// else `podman load`.
+func (l *Loader) podmanArgv() ([]string, error) {
+	bin, err := l.loaderBinary()
+	if err != nil || bin != "" {
+		return loaderArgv(bin), err
+	}
+	bin, err = l.lookPath("podman")
+	if err != nil {
+		return nil, fmt.Errorf("podman: %w: %w", ErrNoDaemon, err)
+	}
+	return []string{bin, "load"}, nil
 }
 
 // loadAuto tries Docker (which itself loads through containerd when it uses
-// the containerd image store), then containerd, then podman: an image loaded
-// for a Docker user must be visible to `docker images`.
-func (l *Loader) loadAuto(ctx context.Context, full, familiar string, im *image, sel []int) (*Result, error) {
+// the containerd image store), then containerd, then $LOADER_BINARY when it
+// is set, else podman: an image loaded for a Docker user must be visible
+// to `docker images`.
+func (l *Loader) loadAuto(ctx context.Context, n loadNames, im *image, sel []int) (*Result, error) {
 	var tried []string
 	if _, err := l.dockerInfo(ctx); err == nil {
-		return l.loadDocker(ctx, full, familiar, im, sel)
+		return l.loadDocker(ctx, n, im, sel)
 	} else if !errors.Is(err, ErrNoDaemon) {
 		return nil, err
 	} else {
@@ -378,17 +449,23 @@ func (l *Loader) loadAuto(ctx context.Context, full, familiar string, im *image,
 	}
 	c, err := l.containerd(ctx, l.sockets(), l.namespace(), socketsHint)
 	if err == nil {
-		return l.loadContainerd(ctx, c, full, im, sel)
+		return l.loadContainerd(ctx, c, false, n, im, sel)
 	}
 	if !errors.Is(err, ErrNoDaemon) {
 		return nil, err
 	}
 	tried = append(tried, noDaemonDetail(err))
+	if bin, err := l.loaderBinary(); err != nil || bin != "" {
+		if err != nil {
+			return nil, err
+		}
+		return l.loadTar(ctx, DaemonGeneric, loaderArgv(bin), n, im, sel)
+	}
 	bin, err := l.lookPath("podman")
 	if err == nil {
 		err = l.runQuiet(ctx, bin, "version")
 		if err == nil {
-			return l.loadTar(ctx, DaemonPodman, []string{bin, "load"}, full, familiar, im, sel)
+			return l.loadTar(ctx, DaemonPodman, []string{bin, "load"}, n, im, sel)
 		}
 	}
 	tried = append(tried, fmt.Sprintf("podman: %v", err))

@@ -58,32 +58,50 @@ func TestSelectManifests(t *testing.T) {
 	arm := newTestManifest(t, dir, "linux/arm/v7", l)
 	idx := indexImage(t, amd, arm64, arm)
 	single := singleImage(arm64)
+	oneEntry := indexImage(t, arm)
 	host := map[string]int{"amd64": 0, "arm64": 1, "arm": 2}[runtime.GOARCH]
+	var noEnv []string
+	envArm := []string{"DOCKER_DEFAULT_PLATFORM=linux/arm/v7"}
 
 	for _, tc := range []struct {
 		name      string
 		img       *Image
+		daemon    string
+		env       []string
 		platforms string // "" for the default
 		want      []int
 		wantErr   string
 		wantNote  string
 	}{
-		{"host default", idx, "", []int{host}, "", ""},
-		{"amd64", idx, "linux/amd64", []int{0}, "", ""},
-		{"arm64 without variant", idx, "linux/arm64", []int{1}, "", ""},
-		{"arm64 with v8", idx, "linux/arm64/v8", []int{1}, "", ""},
-		{"arm any variant", idx, "linux/arm", []int{2}, "", ""},
-		{"index order", idx, "linux/arm/v7, linux/amd64", []int{0, 2}, "", ""},
-		{"all", idx, "all", []int{0, 1, 2}, "", ""},
-		{"some match", idx, "linux/s390x,linux/amd64", []int{0}, "", "note: the index has no manifest for linux/s390x"},
-		{"none match", idx, "linux/arm/v6", nil, "the index has no manifest for --platform linux/arm/v6; it has linux/amd64, linux/arm64/v8, linux/arm/v7", ""},
-		{"single manifest, default", single, "", []int{0}, "", ""},
-		{"single manifest, match", single, "linux/arm64", []int{0}, "", ""},
-		{"single manifest, no match", single, "linux/amd64", nil, "the image is for linux/arm64/v8, not for --platform linux/amd64", ""},
+		{"docker default: the host", idx, DaemonDocker, noEnv, "", []int{host}, "", ""},
+		{"podman default: the host", idx, DaemonPodman, noEnv, "", []int{host}, "", ""},
+		{"generic default: the host", idx, DaemonGeneric, noEnv, "", []int{host}, "", ""},
+		{"auto default: the host", idx, DaemonAuto, noEnv, "", []int{host}, "", ""},
+		{"containerd default: all", idx, DaemonContainerd, noEnv, "", []int{0, 1, 2}, "", ""},
+		{"containerd ignores DOCKER_DEFAULT_PLATFORM", idx, DaemonContainerd, envArm, "", []int{0, 1, 2}, "", ""},
+		{"docker default: DOCKER_DEFAULT_PLATFORM", idx, DaemonDocker, envArm, "", []int{2}, "", ""},
+		{"DOCKER_DEFAULT_PLATFORM without a match", idx, DaemonDocker, []string{"DOCKER_DEFAULT_PLATFORM=linux/s390x"}, "", nil,
+			"the index has no manifest for $DOCKER_DEFAULT_PLATFORM linux/s390x (choose with --platform); it has linux/amd64, linux/arm64/v8, linux/arm/v7", ""},
+		{"bad DOCKER_DEFAULT_PLATFORM", idx, DaemonDocker, []string{"DOCKER_DEFAULT_PLATFORM=arm"}, "", nil, `$DOCKER_DEFAULT_PLATFORM: invalid: platform "arm"`, ""},
+		{"--platform over DOCKER_DEFAULT_PLATFORM", idx, DaemonDocker, envArm, "linux/amd64", []int{0}, "", ""},
+		{"--platform for containerd", idx, DaemonContainerd, noEnv, "linux/arm64", []int{1}, "", ""},
+		{"index of one manifest, default", oneEntry, DaemonDocker, []string{"DOCKER_DEFAULT_PLATFORM=linux/s390x"}, "", []int{0}, "", ""},
+		{"index of one manifest, no match", oneEntry, DaemonDocker, noEnv, "linux/s390x", nil, "the index has no manifest for --platform linux/s390x", ""},
+		{"amd64", idx, DaemonDocker, noEnv, "linux/amd64", []int{0}, "", ""},
+		{"arm64 without variant", idx, DaemonDocker, noEnv, "linux/arm64", []int{1}, "", ""},
+		{"arm64 with v8", idx, DaemonDocker, noEnv, "linux/arm64/v8", []int{1}, "", ""},
+		{"arm any variant", idx, DaemonDocker, noEnv, "linux/arm", []int{2}, "", ""},
+		{"index order", idx, DaemonDocker, noEnv, "linux/arm/v7, linux/amd64", []int{0, 2}, "", ""},
+		{"all", idx, DaemonDocker, noEnv, "all", []int{0, 1, 2}, "", ""},
+		{"some match", idx, DaemonDocker, noEnv, "linux/s390x,linux/amd64", []int{0}, "", "note: the index has no manifest for linux/s390x"},
+		{"none match", idx, DaemonDocker, noEnv, "linux/arm/v6", nil, "the index has no manifest for --platform linux/arm/v6; it has linux/amd64, linux/arm64/v8, linux/arm/v7", ""},
+		{"single manifest, default", single, DaemonDocker, []string{"DOCKER_DEFAULT_PLATFORM=linux/s390x"}, "", []int{0}, "", ""},
+		{"single manifest, match", single, DaemonDocker, noEnv, "linux/arm64", []int{0}, "", ""},
+		{"single manifest, no match", single, DaemonContainerd, noEnv, "linux/amd64", nil, "the image is for linux/arm64/v8, not for --platform linux/amd64", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var progress bytes.Buffer
-			opts := []Option{WithProgress(&progress)}
+			opts := []Option{WithProgress(&progress), WithEnv(tc.env)}
 			if tc.platforms != "" {
 				opts = append(opts, WithPlatforms(tc.platforms))
 			}
@@ -95,7 +113,7 @@ func TestSelectManifests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ld.selectManifests(im)
+			got, err := ld.selectManifests(im, tc.daemon)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("selectManifests() = %v, %v; want error %q", got, err, tc.wantErr)
@@ -163,7 +181,7 @@ func TestContainerdUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ld.Close()
-	_, err = ld.Load(context.Background(), DaemonContainerd, "app:1", singleImage(m))
+	_, err = ld.Load(context.Background(), DaemonContainerd, []string{"app:1"}, singleImage(m))
 	t.Logf("error: %v", err)
 	if !errors.Is(err, ErrNoDaemon) {
 		t.Fatalf("Load() error %v, want ErrNoDaemon", err)
@@ -183,7 +201,7 @@ func TestAutoNothingReachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = ld.Load(context.Background(), DaemonAuto, "app", singleImage(m))
+	_, err = ld.Load(context.Background(), DaemonAuto, []string{"app"}, singleImage(m))
 	t.Logf("error: %v", err)
 	if !errors.Is(err, ErrNoDaemon) {
 		t.Fatalf("Load() error %v, want ErrNoDaemon", err)
@@ -297,14 +315,14 @@ func TestGenericLoader(t *testing.T) {
 
 	t.Run("two platforms", func(t *testing.T) {
 		ld, _ := New(WithEnv(env), WithPlatforms("all"))
-		_, err := ld.Load(context.Background(), DaemonGeneric, "app:1", img)
+		_, err := ld.Load(context.Background(), DaemonGeneric, []string{"app:1"}, img)
 		if err == nil || !strings.Contains(err.Error(), "takes one image, but 2 platforms are selected (linux/amd64, linux/arm64)") {
 			t.Errorf("Load() error %v", err)
 		}
 	})
 	t.Run("no LOADER_BINARY", func(t *testing.T) {
 		ld, _ := New(WithEnv(nil), WithPlatforms("linux/amd64"))
-		if _, err := ld.Load(context.Background(), DaemonGeneric, "app:1", img); err == nil || !strings.Contains(err.Error(), "$LOADER_BINARY") {
+		if _, err := ld.Load(context.Background(), DaemonGeneric, []string{"app:1"}, img); err == nil || !strings.Contains(err.Error(), "$LOADER_BINARY") {
 			t.Errorf("Load() error %v", err)
 		}
 	})
@@ -314,7 +332,7 @@ func TestGenericLoader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := ld.Load(context.Background(), DaemonGeneric, "app:1", img)
+	res, err := ld.Load(context.Background(), DaemonGeneric, []string{"app:1"}, img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,10 +340,10 @@ func TestGenericLoader(t *testing.T) {
 	if f.opens != 1 {
 		t.Errorf("fetched %d times, want 1", f.opens)
 	}
-	if res.Name != "docker.io/library/app:1" || res.Blobs != 4 || res.Written != 4 || res.Via != "loader" {
+	if res.Name != "docker.io/library/app:1" || res.Blobs != 4 || res.Written != 4 || res.Via != "loader image load" {
 		t.Errorf("result %+v", res)
 	}
-	if want := "loaded docker.io/library/app:1 with loader: sent 4 blobs (964 B) of linux/amd64"; !strings.Contains(progress.String(), want) || !strings.Contains(progress.String(), "Loaded image: app:1") {
+	if want := "loaded docker.io/library/app:1 with loader image load: sent 4 blobs (964 B) of linux/amd64"; !strings.Contains(progress.String(), want) || !strings.Contains(progress.String(), "Loaded image: app:1") {
 		t.Errorf("progress does not contain %q", want)
 	}
 	entries := readTar(t, out)

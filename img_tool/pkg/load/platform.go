@@ -1,6 +1,7 @@
 package load
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 
@@ -10,9 +11,12 @@ import (
 
 // platformSpec is what WithPlatforms selects.
 type platformSpec struct {
-	set  bool // given by WithPlatforms (not the host default)
+	set  bool // given by WithPlatforms (not a default)
 	all  bool
 	list []wantPlatform
+	// from says where a default came from, for messages: "the host
+	// platform", "$DOCKER_DEFAULT_PLATFORM".
+	from string
 }
 
 // wantPlatform is one requested platform.
@@ -51,15 +55,27 @@ func parsePlatforms(spec string) (platformSpec, error) {
 	return s, nil
 }
 
-// hostPlatforms is the default selection: the host's OS and architecture,
-// any variant. Containers on darwin run in a Linux VM.
-func hostPlatforms() platformSpec {
-	goos := runtime.GOOS
-	if goos == "darwin" {
-		goos = "linux"
+// HostPlatform is the default platform of loads that take one platform
+// when $DOCKER_DEFAULT_PLATFORM is unset: linux and the host's
+// architecture (containers on macOS and Windows run in a Linux VM).
+func HostPlatform() string { return "linux/" + runtime.GOARCH }
+
+// defaultPlatforms is the selection of a load into daemon without
+// WithPlatforms (see WithPlatforms).
+func (l *Loader) defaultPlatforms(daemon string) (platformSpec, error) {
+	if daemon == DaemonContainerd {
+		return platformSpec{all: true}, nil
 	}
-	p := platforms.Normalize(ocispec.Platform{OS: goos, Architecture: runtime.GOARCH})
-	return platformSpec{list: []wantPlatform{{p: p, text: goos + "/" + runtime.GOARCH}}}
+	if v := l.env.get("DOCKER_DEFAULT_PLATFORM"); v != "" {
+		s, err := parsePlatforms(v)
+		if err != nil {
+			return s, fmt.Errorf("$DOCKER_DEFAULT_PLATFORM: %w", err)
+		}
+		s.set, s.from = false, "$DOCKER_DEFAULT_PLATFORM"
+		return s, nil
+	}
+	p := platforms.Normalize(ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH})
+	return platformSpec{list: []wantPlatform{{p: p, text: HostPlatform()}}, from: "the host platform"}, nil
 }
 
 func (w wantPlatform) match(p *ocispec.Platform) bool {
@@ -78,10 +94,19 @@ func formatPlatform(p *ocispec.Platform) string {
 	return platforms.Format(*p)
 }
 
-// selectManifests returns the indexes of the manifests to load, in index
-// order (see WithPlatforms).
-func (l *Loader) selectManifests(im *image) ([]int, error) {
+// selectManifests returns the indexes of the manifests to load into
+// daemon, in index order (see WithPlatforms).
+func (l *Loader) selectManifests(im *image, daemon string) ([]int, error) {
 	spec := l.o.platforms
+	if !spec.set {
+		if len(im.manifests) == 1 {
+			return []int{0}, nil
+		}
+		var err error
+		if spec, err = l.defaultPlatforms(daemon); err != nil {
+			return nil, err
+		}
+	}
 	if spec.all {
 		sel := make([]int, len(im.manifests))
 		for i := range sel {
@@ -125,7 +150,7 @@ func (l *Loader) selectManifests(im *image) ([]int, error) {
 		for _, m := range im.manifests {
 			have = append(have, formatPlatform(m.platform))
 		}
-		how := "the host platform " + spec.texts() + " (choose with --platform)"
+		how := spec.from + " " + spec.texts() + " (choose with --platform)"
 		if spec.set {
 			how = "--platform " + spec.texts()
 		}
