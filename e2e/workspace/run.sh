@@ -38,11 +38,11 @@ grep -q "built from source with the host's go" "$ext/rules_img_pull_tool/BUILD.b
 ws query @pull_hub_repo//:pull_tool >/dev/null 2>&1 && say "ok: @pull_hub_repo//:pull_tool exists (upstream's name)" || no "@pull_hub_repo//:pull_tool"
 
 # 2. Single blobs: the config as a file (pull tool, mirror down; Bazel's
-#    downloader, executable), a layer extracted with strip_prefix.
+#    downloader, executable; lazy), a layer extracted with strip_prefix.
 if ws build //:blob_sums >"$work/ws_blob.out" 2>&1; then
   sums=bazel-bin/blob_sums.txt
   want=${E2E_CONFIG_DIGEST#sha256:}
-  [ "$(grep -c "^$want " "$sums")" = 2 ] && say "ok: pull_blob_file: the config blob, by the pull tool and by Bazel's downloader, hashes to its digest" || { no "pull_blob_file content"; cat "$sums"; }
+  [ "$(grep -c "^$want " "$sums")" = 3 ] && say "ok: pull_blob_file: the config blob, by the pull tool, by Bazel's downloader and lazily by a build action, hashes to its digest" || { no "pull_blob_file content"; cat "$sums"; }
   [ -x "$ext/config_blob_bazel/blob" ] && [ ! -x "$ext/config_blob/config.json" ] && say "ok: pull_blob_file: executable = True gives an executable file, the default does not" || no "pull_blob_file executable"
   size=$(stat -L -c %s "$ext/noise_layer/noise_1.bin" 2>/dev/null)
   [ "$size" = 2097152 ] && say "ok: pull_blob_archive: the layer extracted with strip_prefix (noise_1.bin, $size bytes)" || no "pull_blob_archive: noise_1.bin size $size"
