@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,11 +37,17 @@ func (k *configKeychain) Resolve(target authn.Resource) (authn.Authenticator, er
 	if k.err != nil {
 		return nil, fmt.Errorf("docker config %s: %w", path, k.err)
 	}
+	return resolveIn(k.cf, path, target)
+}
+
+// resolveIn looks target up in one config file (read from path):
+// "registry/repository" first, then "registry".
+func resolveIn(cf *configfile.ConfigFile, path string, target authn.Resource) (authn.Authenticator, error) {
 	for _, key := range []string{target.String(), target.RegistryStr()} {
 		if key == name.DefaultRegistry {
 			key = authn.DefaultAuthKey
 		}
-		cfg, err := k.cf.GetAuthConfig(key)
+		cfg, err := cf.GetAuthConfig(key)
 		if err != nil {
 			return nil, fmt.Errorf("docker config %s: credentials for %s: %w", path, key, err)
 		}
@@ -54,6 +61,60 @@ func (k *configKeychain) Resolve(target authn.Resource) (authn.Authenticator, er
 				IdentityToken: cfg.IdentityToken,
 				RegistryToken: cfg.RegistryToken,
 			}), nil
+		}
+	}
+	return authn.Anonymous, nil
+}
+
+// authFileKeychain resolves credentials from further files in config.json
+// format, in order: $REGISTRY_AUTH_FILE (e.g. rules_img's
+// docker_config_path setting) and podman's containers/auth.json. A file
+// that does not exist is skipped; one that cannot be parsed is an error
+// naming it.
+type authFileKeychain struct {
+	paths []string
+
+	once  sync.Once
+	files []*configfile.ConfigFile
+	err   error
+}
+
+var _ authn.Keychain = (*authFileKeychain)(nil)
+
+func (k *authFileKeychain) load() {
+	for _, p := range k.paths {
+		f, err := os.Open(p)
+		if errors.Is(err, os.ErrNotExist) {
+			k.files = append(k.files, nil)
+			continue
+		}
+		if err != nil {
+			k.err = fmt.Errorf("registry auth file %s: %w", p, err)
+			return
+		}
+		cf, err := config.LoadFromReader(f)
+		f.Close()
+		if err != nil {
+			k.err = fmt.Errorf("registry auth file %s: %w", p, err)
+			return
+		}
+		cf.Filename = p
+		k.files = append(k.files, cf)
+	}
+}
+
+func (k *authFileKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+	k.once.Do(k.load)
+	if k.err != nil {
+		return nil, k.err
+	}
+	for i, cf := range k.files {
+		if cf == nil {
+			continue
+		}
+		a, err := resolveIn(cf, k.paths[i], target)
+		if err != nil || a != authn.Anonymous {
+			return a, err
 		}
 	}
 	return authn.Anonymous, nil

@@ -36,9 +36,10 @@ func (k googleKeychain) ResolveContext(ctx context.Context, target authn.Resourc
 	return authn.Resolve(ctx, k.inner, target)
 }
 
-// keychain is what a Client resolves credentials with: the docker config
-// (its auths, credHelpers and credsStore), then, for Google's registries
-// when the config has nothing for them, the Google keychain.
-func keychain(config *configKeychain, google authn.Keychain) authn.Keychain {
-	return authn.NewMultiKeychain(config, googleKeychain{inner: google})
+// keychain is what a Client resolves credentials with: the local ones in
+// order (the docker config with its auths, credHelpers and credsStore,
+// then further auth files), then, for Google's registries when those have
+// nothing for them, the Google keychain.
+func keychain(google authn.Keychain, local ...authn.Keychain) authn.Keychain {
+	return authn.NewMultiKeychain(append(local, googleKeychain{inner: google})...)
 }

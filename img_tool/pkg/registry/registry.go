@@ -57,6 +57,7 @@ type Option func(*options) error
 
 type options struct {
 	configDir string
+	authFiles []string
 	insecure  []string
 	caFile    string
 	backoff   remote.Backoff
@@ -68,6 +69,20 @@ func WithConfigDir(dir string) Option {
 	return func(o *options) error {
 		if dir != "" {
 			o.configDir = dir
+		}
+		return nil
+	}
+}
+
+// WithAuthFiles reads credentials also from these files in config.json
+// format (REGISTRY_AUTH_FILE, podman's auth.json) when the docker config
+// has none for a registry; files that do not exist are skipped.
+func WithAuthFiles(paths ...string) Option {
+	return func(o *options) error {
+		for _, p := range paths {
+			if p != "" {
+				o.authFiles = append(o.authFiles, p)
+			}
 		}
 		return nil
 	}
@@ -151,7 +166,7 @@ func New(opts ...Option) (*Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	c := &Client{o: o, keys: keychain(&configKeychain{dir: o.configDir}, google.Keychain)}
+	c := &Client{o: o, keys: keychain(google.Keychain, &configKeychain{dir: o.configDir}, &authFileKeychain{paths: o.authFiles})}
 	c.base = &httpPolicy{
 		inner: &countingTransport{inner: tr, n: &c.read},
 		allow: func(host string) bool { return AllowsHTTP(host, o.insecure) },
