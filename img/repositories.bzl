@@ -23,12 +23,12 @@ img_register_toolchains()  # builds the img tool with the host's Go
 """
 
 load("//img/private:dependencies.bzl", _rules_img_dependencies = "rules_img_dependencies")
+load("//img/private/repository_rules:go_tool.bzl", "go_source_repo", "lockfile_repo")
 load(
-    "//img/private/prebuilt:workspace.bzl",
+    "//img/private/repository_rules:workspace.bzl",
     _img_register_prebuilt_toolchains = "img_register_prebuilt_toolchains",
     _pull_tool_register_prebuilt_repositories = "pull_tool_register_prebuilt_repositories",
 )
-load("//img/private/repository_rules:go_tool.bzl", "go_source_repo", "lockfile_repo")
 
 rules_img_dependencies = _rules_img_dependencies
 img_register_prebuilt_toolchains = _img_register_prebuilt_toolchains

@@ -2,7 +2,7 @@
 
 load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
 load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
-load("//img/private/prebuilt:workspace.bzl", "PULL_TOOL_REPO", "pull_tool_repository")
+load("//img/private/repository_rules:workspace.bzl", "PULL_TOOL_REPO", "pull_tool_repository")
 
 def rules_img_dependencies():
     """Declares what rules_img needs unless the WORKSPACE already has it.

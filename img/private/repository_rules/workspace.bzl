@@ -1,6 +1,6 @@
 """WORKSPACE macros for the tools from a prebuilt-binary lockfile, under upstream's names."""
 
-load("//img/private/repository_rules:go_tool.bzl", "pull_hub_repo", "tool_repo", "toolchain_hub_repo")
+load(":go_tool.bzl", "pull_hub_repo", "tool_repo", "toolchain_hub_repo")
 
 # The repository the pull repository rules run their tool from (bzlmod: the
 # img_tool extension's collection of the same name).
