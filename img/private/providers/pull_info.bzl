@@ -4,7 +4,7 @@ PullInfo = provider(
     doc = """The registry coordinates of a base image pulled with `pull`. Deploy rules use
 them to fetch (or mount) base layers that were never downloaded.""",
     fields = {
-        "registries": "list of string: registry hosts, the one that served first, then the mirrors.",
+        "registries": "list of string: registry hosts in the order they are tried: the mirrors of `registries`, then `registry` (`index.docker.io` when neither is set).",
         "repository": "string: repository in the registry, e.g. `library/debian`.",
         "tag": "string: the tag that was asked for; empty when none.",
         "digest": "string: the pinned digest of the index or manifest, `sha256:<hex>`.",
