@@ -85,7 +85,7 @@ checks() {
   if bazel run "${bz[@]}" //:push_stamped -- --registry "$reg" --repository "$repo" >"$R" 2>&1; then
     bad "$mode: push of an unstamped template tag succeeded"
   else
-    if grep -q "STABLE_GIT_COMMIT" "$R" && grep -q "//:push_stamped" "$R" && grep -q -- "--stamp" "$R"; then
+    if grep -q "STABLE_GIT_COMMIT" "$R" && grep -q "(//:push_stamped)" "$R" && grep -q -- "--stamp" "$R"; then
       ok "$mode: unstamped push fails: $(grep -m1 '^img: ' "$R" | cut -c1-200)"
     else
       tail -5 "$R"; bad "$mode: unstamped push error does not name the key, the target and --stamp"
@@ -114,7 +114,7 @@ checks() {
   if bazel run "${bz[@]}" --@rules_img//img/settings:destination_registry= //:push_latest >"$R" 2>&1; then
     bad "$mode: push without any registry succeeded"
   else
-    grep -q "//:push_latest" "$R" && grep -q -- "--registry" "$R" && ok "$mode: no registry: $(grep -m1 '^img: ' "$R" | cut -c1-150)" || { tail -5 "$R"; bad "$mode: no-registry error"; }
+    grep -q "(//:push_latest)" "$R" && grep -q -- "--registry" "$R" && ok "$mode: no registry: $(grep -m1 '^img: ' "$R" | cut -c1-150)" || { tail -5 "$R"; bad "$mode: no-registry error"; }
   fi
 
   # The index on the shallow base: base layers move registry to registry.

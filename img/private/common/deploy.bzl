@@ -61,7 +61,10 @@ def target_label(label):
         string
     """
     s = str(label)
-    return s[2:] if s.startswith("@@//") else s
+    for main in ["@@//", "@//"]:  # bzlmod, WORKSPACE
+        if s.startswith(main):
+            return s[len(main) - 2:]
+    return s
 
 # Settings that say where the remote cache of lazy pushes (and of the Build
 # Event Service push) is; recorded in the deploy manifest.
