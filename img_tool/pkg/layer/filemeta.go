@@ -137,6 +137,19 @@ func (md *Metadata) apply(h *tar.Header) {
 	}
 }
 
+// applyOverride applies only the override for h's path, not the
+// defaults: for entries the layer did not list (parent directories).
+func (md *Metadata) applyOverride(h *tar.Header) {
+	if md == nil {
+		return
+	}
+	name := strings.TrimSuffix(h.Name, "/")
+	if o, ok := md.Overrides[name]; ok {
+		md.used[name] = true
+		o.apply(h, false)
+	}
+}
+
 func (md *Metadata) unused() []string {
 	if md == nil {
 		return nil

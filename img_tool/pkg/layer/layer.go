@@ -65,8 +65,10 @@ type Writer struct {
 	bySize   map[sizeKey][]*entryRecord   // files over smallFile, digests computed lazily
 	byDigest map[[sha256.Size]byte]string // contentKey of files up to smallFile -> first path
 	headers  map[string]string            // interned header keys
+	trees    map[string]string            // cleaned host path of a tree -> its first tar name
 	keyBuf   []byte
 	buf      []byte
+	opts     options
 	Entries  int // entries written, for progress
 	Links    int // regular files stored as hardlinks
 }
@@ -81,6 +83,9 @@ type entryRecord struct {
 	digest [sha256.Size]byte
 	hashed bool // digest is set
 	typ    byte
+	// parentOf is set for a directory that the writer added as the parent
+	// of this entry (WithParentDirectories); the layer did not list it.
+	parentOf string
 }
 
 // sizeKey groups files that may share content; header is the interned
@@ -100,7 +105,8 @@ func contentKey(digest [sha256.Size]byte, header string) (k [sha256.Size]byte) {
 	return k
 }
 
-// NewWriter starts a tar stream on w. md may be nil.
+// NewWriter starts a tar stream on w with the default options (see New).
+// md may be nil.
 func NewWriter(w io.Writer, md *Metadata) *Writer {
 	return &Writer{
 		tw:       tar.NewWriter(w),
@@ -109,7 +115,9 @@ func NewWriter(w io.Writer, md *Metadata) *Writer {
 		bySize:   map[sizeKey][]*entryRecord{},
 		byDigest: map[[sha256.Size]byte]string{},
 		headers:  map[string]string{},
+		trees:    map[string]string{},
 		buf:      make([]byte, smallFile),
+		opts:     options{trees: TreesFull},
 	}
 }
 
@@ -160,8 +168,12 @@ func (w *Writer) claim(name, source string, typ byte, link string) (skip bool, e
 			return true, nil
 		}
 	}
+	was := describe(prev.source, prev.typ, prev.link)
+	if prev.parentOf != "" {
+		was = "the parent directory written for /" + prev.parentOf
+	}
 	return false, fmt.Errorf("path /%s is added twice with different content: from %s and from %s: %w",
-		name, describe(prev.source, prev.typ, prev.link), describe(source, typ, link), ErrInvalidArgument)
+		name, was, describe(source, typ, link), ErrInvalidArgument)
 }
 
 func describe(source string, typ byte, link string) string {
@@ -235,8 +247,12 @@ func (r *entryRecord) lazyDigest() ([sha256.Size]byte, error) {
 	return r.digest, nil
 }
 
-// writeHeader writes h; callers have applied the metadata already.
+// writeHeader writes h (after the parent directories it needs, if the
+// writer adds them); callers have applied the metadata already.
 func (w *Writer) writeHeader(h *tar.Header) error {
+	if err := w.addParents(h.Name); err != nil {
+		return err
+	}
 	if err := w.tw.WriteHeader(h); err != nil {
 		return fmt.Errorf("write tar header for /%s: %w", h.Name, err)
 	}
@@ -429,10 +445,9 @@ func (w *Writer) writeLink(h *tar.Header, target string) error {
 	link.Typeflag = tar.TypeLink
 	link.Linkname = target
 	link.Size = 0
-	if err := w.tw.WriteHeader(&link); err != nil {
-		return fmt.Errorf("write tar header for /%s: %w", h.Name, err)
+	if err := w.writeHeader(&link); err != nil {
+		return err
 	}
-	w.Entries++
 	w.Links++
 	return nil
 }

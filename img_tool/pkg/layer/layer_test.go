@@ -98,13 +98,22 @@ func sources(t *testing.T) (src func(string) string) {
 // no file is left in the output directory.
 func writeLayer(t *testing.T, md *layer.Metadata, build func(w *layer.Writer) error, opts ...compress.Option) ([]blobcheck.Entry, []byte, error) {
 	t.Helper()
+	return writeLayerWith(t, md, nil, build, opts...)
+}
+
+// writeLayerWith is writeLayer with writer options (layer.New).
+func writeLayerWith(t *testing.T, md *layer.Metadata, lopts []layer.Option, build func(w *layer.Writer) error, opts ...compress.Option) ([]blobcheck.Entry, []byte, error) {
+	t.Helper()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "blob")
 	if opts == nil {
 		opts = []compress.Option{compress.WithFormat(compress.Uncompressed)}
 	}
 	res, err := compress.WriteFile(out, func(w io.Writer) error {
-		lw := layer.NewWriter(w, md)
+		lw, err := layer.New(w, md, lopts...)
+		if err != nil {
+			return err
+		}
 		if err := build(lw); err != nil {
 			return err
 		}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -178,6 +180,16 @@ func (w *Writer) AddTree(pathInImage, dir string) error {
 }
 
 func (w *Writer) addTree(name, dir string) error {
+	if w.opts.trees == TreesDeduplicateSymlink {
+		key := filepath.Clean(dir)
+		first, seen := w.trees[key]
+		switch {
+		case !seen:
+			w.trees[key] = name
+		case first != name:
+			return w.addSymlink(name, relativeTarget(name, first))
+		}
+	}
 	items := make(chan *treeItem, treeWindow)
 	jobs := make(chan *treeItem, treeWindow)
 	stop := make(chan struct{})
@@ -240,4 +252,28 @@ func (w *Writer) addTreeItem(it *treeItem) error {
 	}
 	defer f.Close()
 	return w.writeContent(h, rec, f)
+}
+
+// relativeTarget is the symlink target that leads from a symlink named
+// link to the entry target (both tar names): the shortest relative path,
+// so that the link resolves inside the image wherever its root is mounted.
+func relativeTarget(link, target string) string {
+	var from, to []string
+	if dir := path.Dir(link); dir != "." {
+		from = strings.Split(dir, "/")
+	}
+	to = strings.Split(target, "/")
+	common := 0
+	for common < len(from) && common < len(to) && from[common] == to[common] {
+		common++
+	}
+	parts := make([]string, 0, len(from)-common+len(to)-common)
+	for range from[common:] {
+		parts = append(parts, "..")
+	}
+	parts = append(parts, to[common:]...)
+	if len(parts) == 0 {
+		return "."
+	}
+	return strings.Join(parts, "/")
 }
