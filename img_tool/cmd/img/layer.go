@@ -31,6 +31,8 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 		annotations                              = kvFlag{name: "annotation"}
 		fileMD                                   = kvFlag{name: "file-metadata"}
 		comp                                     compressionFlags
+		parents                                  bool
+		treeHandling                             string
 	)
 	fs.StringVar(&name, "name", "", "Name recorded in the metadata (the layer's label). Defaults to the digest.")
 	fs.Var(&adds, "add", "PATH=FILE: add a file (or directory) at PATH in the image. Repeatable.")
@@ -44,6 +46,8 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&metadataOut, "metadata", "", "Write the layer metadata JSON here.")
 	fs.StringVar(&defaultMD, "default-metadata", "", "JSON defaults for every entry: mode, uid, gid, uname, gname, mtime, pax_records.")
 	fs.Var(&fileMD, "file-metadata", "PATH=JSON: metadata of one entry, over the defaults. Every PATH must match an entry. Repeatable.")
+	fs.BoolVar(&parents, "create-parent-directories", false, "Write a directory entry (0755, owner 0:0, mtime 0) for every parent of an entry that the layer does not list before it.")
+	fs.StringVar(&treeHandling, "layer-tree-artifact-handling", string(layer.TreesFull), `Directory sources added at several paths: "full" writes each in full, "deduplicate_symlink" writes the first and makes the others relative symlinks to it.`)
 	comp.register(fs, "gzip")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,6 +69,14 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	md, err := layer.ParseMetadata(defaultMD, fileMD.Map())
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", ident, err)
+	}
+	trees, err := layer.ParseTreeHandling(treeHandling)
+	if err != nil {
+		return fmt.Errorf("layer %s: --layer-tree-artifact-handling: %w", ident, err)
+	}
+	layerOpts := []layer.Option{layer.WithTreeHandling(trees)}
+	if parents {
+		layerOpts = append(layerOpts, layer.WithParentDirectories())
 	}
 
 	var srcs []source
@@ -95,7 +107,10 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	runfilesOf := runfiles.Map()
 
 	fill := func(w io.Writer) error {
-		lw := layer.NewWriter(w, md)
+		lw, err := layer.New(w, md, layerOpts...)
+		if err != nil {
+			return err
+		}
 		for _, t := range importTars {
 			f, err := os.Open(t)
 			if err != nil {
