@@ -111,3 +111,31 @@ failure_test = analysistest.make(
     expect_failure = True,
     attrs = {"want_message": attr.string(mandatory = True)},
 )
+
+def _directory_flags_impl(ctx):
+    env = analysistest.begin(ctx)
+    action = _one_action(env, "LayerTar")
+    if action:
+        argv = action.argv
+        asserts.equals(env, ctx.attr.want_parents, "--create-parent-directories" in argv, "--create-parent-directories in {}".format(argv))
+        asserts.equals(env, ctx.attr.want_trees, _flag_value(argv, "--layer-tree-artifact-handling"))
+    return analysistest.end(env)
+
+_DIRECTORY_FLAGS_ATTRS = {
+    "want_parents": attr.bool(mandatory = True),
+    "want_trees": attr.string(mandatory = True),
+}
+
+# The LayerTar action's --create-parent-directories and
+# --layer-tree-artifact-handling under the default settings ...
+layer_directory_flags_test = analysistest.make(_directory_flags_impl, attrs = _DIRECTORY_FLAGS_ATTRS)
+
+# ... and with both settings set away from their defaults.
+layer_directory_flags_settings_test = analysistest.make(
+    _directory_flags_impl,
+    attrs = _DIRECTORY_FLAGS_ATTRS,
+    config_settings = {
+        str(Label("//img/settings:create_parent_directories")): "enabled",
+        str(Label("//img/settings:layer_tree_artifact_handling")): "deduplicate_symlink",
+    },
+)
