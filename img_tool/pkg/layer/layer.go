@@ -53,7 +53,8 @@ type RunfilesEntry struct {
 
 // Writer writes layer entries to a tar stream.
 //
-// Entries appear in the order added; equal inputs give equal bytes. Adding
+// Entries appear in the order added (with WithParentDirectories, each
+// after the parent directories it needs); equal inputs give equal bytes. Adding
 // a path twice is allowed only when both entries are the same; otherwise it
 // is an error naming the path and both sources. Close fails if a per-path
 // metadata override matched no entry. Errors from the underlying writer are

@@ -18,9 +18,11 @@ type options struct {
 // mode 0755, owner 0:0, mtime 0 (a file_metadata override of that exact
 // path applies; the layer-wide defaults do not), each written once, just
 // before the first entry below it, never for the root. Parents that the
-// layer already holds as a symlink or a file are left alone. The default
-// is off: the layer holds only the entries it lists, so the directories of
-// lower layers keep their modes and owners.
+// layer already holds as a symlink or a file are left alone; a directory
+// that the layer lists only after an entry below it is not written again
+// (it keeps the parent's header). The default is off: the layer holds only
+// the entries it lists, so the directories of lower layers keep their
+// modes and owners.
 func WithParentDirectories() Option {
 	return func(o *options) error {
 		o.parents = true
