@@ -23,7 +23,7 @@ export PATH="$(go env GOPATH)/bin:$PATH"
 out() { bazel cquery --output=files "$@" 2>/dev/null; }
 bazel build //images:all >"$work/build.out" 2>&1 || { tail -30 "$work/build.out"; bad "bazel build //images:all"; echo "images: $pass passed, $fail failed"; exit 1; }
 ok "bazel build //images:all"
-bazel build --output_groups=oci_tarball,tarball,digest //images:hello //images:hello_with_files //images:hello_stamped //images:hello_templated //images:multiarch >"$work/build.out" 2>&1 ||
+bazel build --stamp --output_groups=oci_tarball,tarball,digest //images:hello //images:hello_with_files //images:hello_stamped //images:hello_templated //images:multiarch >"$work/build.out" 2>&1 ||
   { tail -30 "$work/build.out"; bad "bazel build of the layout and tarball output groups"; }
 
 manifest=$(out //images:hello | grep _manifest.json)
@@ -68,7 +68,7 @@ stamped=$(out //images:hello_stamped | grep _config.json)
 check "stamp: build setting and status key in labels" test "$(jq -r '"\(.config.Labels["org.example.release"]) \(.config.Labels["org.example.version"])"' "$stamped")" = "dev 1.0.0"
 templated=$(out //images:hello_templated | grep _manifest.json)
 t1=$(sha256sum "$templated" | cut -d' ' -f1); s1=$(sha256sum "$(out //images:hello_stamped | grep _manifest.json)" | cut -d' ' -f1)
-EXAMPLE_VERSION=2.0.0 bazel build //images:hello_stamped //images:hello_templated >"$work/build.out" 2>&1 || bad "rebuild with another workspace status"
+EXAMPLE_VERSION=2.0.0 bazel build --stamp //images:hello_stamped //images:hello_templated >"$work/build.out" 2>&1 || bad "rebuild with another workspace status"
 t2=$(sha256sum "$templated" | cut -d' ' -f1); s2=$(sha256sum "$(out //images:hello_stamped | grep _manifest.json)" | cut -d' ' -f1)
 check "stamp: unstamped image unchanged when the status changes" test "$t1" = "$t2"
 check "stamp: stamped image changes with the status" test "$s1" != "$s2"

@@ -64,7 +64,14 @@ after=$(blob_writes e2e/hello)
 [ "$before" = "$after" ] && ok "second push: no blob upload in the registry log ($(grep -o 'uploaded [0-9]* of [0-9]* blobs' "$work/run.out" | head -1))" || bad "second push: $((after - before)) blob upload requests"
 
 # 4. Templated registry and tag, run-time --tag, digest-only push, multi_deploy.
-bazel run //images:push_templated >"$work/run.out" 2>&1 && [ "$(crane digest --insecure 127.0.0.1:5000/e2e/templated:1.0.0 2>&1)" = "$(digest_of //images:hello_with_files)" ] &&
+# Without --stamp the status key is missing: the push refuses and tags nothing.
+if bazel run //images:push_templated >"$work/run.out" 2>&1; then
+  bad "templated push without --stamp succeeded"
+else
+  grep -q "needs key STABLE_EXAMPLE_VERSION" "$work/run.out" && [ -z "$(crane ls --insecure 127.0.0.1:5000/e2e/templated 2>/dev/null)" ] &&
+    ok "templated push without --stamp: refused, names STABLE_EXAMPLE_VERSION, no tag" || { tail -3 "$work/run.out"; bad "templated push without --stamp: message or tags"; }
+fi
+bazel run --stamp //images:push_templated >"$work/run.out" 2>&1 && [ "$(crane digest --insecure 127.0.0.1:5000/e2e/templated:1.0.0 2>&1)" = "$(digest_of //images:hello_with_files)" ] &&
   ok "templated registry and stamped tag (e2e/templated:1.0.0)" || { tail -5 "$work/run.out"; bad "templated push"; }
 bazel run //images:push_hello -- --tag run-time-tag >"$work/run.out" 2>&1 && [ "$(crane digest --insecure 127.0.0.1:5000/e2e/hello:run-time-tag 2>&1)" = "$(digest_of //images:hello)" ] &&
   ok "run-time --tag" || { tail -5 "$work/run.out"; bad "run-time --tag"; }
@@ -76,7 +83,7 @@ else
   tail -5 "$work/run.out"; bad "digest-only push"
 fi
 crane delete --insecure "127.0.0.1:5000/e2e/hello@$(digest_of //images:hello)" >/dev/null 2>&1
-if bazel run //images:push_both >"$work/run.out" 2>&1; then
+if bazel run --stamp //images:push_both >"$work/run.out" 2>&1; then
   [ "$(crane digest --insecure 127.0.0.1:5000/e2e/hello:latest 2>&1)" = "$(digest_of //images:hello)" ] &&
     [ "$(crane digest --insecure 127.0.0.1:5000/e2e/templated:1.0.0 2>&1)" = "$(digest_of //images:hello_with_files)" ] &&
     ok "multi_deploy pushed two images in one bazel run" || bad "multi_deploy: digests"

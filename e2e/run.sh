@@ -91,7 +91,16 @@ expect_failure //bad:corrupt_tar "//bad:corrupt_tar \\(tars/corrupt.tar\\): corr
 expect_failure //bad:truncated_tar_optimized "//bad:truncated_tar_optimized: import tars/truncated.tar: tar ends after entry [0-9]+ without an end-of-archive marker \\(truncated\\)"
 expect_failure //:files_layer "compress.*lz4" "--@rules_img//img/settings:compress=lz4"
 expect_failure //bad:malformed_fragment "img manifest: config fragment bad/malformed_fragment.json: invalid character"
-expect_failure //bad:unknown_template_key "//bad:unknown_template_key: labels\\[\"org.example.version\"\\] = \"\\{\\{.STABLE_NOT_THERE\\}\\}\": unknown template key \\(no build_settings, and stamping is off\\)"
+# A key that the workspace status lacks: an error only when stamping (without
+# --stamp the label is empty and the build succeeds).
+expect_failure //bad:unknown_template_key "//bad:unknown_template_key: labels\\[\"org.example.version\"\\] = \"\\{\\{.STABLE_NOT_THERE\\}\\}\": unknown template key.*known keys: BUILD_" --stamp
+if bazel build //bad:unknown_template_key >"$log/bad.out" 2>&1 &&
+  v=$(jq -r '.config.Labels["org.example.version"]' "$(bazel cquery --output=files //bad:unknown_template_key 2>/dev/null | grep '_config.json$')") &&
+  { [ "$v" = "" ] || [ "$v" = null ]; }; then
+  ok "unknown status key without --stamp: the build succeeds, the label is empty"
+else
+  bad "unknown status key without --stamp"; tail -5 "$log/bad.out"
+fi
 expect_failure //bad:not_a_layer "image_manifest rule //bad:not_a_layer: '//data:config.txt' does not produce any image_manifest layers files"
 expect_failure //bad:base_without_platform "//bad:base_without_platform: base @@//images:multiarch has no manifest for linux/s390x \\(it has: linux/amd64, linux/arm64\\)"
 mkdir -p bad_compression
