@@ -78,8 +78,8 @@ checks() {
   else
     tail -20 "$R"; bad "$mode: bazel build //..."; return
   fi
-  grep -q "built for linux/amd64 (stamping: off)" "$(bazel info "${bz[@]}" bazel-bin 2>/dev/null)/app_note.txt" &&
-    ok "$mode: a rule of the workspace read @rules_img//img/private/config:target_os_cpu and :settings stamp" || bad "$mode: platform note"
+  grep -q "built for linux/amd64 (stamping: off, pushes: eager)" "$(bazel info "${bz[@]}" bazel-bin 2>/dev/null)/app_note.txt" &&
+    ok "$mode: a rule of the workspace read @rules_img//img/private/config:target_os_cpu and //img/private/settings:stamp and :push" || bad "$mode: platform note"
 
   # A stamped tag without --stamp: the push refuses, names key, target, --stamp.
   if bazel run "${bz[@]}" //:push_stamped -- --registry "$reg" --repository "$repo" >"$R" 2>&1; then

@@ -1,6 +1,5 @@
 """image_load: `bazel run` loads an image into containerd, Docker or podman."""
 
-load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
 load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_environment", "deploy_executable", "deploy_metadata", "image_parts")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
@@ -8,6 +7,7 @@ load("//img/private/common:transitions.bzl", "reset_platform_transition")
 load("//img/private/platforms:platforms.bzl", "TargetPlatformInfo")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
+load("//img/private/providers:load_settings_info.bzl", "LoadSettingsInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
 
 _ATTRS = {
@@ -41,8 +41,7 @@ stay in the remote cache and the load reads those that containerd lacks
 from there (see `//img/settings:remote_cache`). `auto`:
 `//img/settings:load_strategy`.""",
     ),
-    "_load_strategy": attr.label(default = "//img/settings:load_strategy", providers = [BuildSettingInfo]),
-    "_load_daemon": attr.label(default = "//img/settings:load_daemon", providers = [BuildSettingInfo]),
+    "_load_settings": attr.label(default = "//img/private/settings:load", providers = [LoadSettingsInfo]),
     "_os_cpu": attr.label(default = "//img/private/platforms:target_os_cpu", providers = [TargetPlatformInfo]),
 } | TEMPLATING_ATTRS | REMOTE_CACHE_ATTRS | DEPLOY_ENV_ATTRS
 
@@ -77,13 +76,13 @@ def _tarball(ctx, parts, tags):
 def _image_load_impl(ctx):
     strategy = ctx.attr.strategy
     if strategy == "auto":
-        strategy = ctx.attr._load_strategy[BuildSettingInfo].value
+        strategy = ctx.attr._load_settings[LoadSettingsInfo].strategy
     if ctx.attr.tag and ctx.attr.tag_list:
         fail("{}: set tag or tag_list, not both".format(ctx.label))
     tags = [ctx.attr.tag] if ctx.attr.tag else list(ctx.attr.tag_list)
     daemon = ctx.attr.daemon
     if daemon == "auto":
-        daemon = ctx.attr._load_daemon[BuildSettingInfo].value
+        daemon = ctx.attr._load_settings[LoadSettingsInfo].daemon
     request = {"tags": tags, "daemon": daemon}
     configuration = deploy_configuration(ctx, ctx.label.name + "_load", request)
     op = deploy_metadata(

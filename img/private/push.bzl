@@ -1,6 +1,5 @@
 """image_push: `bazel run` pushes an image or index to a registry."""
 
-load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS")
 load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_environment", "deploy_executable", "deploy_metadata")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
@@ -8,6 +7,7 @@ load("//img/private/common:transitions.bzl", "reset_platform_transition")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
+load("//img/private/providers:push_settings_info.bzl", "PushSettingsInfo")
 
 _ATTRS = {
     "image": attr.label(
@@ -25,17 +25,17 @@ Empty: `//img/settings:destination_registry`, or `--registry` at run time."""),
         values = ["auto", "eager", "lazy", "cas_registry", "bes"],
         doc = "How blobs reach the registry. `auto`: `//img/settings:push_strategy`. See docs/push-strategies.md.",
     ),
-    "_push_strategy": attr.label(default = "//img/settings:push_strategy", providers = [BuildSettingInfo]),
-    "_destination_registry": attr.label(default = "//img/settings:destination_registry", providers = [BuildSettingInfo]),
+    "_push_settings": attr.label(default = "//img/private/settings:push", providers = [PushSettingsInfo]),
 } | TEMPLATING_ATTRS | REMOTE_CACHE_ATTRS | DEPLOY_ENV_ATTRS
 
 def _image_push_impl(ctx):
     if ctx.attr.tag and ctx.attr.tag_list:
         fail("{}: set tag or tag_list, not both".format(ctx.label))
-    registry = ctx.attr.registry or ctx.attr._destination_registry[BuildSettingInfo].value
+    settings = ctx.attr._push_settings[PushSettingsInfo]
+    registry = ctx.attr.registry or settings.destination_registry
     strategy = ctx.attr.strategy
     if strategy == "auto":
-        strategy = ctx.attr._push_strategy[BuildSettingInfo].value
+        strategy = settings.strategy
     tags = [ctx.attr.tag] if ctx.attr.tag else list(ctx.attr.tag_list)
     request = {"registry": registry, "repository": ctx.attr.repository, "tags": tags}
     configuration = deploy_configuration(ctx, ctx.label.name + "_push", request)

@@ -1,0 +1,26 @@
+"""The load settings of //img/settings as one provider, for rules written
+outside rules_img (`@rules_img//img/private/settings:load`)."""
+
+load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
+load("//img/private/providers:load_settings_info.bzl", "LoadSettingsInfo")
+
+def _value(ctx, name):
+    return getattr(ctx.attr, "_" + name)[BuildSettingInfo].value
+
+def _load_settings_impl(ctx):
+    return [LoadSettingsInfo(
+        strategy = _value(ctx, "load_strategy"),
+        daemon = _value(ctx, "load_daemon"),
+        remote_cache = _value(ctx, "remote_cache"),
+        remote_instance_name = _value(ctx, "remote_instance_name"),
+        credential_helper = _value(ctx, "credential_helper"),
+    )]
+
+load_settings = rule(
+    implementation = _load_settings_impl,
+    attrs = {
+        "_" + name: attr.label(default = "//img/settings:" + name, providers = [BuildSettingInfo])
+        for name in ["load_strategy", "load_daemon", "remote_cache", "remote_instance_name", "credential_helper"]
+    },
+    doc = "LoadSettingsInfo of the build's //img/settings values.",
+)
