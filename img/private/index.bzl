@@ -6,7 +6,7 @@ load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "expand_template
 load("//img/private/common:transitions.bzl", "multi_platform_image_transition", "reset_platform_transition")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
-load("//img/private/providers:pull_info.bzl", "PullInfo")
+load("//img/private/providers:pull_info.bzl", "PullInfo", "PullOriginsInfo")
 
 _ATTRS = {
     "manifests": attr.label_list(
@@ -70,9 +70,11 @@ def _image_index_impl(ctx):
 
     # Where the base layers of shallow pulls live, as image_manifest says:
     # pushes and loads of the index fetch or mount them from there.
-    pulled = [t[PullInfo] for t in targets if PullInfo in t]
+    origins = [t[PullInfo] if PullInfo in t else None for t in targets]
+    pulled = [o for o in origins if o]
     if pulled:
         providers.append(pulled[0])
+        providers.append(PullOriginsInfo(manifests = origins))
     return providers
 
 image_index = rule(

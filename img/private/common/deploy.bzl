@@ -6,7 +6,7 @@ load("//img/private/common:build.bzl", "TOOLCHAIN", "TOOLCHAINS", "img_tool")
 load("//img/private/common:templating.bzl", "expand_templates")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
-load("//img/private/providers:pull_info.bzl", "PullInfo")
+load("//img/private/providers:pull_info.bzl", "PullInfo", "PullOriginsInfo")
 
 def image_parts(target):
     """The root file, its kind and the manifests of an image target.
@@ -153,6 +153,11 @@ def deploy_metadata(ctx, *, command, image, configuration, strategy):
         if pull.tag:
             args.add("--original-tag", pull.tag)
         args.add("--original-digest", pull.digest)
+    if PullOriginsInfo in image:
+        # An index over different pulled bases: each manifest's own.
+        for i, origin in enumerate(image[PullOriginsInfo].manifests):
+            if origin:
+                args.add("--original-for-manifest", "{}={}@{}".format(i, origin.repository, ",".join(origin.registries)))
     args.add(out)
     ctx.actions.run(
         executable = img_tool(ctx),

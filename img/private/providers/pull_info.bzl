@@ -10,3 +10,12 @@ them to fetch (or mount) base layers that were never downloaded.""",
         "digest": "string: the pinned digest of the index or manifest, `sha256:<hex>`.",
     },
 )
+
+PullOriginsInfo = provider(
+    doc = """Where the base layers of each manifest of an image_index live, for an
+index whose manifests sit on different pulled bases. Deploy rules pass it
+to the launcher; the index's own PullInfo is the first manifest's.""",
+    fields = {
+        "manifests": "list of PullInfo or None: entry i for manifest i of the index; None for a manifest without a pulled base.",
+    },
+)

@@ -131,3 +131,15 @@ os_cpu_test = analysistest.make(
     _os_cpu_impl,
     config_settings = {"//command_line_option:platforms": str(Label("//img/private/tests:linux_arm64_v8_2"))},
 )
+
+def _two_bases_push_impl(ctx):
+    env = analysistest.begin(ctx)
+    actions = _actions(env, "DeployMetadata")
+    asserts.equals(env, 1, len(actions))
+    for a in actions:
+        got = [a.argv[i + 1] for i, v in enumerate(a.argv) if v == "--original-for-manifest"]
+        asserts.equals(env, ctx.attr.want, got, "per-manifest base origins")
+        asserts.equals(env, "library/base", _argv_value(a.argv, "--original-repository"), "the index's own origin is the first manifest's")
+    return analysistest.end(env)
+
+two_bases_push_test = analysistest.make(_two_bases_push_impl, attrs = {"want": attr.string_list()})

@@ -45,6 +45,7 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 		origRegistries                                    listFlag
 		manifestPaths                                     = indexedFlag{name: "manifest-path"}
 		missing                                           = indexedFlag{name: "missing-blobs-for-manifest"}
+		manifestOrigins                                   = indexedFlag{name: "original-for-manifest"}
 	)
 	fs.StringVar(&command, "command", "", `The operation: "push" or "load".`)
 	fs.StringVar(&rootPath, "root-path", "", "The root manifest or index JSON.")
@@ -60,6 +61,7 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 	fs.StringVar(&origRepository, "original-repository", "", "Repository the base image was pulled from.")
 	fs.StringVar(&origTag, "original-tag", "", "Tag the base image was pulled by.")
 	fs.StringVar(&origDigest, "original-digest", "", "Digest of the base image.")
+	fs.Var(&manifestOrigins, "original-for-manifest", "I=REPOSITORY@REGISTRY,REGISTRY...: where the missing blobs of manifest I come from, when its base is not the one of --original-*. Repeatable.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -130,6 +132,19 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 				}
 			}
 		}
+	}
+	for i, values := range manifestOrigins.values {
+		if len(values) != 1 {
+			return fmt.Errorf("--original-for-manifest: manifest %d given %d times", i, len(values))
+		}
+		repo, regs, ok := strings.Cut(values[0], "@")
+		if !ok || repo == "" || regs == "" {
+			return fmt.Errorf("--original-for-manifest %d=%s: want REPOSITORY@REGISTRY[,REGISTRY...]", i, values[0])
+		}
+		if in.ManifestOrigins == nil {
+			in.ManifestOrigins = map[int]deploy.BaseOrigin{}
+		}
+		in.ManifestOrigins[i] = deploy.BaseOrigin{Repository: repo, Registries: strings.Split(regs, ",")}
 	}
 	d, err := deploy.NewDispatch(in)
 	if err != nil {

@@ -90,6 +90,29 @@ type ManifestInfo struct {
 	// LayerOrigins[j] says which target wrote layer j and where (empty for
 	// missing blobs); absent in deploy manifests of older versions.
 	LayerOrigins []LayerOrigin `json:"layer_origins,omitempty"`
+	// OriginalRegistries and OriginalRepository say where the missing
+	// blobs of this manifest come from when its base is not the
+	// operation's (an index over images on different pulled bases).
+	// Empty: the operation's Original* fields.
+	OriginalRegistries []string `json:"original_registries,omitempty"`
+	OriginalRepository string   `json:"original_repository,omitempty"`
+}
+
+// BaseOrigin is where the missing blobs of a manifest are fetched or
+// mounted from: registries in the order to try, and a repository.
+type BaseOrigin struct {
+	Registries []string
+	Repository string
+}
+
+// BaseOrigin returns where the missing blobs of manifest m come from: the
+// manifest's own original registry and repository, else the operation's.
+func (op *Operation) BaseOrigin(m int) BaseOrigin {
+	if m >= 0 && m < len(op.Manifests) && op.Manifests[m].OriginalRepository != "" {
+		mi := op.Manifests[m]
+		return BaseOrigin{Registries: mi.OriginalRegistries, Repository: mi.OriginalRepository}
+	}
+	return BaseOrigin{Registries: op.OriginalRegistries, Repository: op.OriginalRepository}
 }
 
 // LayerOrigin is the target that wrote a layer blob and the blob's path
@@ -325,6 +348,19 @@ func (mi *ManifestInfo) validate() error {
 			return err
 		}
 		layers[strings.TrimPrefix(l.Digest, "sha256:")] = true
+	}
+	for _, r := range mi.OriginalRegistries {
+		if err := ValidateRegistry(r); err != nil {
+			return fmt.Errorf("original_registries: %w", err)
+		}
+	}
+	if mi.OriginalRepository != "" {
+		if err := ValidateRepository(mi.OriginalRepository); err != nil {
+			return fmt.Errorf("original_repository: %w", err)
+		}
+	}
+	if (len(mi.OriginalRegistries) == 0) != (mi.OriginalRepository == "") {
+		return invalidf("original_registries and original_repository go together")
 	}
 	for _, h := range mi.MissingBlobs {
 		if !metadata.ValidDigest("sha256:" + h) {

@@ -70,6 +70,8 @@ type fakeOp struct {
 	command        string
 	origRegistries []string
 	origRepository string
+	// manifestOrigins are the per-manifest bases (Inputs.ManifestOrigins).
+	manifestOrigins map[int]BaseOrigin
 	// target is the label of the operation's target, "" for none.
 	target string
 }
@@ -90,7 +92,7 @@ func writeRunfiles(t *testing.T, dir string, settings Settings, ops ...fakeOp) *
 	var ds []*Dispatch
 	for i, op := range ops {
 		var imgs []v1.Image
-		in := Inputs{Command: op.command, Target: op.target, MissingBlobs: map[int][]string{}, OriginalRegistries: op.origRegistries, OriginalRepository: op.origRepository}
+		in := Inputs{Command: op.command, Target: op.target, MissingBlobs: map[int][]string{}, OriginalRegistries: op.origRegistries, OriginalRepository: op.origRepository, ManifestOrigins: op.manifestOrigins}
 		if in.Command == "" {
 			in.Command = CommandPush
 		}

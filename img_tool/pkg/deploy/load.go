@@ -104,7 +104,7 @@ func prepareLoad(i int, op *Operation, names []string, rf Runfiles, client *regi
 		return nil, errorf("%w", invalidf("daemon %q: want one of %s", r.daemon, strings.Join(load.Daemons, ", ")))
 	}
 	fetcher := &layerFetcher{
-		base:  &baseFetcher{client: client, registries: op.OriginalRegistries, repository: op.OriginalRepository},
+		base:  &baseFetcher{client: client, origins: map[digest.Digest]BaseOrigin{}},
 		o:     o,
 		built: map[digest.Digest]LayerOrigin{},
 	}
@@ -133,7 +133,11 @@ func prepareLoad(i int, op *Operation, names []string, rf Runfiles, client *regi
 			p, err := rf.Path(LayerPath(i, m, j))
 			if err != nil || !isFile(p) {
 				p = ""
-				if !mi.Missing(l.Digest) {
+				if mi.Missing(l.Digest) {
+					if _, ok := fetcher.base.origins[digest.Digest(l.Digest)]; !ok {
+						fetcher.base.origins[digest.Digest(l.Digest)] = op.BaseOrigin(m)
+					}
+				} else {
 					fetcher.built[digest.Digest(l.Digest)] = mi.Origin(j)
 				}
 			}
@@ -166,21 +170,24 @@ func ociDescriptor(d Descriptor) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: d.MediaType, Digest: digest.Digest(d.Digest), Size: d.Size}
 }
 
-// baseFetcher opens missing blobs of the base image from its registries.
+// baseFetcher opens missing blobs of the base images from their
+// registries.
 type baseFetcher struct {
-	client     *registry.Client
-	registries []string
-	repository string
+	client *registry.Client
+	// origins says where each missing blob comes from (see
+	// Operation.BaseOrigin).
+	origins map[digest.Digest]BaseOrigin
 }
 
 // Open streams the blob from the first original registry that has it.
 func (f *baseFetcher) Open(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
-	if len(f.registries) == 0 || f.repository == "" {
+	src := f.origins[desc.Digest]
+	if len(src.Registries) == 0 || src.Repository == "" {
 		return nil, errors.New("a missing blob of the base image, and the deploy manifest names no original registry and repository to fetch it from")
 	}
 	var rc io.ReadCloser
-	_, err := registry.Fetch(ctx, f.registries, func(ctx context.Context, host string) error {
-		repo, err := f.client.Repository(host, f.repository)
+	_, err := registry.Fetch(ctx, src.Registries, func(ctx context.Context, host string) error {
+		repo, err := f.client.Repository(host, src.Repository)
 		if err != nil {
 			return err
 		}

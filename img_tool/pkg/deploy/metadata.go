@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -48,6 +49,9 @@ type Inputs struct {
 	OriginalRepository string
 	OriginalTag        string
 	OriginalDigest     string
+	// ManifestOrigins[i] is where the missing blobs of manifest i come from
+	// when that differs from Original* (see ManifestInfo); optional.
+	ManifestOrigins map[int]BaseOrigin
 }
 
 // pushConfiguration and loadConfiguration are the configuration files.
@@ -113,6 +117,16 @@ func NewDispatch(in Inputs) (*Dispatch, error) {
 			return nil, invalidf("layer origins of manifest %d: %d entries for %d layers", i, len(origins), len(op.Manifests[i].LayerBlobs))
 		}
 		op.Manifests[i].LayerOrigins = origins
+	}
+	for i, o := range in.ManifestOrigins {
+		if i < 0 || i >= len(op.Manifests) {
+			return nil, invalidf("base origin for manifest %d, there are %d manifests", i, len(op.Manifests))
+		}
+		if o.Repository == op.OriginalRepository && slices.Equal(o.Registries, op.OriginalRegistries) {
+			continue // the operation's origin says it already
+		}
+		op.Manifests[i].OriginalRegistries = o.Registries
+		op.Manifests[i].OriginalRepository = o.Repository
 	}
 	if err := op.setDestination(in.Configuration); err != nil {
 		return nil, err

@@ -51,6 +51,26 @@ func TestNewDispatch(t *testing.T) {
 			}}},
 		},
 		{
+			name: "index over two pulled bases",
+			in: Inputs{Command: "push", RootKind: "index", Root: raw(idx), Manifests: [][]byte{raw(img1), raw(img2)},
+				MissingBlobs: map[int][]string{1: {hexOf(l1)}}, Configuration: pushConf,
+				OriginalRegistries: []string{"index.docker.io"}, OriginalRepository: "library/base",
+				ManifestOrigins: map[int]BaseOrigin{
+					0: {Registries: []string{"index.docker.io"}, Repository: "library/base"},
+					1: {Registries: []string{"mirror.example", "ghcr.io"}, Repository: "org/other-base"},
+				}},
+			want: &Dispatch{Settings: Settings{PushStrategy: "eager"}, Operations: []Operation{{
+				Command: "push", RootKind: "index", Root: descOf(raw(idx), "application/vnd.oci.image.index.v1+json"),
+				Manifests: []ManifestInfo{infoOf(img1), func() ManifestInfo {
+					mi := infoOf(img2, hexOf(l1))
+					mi.OriginalRegistries, mi.OriginalRepository = []string{"mirror.example", "ghcr.io"}, "org/other-base"
+					return mi
+				}()},
+				OriginalRegistries: []string{"index.docker.io"}, OriginalRepository: "library/base",
+				Registry: "127.0.0.1:5000", Repository: "org/app", Tags: []string{"latest", "v1"},
+			}}},
+		},
+		{
 			name: "index push by digest",
 			in: Inputs{Command: "push", RootKind: "index", Root: raw(idx), Manifests: [][]byte{raw(img1), raw(img2)},
 				MissingBlobs:  map[int][]string{1: {"sha256:" + hexOf(l1), hexOf(l1)}},
@@ -126,6 +146,12 @@ func TestNewDispatch(t *testing.T) {
 			Configuration: pushConf}, wantErr: "a label has no line breaks"},
 		{name: "bad original registry", in: Inputs{Command: "push", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
 			Configuration: pushConf, OriginalRegistries: []string{"docker.io/library"}}, wantErr: "original_registries"},
+		{name: "base origin of no manifest", in: Inputs{Command: "push", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
+			Configuration: pushConf, ManifestOrigins: map[int]BaseOrigin{2: {Registries: []string{"r.example"}, Repository: "base"}}}, wantErr: "base origin for manifest 2"},
+		{name: "bad manifest base repository", in: Inputs{Command: "push", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
+			Configuration: pushConf, ManifestOrigins: map[int]BaseOrigin{0: {Registries: []string{"r.example"}, Repository: "Bad"}}}, wantErr: "manifest 0: original_repository"},
+		{name: "manifest base without registries", in: Inputs{Command: "push", RootKind: "manifest", Root: raw(img1), Manifests: [][]byte{raw(img1)},
+			Configuration: pushConf, ManifestOrigins: map[int]BaseOrigin{0: {Repository: "base"}}}, wantErr: "go together"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := NewDispatch(tc.in)

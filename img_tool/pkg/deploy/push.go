@@ -458,6 +458,8 @@ type blobJob struct {
 	// origin is the target that wrote a layer and its path in the output
 	// tree.
 	origin LayerOrigin
+	// base is where a missing blob is mounted or streamed from.
+	base BaseOrigin
 }
 
 // rawManifest is a manifest or index to PUT, as the build wrote it.
@@ -531,7 +533,7 @@ func (p *pushRun) prepare(i int, op *Operation) (*opPush, error) {
 		}
 		add(config)
 		for j, l := range mi.LayerBlobs {
-			b := &blobJob{desc: l, what: fmt.Sprintf("layer %d of manifest %d", j, m), local: LayerPath(i, m, j), missing: mi.Missing(l.Digest), origin: mi.Origin(j)}
+			b := &blobJob{desc: l, what: fmt.Sprintf("layer %d of manifest %d", j, m), local: LayerPath(i, m, j), missing: mi.Missing(l.Digest), origin: mi.Origin(j), base: op.BaseOrigin(m)}
 			if !p.runfileExists(b.local) {
 				b.local = ""
 			}
@@ -669,14 +671,14 @@ func (p *pushRun) pushBlob(ctx context.Context, op *opPush, b *blobJob) (outcome
 
 	// A missing blob of the base image: mounted from the base's repository
 	// on the same registry, else streamed from the base's registries.
-	src := op.op
-	if len(src.OriginalRegistries) == 0 || src.OriginalRepository == "" {
+	src := b.base
+	if len(src.Registries) == 0 || src.Repository == "" {
 		return "", fmt.Errorf("a missing blob of the base image, and the deploy manifest names no original registry and repository to fetch it from")
 	}
 	l := &blobLayer{desc: b.desc, hash: hash, open: func() (io.ReadCloser, error) {
 		var rc io.ReadCloser
-		_, err := registry.Fetch(ctx, src.OriginalRegistries, func(ctx context.Context, host string) error {
-			repo, err := p.client.Repository(host, src.OriginalRepository)
+		_, err := registry.Fetch(ctx, src.Registries, func(ctx context.Context, host string) error {
+			repo, err := p.client.Repository(host, src.Repository)
 			if err != nil {
 				return err
 			}
@@ -685,7 +687,7 @@ func (p *pushRun) pushBlob(ctx context.Context, op *opPush, b *blobJob) (outcome
 		})
 		return rc, err
 	}}
-	if !p.sameRegistry(op.repo.Registry, src.OriginalRegistries) {
+	if !p.sameRegistry(op.repo.Registry, src.Registries) {
 		if err := p.pusher.Upload(ctx, op.repo, l); err != nil {
 			return "", err
 		}
@@ -699,7 +701,7 @@ func (p *pushRun) pushBlob(ctx context.Context, op *opPush, b *blobJob) (outcome
 	if exists, err := p.exists(ctx, op.repo.Digest(b.desc.Digest)); err == nil && exists {
 		return outcomeExists, nil
 	}
-	from, err := name.NewDigest(op.repo.Registry.Name()+"/"+src.OriginalRepository+"@"+b.desc.Digest, p.client.NameOptions(op.op.Registry)...)
+	from, err := name.NewDigest(op.repo.Registry.Name()+"/"+src.Repository+"@"+b.desc.Digest, p.client.NameOptions(op.op.Registry)...)
 	if err != nil {
 		return "", err
 	}

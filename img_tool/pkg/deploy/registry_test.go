@@ -168,6 +168,41 @@ func TestPushRealRegistry(t *testing.T) {
 	})
 }
 
+// TestPushIndexOfTwoBases pushes an index whose two images sit on base
+// images pulled from different repositories (shallow: neither base layer
+// is in the runfiles); each base layer is mounted from its own repository.
+func TestPushIndexOfTwoBases(t *testing.T) {
+	host := testRegistry(t)
+	baseA := testLayer(t, time.Now().UnixNano(), 30_000)
+	baseB := testLayer(t, time.Now().UnixNano()+1, 40_000)
+	repoA, repoB, dst := repoName("base-a"), repoName("base-b"), repoName("two-bases")
+	for repo, l := range map[string]v1.Layer{repoA: baseA, repoB: baseB} {
+		if _, err := runPush(t, Settings{}, testOptions(t, new(bytes.Buffer)), fakeOp{img: testImage(t, l), configuration: push(host, repo, "base")}); err != nil {
+			t.Fatalf("push the base to %s: %v", repo, err)
+		}
+	}
+	a := testImage(t, baseA, testLayer(t, time.Now().UnixNano()+2, 1_000))
+	b := testImage(t, baseB, testLayer(t, time.Now().UnixNano()+3, 1_000))
+	idx := testIndex(t, a, b)
+	missing := map[v1.Hash]bool{must[v1.Hash](t)(baseA.Digest()): true, must[v1.Hash](t)(baseB.Digest()): true}
+	var buf bytes.Buffer
+	res, err := runPush(t, Settings{}, testOptions(t, &buf), fakeOp{idx: idx, configuration: push(host, dst, "v1"), missing: missing,
+		origRegistries: []string{host}, origRepository: repoA,
+		manifestOrigins: map[int]BaseOrigin{0: {Registries: []string{host}, Repository: repoA}, 1: {Registries: []string{host}, Repository: repoB}}})
+	if err != nil {
+		t.Fatalf("push: %v\n%s", err, buf.String())
+	}
+	// two base layers mounted; two configs and two top layers uploaded.
+	checkCounts(t, res[0], 6, 4, 2, 0, 0)
+	got, err := remote.Index(direct(t, host+"/"+dst+":v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Index(got); err != nil {
+		t.Error(err)
+	}
+}
+
 // TestPushStreamed streams a base layer that the build never had from the
 // base image's registry A into registry B. A and B are
 // RULES_IMG_TEST_REGISTRY_A and _B when set; otherwise A is a proxy in front
