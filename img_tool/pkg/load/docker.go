@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rules-img/rules_img/img_tool/pkg/layout"
-	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 	"github.com/rules-img/rules_img/img_tool/pkg/progress"
 )
 
@@ -196,73 +194,35 @@ func (l *Loader) warnOnce(msg string) {
 	l.printf("%s", msg)
 }
 
-// loadTar writes the one selected manifest as a `docker save` tar and
-// pipes it into argv. Without names the tar has no RepoTags: the result
-// names the image by the ID that the command printed, else by its config's
-// digest (the image ID of Docker without the containerd image store).
+// loadTar writes the tar of the selected manifest (see buildTar; the
+// whole index for DaemonContainerization) and pipes it into argv. Without
+// names the tar has no RepoTags: the result names the image by the ID that
+// the command printed, else by its config's digest (the image ID of Docker
+// without the containerd image store), or for DaemonContainerization the
+// digest of the image's root.
 func (l *Loader) loadTar(ctx context.Context, daemon string, argv []string, n loadNames, im *image, sel []int) (*Result, error) {
 	via := commandName(argv)
-	if len(sel) != 1 {
-		var ps []string
-		for _, m := range sel {
-			ps = append(ps, formatPlatform(im.manifests[m].platform))
-		}
-		return nil, invalidf("%s takes one image, but %d platforms are selected (%s): choose one with --platform", via, len(sel), strings.Join(ps, ", "))
-	}
-	m := sel[0]
-	pm := &im.manifests[m]
-	res := &Result{Names: n.full, Daemon: daemon, Via: via, Platforms: []string{formatPlatform(pm.platform)}}
-	if len(pm.diffIDs) != len(pm.Layers) {
-		return nil, invalidf("manifest %d: config lists %d diff_ids for %d layers", m, len(pm.diffIDs), len(pm.Layers))
-	}
 	dir, err := os.MkdirTemp("", "img-load-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	mpath, cpath := filepath.Join(dir, "manifest.json"), filepath.Join(dir, "config.json")
-	if err := os.WriteFile(mpath, pm.Data, 0o600); err != nil {
+	t, err := l.buildTar(ctx, dir, via, daemon == DaemonContainerization, n, im, sel)
+	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(cpath, pm.Config, 0o600); err != nil {
-		return nil, err
+	res := t.result(daemon, via, n)
+	pm := &im.manifests[t.manifest]
+	id := pm.manifest.Config.Digest.String()
+	if daemon == DaemonContainerization {
+		id = im.Root.Digest.String()
 	}
-	res.Blobs, res.Bytes = 2, pm.Descriptor.Size+pm.manifest.Config.Size
-	var layers []layout.Layer
-	seen := map[string]bool{}
-	for j, layer := range pm.Layers {
-		d := layer.Descriptor
-		path := layer.Path
-		if path == "" {
-			path = filepath.Join(dir, fmt.Sprintf("layer-%d", j))
-			if err := l.fetchTo(ctx, im.Fetcher, layer, path); err != nil {
-				return nil, fmt.Errorf("layer %d %s: %w", j, d.Digest, err)
-			}
-		}
-		layers = append(layers, layout.Layer{Blob: path, Metadata: metadata.Layer{
-			Name: fmt.Sprintf("layer %d", j), DiffID: pm.diffIDs[j], MediaType: d.MediaType, Digest: d.Digest.String(), Size: d.Size,
-		}})
-		if !seen[d.Digest.String()] {
-			seen[d.Digest.String()] = true
-			res.Blobs++
-			res.Bytes += d.Size
-		}
-	}
-	res.Written, res.WrittenBytes = res.Blobs, res.Bytes
-	tar := filepath.Join(dir, "image.tar")
-	opts := []layout.Option{layout.WithLayers(layers...), layout.WithVerifyDigests(true)}
-	for _, name := range n.familiar {
-		opts = append(opts, layout.WithTag(name))
-	}
-	if err := layout.WriteDockerSave(ctx, tar, layout.Image{Manifest: mpath, Config: cpath}, opts...); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(tar)
+	f, err := os.Open(t.path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	what := pm.manifest.Config.Digest.String() + " (no name)"
+	what := id + " (no name)"
 	if len(n.familiar) > 0 {
 		what = strings.Join(n.familiar, ", ")
 	}
@@ -279,7 +239,7 @@ func (l *Loader) loadTar(ctx context.Context, daemon string, argv []string, n lo
 	if len(n.full) > 0 {
 		res.Name = n.full[0]
 	} else if res.Name = loadedID(out.String()); res.Name == "" {
-		res.Name = pm.manifest.Config.Digest.String()
+		res.Name = id
 	}
 	return res, nil
 }

@@ -160,9 +160,11 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, fmt.Errorf("connection reset by the test") }
 
-// withoutPath makes layer j of manifest m a missing blob served by f.
+// withoutPath makes layer j of manifest m a missing blob served by f. The
+// manifests of other images that share the layer keep its file.
 func withoutPath(t *testing.T, img *Image, f *mapFetcher, m, j int) {
 	t.Helper()
+	img.Manifests[m].Layers = append([]Layer(nil), img.Manifests[m].Layers...)
 	l := &img.Manifests[m].Layers[j]
 	data, err := os.ReadFile(l.Path)
 	if err != nil {

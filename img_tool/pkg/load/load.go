@@ -1,9 +1,12 @@
 // Package load loads images into a local container runtime: containerd
 // (through its API, writing only the blobs it lacks), Docker (through
 // Docker's containerd when Docker uses the containerd image store, else
-// `docker load`), podman (`podman load`) or `$LOADER_BINARY image load`
-// (any program that takes a `docker save` tar on stdin that way, e.g.
-// nerdctl; when set it also replaces `docker load` and `podman load`).
+// `docker load`), podman (`podman load`), Apple's container CLI
+// (`container image load`) or `$LOADER_BINARY image load` (any program
+// that takes a `docker save` tar on stdin that way, e.g. nerdctl; when set
+// it also replaces `docker load`, `podman load` and `container`). It also
+// writes the tar that those commands read to a writer of the caller's
+// (daemon tar), e.g. the standard output of `bazel run`.
 //
 // A loader reads the image from files that earlier build actions wrote;
 // base layers that the build never had come from a Fetcher.
@@ -37,13 +40,21 @@ const (
 	DaemonDocker = "docker"
 	// DaemonPodman loads with `podman load`.
 	DaemonPodman = "podman"
+	// DaemonContainerization pipes a tar that is both a `docker save`
+	// archive and an OCI layout (of the whole index when the image is one)
+	// into `container image load`, the CLI of Apple's Containerization
+	// framework ($LOADER_BINARY replaces `container`).
+	DaemonContainerization = "containerization"
+	// DaemonTar loads into no runtime: it writes the tar of
+	// DaemonContainerization to the writer of WithTarOutput.
+	DaemonTar = "tar"
 	// DaemonGeneric pipes a `docker save` tar into `$LOADER_BINARY image
 	// load`.
 	DaemonGeneric = "generic"
 )
 
 // Daemons are the valid daemons, in the order that messages list them.
-var Daemons = []string{DaemonAuto, DaemonDocker, DaemonContainerd, DaemonPodman, DaemonGeneric}
+var Daemons = []string{DaemonAuto, DaemonDocker, DaemonContainerd, DaemonPodman, DaemonContainerization, DaemonTar, DaemonGeneric}
 
 // ErrInvalid is wrapped by every error about a malformed image, name,
 // platform or option.
@@ -118,6 +129,8 @@ type options struct {
 	namespace   string
 	snapshotter string
 	jobs        int
+	tarOut      io.Writer
+	tarOutName  string
 }
 
 // DefaultJobs is the number of blobs that a containerd load writes at
@@ -138,6 +151,12 @@ const DefaultJobs = 4
 // platform) $DOCKER_DEFAULT_PLATFORM when set, else linux/GOARCH, the
 // host's architecture (containers on macOS and Windows run in a Linux VM).
 // An index of one manifest loads that one by default.
+//
+// DaemonTar and DaemonContainerization write every manifest of an index
+// into the tar's OCI layout, whatever the selection; it picks the one
+// manifest that the tar's manifest.json lists for `docker load`: the first
+// selected one. By default that is the host's (or $DOCKER_DEFAULT_PLATFORM's)
+// manifest, or the index's first when it has none for that platform.
 func WithPlatforms(spec string) Option {
 	return func(o *options) error {
 		p, err := parsePlatforms(spec)
@@ -226,6 +245,21 @@ func WithJobs(n int) Option {
 	}
 }
 
+// WithTarOutput sets where DaemonTar writes its tar: w, called name in
+// messages (e.g. "stdout"). The tar is complete before its first byte is
+// written to w, so a load that fails writes nothing; at most one tar is
+// written to w (a second tar load is an error). The default is no output:
+// DaemonTar loads fail.
+func WithTarOutput(name string, w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil || name == "" {
+			return invalidf("tar output %q: want a name and a writer", name)
+		}
+		o.tarOut, o.tarOutName = w, name
+		return nil
+	}
+}
+
 // Loader loads images. It finds each runtime once and keeps its
 // connection until Close. It is not safe for concurrent use.
 type Loader struct {
@@ -235,6 +269,7 @@ type Loader struct {
 	ctrd    map[string]*ctrdConn
 	docker  *dockerInfo
 	warned  bool
+	tarDone bool // a tar was written to the tar output
 	closers []io.Closer
 }
 
@@ -270,17 +305,21 @@ type Result struct {
 	// finds the image: its ID ("sha256:...", as `docker images` shows it)
 	// for loads through Docker, podman or the loader binary, the image
 	// record ("moby-dangling@sha256:..." in Docker's namespace moby, else
-	// "untagged@sha256:...") for a containerd load.
+	// "untagged@sha256:...") for a containerd load, the digest of the
+	// image's root (manifest or index) for DaemonTar and, unless
+	// `container` names an ID, DaemonContainerization.
 	Name string
 	// Names are the normalized names that were loaded, in order; none for
 	// a load without a name.
 	Names []string
 	// Daemon is the runtime that took the image: DaemonContainerd (also
 	// for Docker with the containerd image store), DaemonDocker,
-	// DaemonPodman or DaemonGeneric.
+	// DaemonPodman, DaemonContainerization or DaemonGeneric; DaemonTar
+	// when the tar went to the tar output.
 	Daemon string
-	// Via is the containerd socket, or the command that read the tar
-	// ("docker load", "podman load", the loader binary).
+	// Via is the containerd socket, the command that read the tar
+	// ("docker load", "podman load", "container image load", the loader
+	// binary), or the name of the tar output.
 	Via string
 	// Namespace is the containerd namespace; empty for tar loads.
 	Namespace string
@@ -308,15 +347,19 @@ func (r *Result) Summary() string {
 			what, r.Via, r.Namespace, r.Written, r.Blobs, progress.HumanSize(r.WrittenBytes), progress.HumanSize(r.Bytes))
 	}
 	s := fmt.Sprintf("loaded %s with %s: sent %d blobs (%s)", what, r.Via, r.Blobs, progress.HumanSize(r.Bytes))
-	if len(r.Platforms) == 1 && r.Platforms[0] != "unknown" {
-		s += " of " + r.Platforms[0]
+	if r.Daemon == DaemonTar {
+		s = fmt.Sprintf("wrote %s to %s: a docker-save and OCI layout tar of %d blobs (%s)", what, r.Via, r.Blobs, progress.HumanSize(r.Bytes))
+	}
+	if len(r.Platforms) > 1 || len(r.Platforms) == 1 && r.Platforms[0] != "unknown" {
+		s += " of " + strings.Join(r.Platforms, ", ")
 	}
 	return s
 }
 
 // Load loads img under names (see ParseName; a name given twice is loaded
 // once) into daemon (one of Daemons). What is loaded are the manifests of
-// the selected platforms (see WithPlatforms); a tar load takes exactly one.
+// the selected platforms (see WithPlatforms); a tar load takes exactly one,
+// except that DaemonTar and DaemonContainerization take the whole index.
 //
 // Without names the image is loaded all the same, and Result.Name says how
 // to reach it: a tar load is an untagged image (reached by its ID), a
@@ -407,6 +450,14 @@ func (l *Loader) load(ctx context.Context, daemon string, n loadNames, im *image
 			return nil, err
 		}
 		return l.loadTar(ctx, DaemonPodman, argv, n, im, sel)
+	case DaemonContainerization:
+		argv, err := l.containerArgv()
+		if err != nil {
+			return nil, err
+		}
+		return l.loadTar(ctx, DaemonContainerization, argv, n, im, sel)
+	case DaemonTar:
+		return l.writeTar(ctx, n, im, sel)
 	case DaemonGeneric:
 		bin, err := l.loaderBinary()
 		if err != nil {
@@ -432,6 +483,27 @@ func (l *Loader) podmanArgv() ([]string, error) {
 		return nil, fmt.Errorf("podman: %w: %w", ErrNoDaemon, err)
 	}
 	return []string{bin, "load"}, nil
+}
+
+// containerArgv is `$LOADER_BINARY image load` when $LOADER_BINARY is set,
+// else `container image load`: the `container` CLI reads the tar on stdin
+// when no --input is given.
+func (l *Loader) containerArgv() ([]string, error) {
+	bin, err := l.loaderBinary()
+	if err != nil || bin != "" {
+		return loaderArgv(bin), err
+	}
+	bin, err = l.lookPath("container")
+	if err != nil {
+		return nil, fmt.Errorf("containerization: %w: %w (the CLI of Apple's container, macOS; set $LOADER_BINARY to use another program)", ErrNoDaemon, err)
+	}
+	return []string{bin, "image", "load"}, nil
+}
+
+// unifiedTar reports whether daemon takes the tar that is both a docker
+// save archive and an OCI layout of the whole image.
+func unifiedTar(daemon string) bool {
+	return daemon == DaemonTar || daemon == DaemonContainerization
 }
 
 // loadAuto tries Docker (which itself loads through containerd when it uses

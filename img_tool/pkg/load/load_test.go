@@ -98,6 +98,12 @@ func TestSelectManifests(t *testing.T) {
 		{"single manifest, default", single, DaemonDocker, []string{"DOCKER_DEFAULT_PLATFORM=linux/s390x"}, "", []int{0}, "", ""},
 		{"single manifest, match", single, DaemonDocker, noEnv, "linux/arm64", []int{0}, "", ""},
 		{"single manifest, no match", single, DaemonContainerd, noEnv, "linux/amd64", nil, "the image is for linux/arm64/v8, not for --platform linux/amd64", ""},
+		{"tar default: the host", idx, DaemonTar, noEnv, "", []int{host}, "", ""},
+		{"containerization default: DOCKER_DEFAULT_PLATFORM", idx, DaemonContainerization, envArm, "", []int{2}, "", ""},
+		{"tar, DOCKER_DEFAULT_PLATFORM without a match: the first", idx, DaemonTar, []string{"DOCKER_DEFAULT_PLATFORM=linux/s390x"}, "", []int{0}, "",
+			"note: the index has no manifest for $DOCKER_DEFAULT_PLATFORM linux/s390x; the tar's manifest.json lists its first, linux/amd64"},
+		{"tar, --platform without a match", idx, DaemonTar, noEnv, "linux/arm/v6", nil, "the index has no manifest for --platform linux/arm/v6", ""},
+		{"tar, --platform all", idx, DaemonTar, noEnv, "all", []int{0, 1, 2}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var progress bytes.Buffer

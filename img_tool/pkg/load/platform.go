@@ -145,6 +145,13 @@ func (l *Loader) selectManifests(im *image, daemon string) ([]int, error) {
 			l.printf("note: the index has no manifest for %s\n", w.text)
 		}
 	}
+	if len(sel) == 0 && !spec.set && unifiedTar(daemon) {
+		// The tar holds every manifest anyway; manifest.json names the
+		// first when the default platform has none.
+		l.printf("note: the index has no manifest for %s %s; the tar's manifest.json lists its first, %s\n",
+			spec.from, spec.texts(), formatPlatform(im.manifests[0].platform))
+		return []int{0}, nil
+	}
 	if len(sel) == 0 {
 		var have []string
 		for _, m := range im.manifests {
