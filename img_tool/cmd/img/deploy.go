@@ -45,11 +45,20 @@ text ({{.STABLE_GIT_COMMIT}}: built without --stamp) pushes nothing.
 A load target loads its image into a local runtime: containerd through its
 API (only the blobs it lacks; then the image is unpacked), Docker (through
 its containerd when Docker uses the containerd image store, else with
-docker load), podman (podman load) or $LOADER_BINARY (daemon generic). Of
-an index only the manifests of --platform are loaded. It prints each loaded
-name, e.g. docker.io/library/app:latest; a load without a name prints what
-finds the image: its ID (sha256:...) or, for containerd, its image record
-(moby-dangling@sha256:..., untagged@sha256:... outside namespace moby).
+docker load), podman (podman load), Apple's container CLI (daemon
+containerization: container image load) or $LOADER_BINARY (daemon
+generic). Of an index only the manifests of --platform are loaded. It
+prints each loaded name, e.g. docker.io/library/app:latest; a load without
+a name prints what finds the image: its ID (sha256:...) or, for
+containerd, its image record (moby-dangling@sha256:..., untagged@sha256:...
+outside namespace moby).
+
+Daemon tar loads nowhere: it writes the image to stdout as one tar that is
+both a docker save archive and an OCI layout (of the whole index, with
+manifest.json listing the --platform manifest), e.g.
+bazel run //:load --@rules_img//img/settings:load_daemon=tar > image.tar
+or ... | docker load. Stdout then holds the tar only: progress and the
+names go to stderr, and stdout must not be a terminal.
 
 Flags:
 `
@@ -64,10 +73,11 @@ Environment:
   CONTAINERD_NAMESPACE              containerd namespace of a containerd load (default moby, Docker's)
   CONTAINERD_SNAPSHOTTER            snapshotter to unpack into (default: the namespace's, overlayfs)
   DOCKER, DOCKER_HOST               docker binary (default docker in PATH) and the daemon it talks to
-  DOCKER_DEFAULT_PLATFORM           default --platform of loads into docker, podman and generic
+  DOCKER_DEFAULT_PLATFORM           default --platform of loads into docker, podman, containerization, tar and generic
   LOADER_BINARY                     program run as "$LOADER_BINARY image load" with a docker save tar on stdin,
-                                    e.g. nerdctl: daemon generic needs it; when set it also replaces docker load
-                                    and podman load (loads through Docker's containerd stay as they are)
+                                    e.g. nerdctl: daemon generic needs it; when set it also replaces docker load,
+                                    podman load and container image load (loads through Docker's containerd stay
+                                    as they are)
 `
 
 // loadEnvKeys are the variables that the loader reads from the launcher's
@@ -127,7 +137,7 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	fs.Var(&tags, "t", "Short for --tag.")
 	fs.StringVar(&registryHost, "registry", "", "Push: registry to push to, instead of the target's or where the target has none.")
 	fs.StringVar(&repo, "repository", "", "Push: repository to push to, instead of the target's or where the target has none.")
-	fs.StringVar(&platform, "platform", "", "Load: manifests of an index to load, a comma-separated list of os/arch[/variant], or all (default: all for containerd; for docker, podman and generic $DOCKER_DEFAULT_PLATFORM, else "+load.HostPlatform()+").")
+	fs.StringVar(&platform, "platform", "", "Load: manifests of an index to load, a comma-separated list of os/arch[/variant], or all (default: all for containerd; for the others $DOCKER_DEFAULT_PLATFORM, else "+load.HostPlatform()+"). The tar of daemons tar and containerization holds the whole index; this picks the manifest that its manifest.json lists (default: as above, or the index's first).")
 	fs.StringVar(&daemon, "daemon", "", "Load: runtime to load into instead of the target's: "+strings.Join(load.Daemons, ", ")+".")
 	fs.BoolVar(&quiet, "quiet", false, "Print only the pushed references and the loaded names.")
 	fs.IntVar(&jobs, "jobs", deploy.DefaultJobs, "Blobs to upload (push) or write into containerd (load) at once.")
@@ -169,6 +179,18 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 		return errors.New("--platform and --daemon apply to load operations, and this target has none")
 	}
 	loadOpts := []load.Option{load.WithEnv(loadEnv(getenv))}
+	report := stdout
+	switch n := tarLoads(d, daemon); {
+	case n > 1:
+		return fmt.Errorf("%d load operations write a tar to stdout (daemon tar), which takes one", n)
+	case n == 1:
+		if isTerminal(stdout) {
+			return errors.New("daemon tar writes the image as a tar to stdout, which is a terminal: redirect it (> image.tar) or pipe it (| docker load)")
+		}
+		// Stdout holds the tar and nothing else.
+		loadOpts = append(loadOpts, load.WithTarOutput("stdout", stdout))
+		report = stderr
+	}
 	if platform != "" {
 		loadOpts = append(loadOpts, load.WithPlatforms(platform))
 	}
@@ -184,9 +206,39 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	opts = append(opts, remote.options()...)
 	rep, err := deploy.RunAll(ctx, d, rf, opts...)
 	if rep != nil {
-		printReport(stdout, rep)
+		printReport(report, rep)
 	}
 	return err
+}
+
+// tarLoads counts the load operations of d that write a tar to stdout: of
+// daemon tar, or all of them when the --daemon flag (daemon) is tar.
+func tarLoads(d *deploy.Dispatch, daemon string) int {
+	n := 0
+	for _, op := range d.Operations {
+		if op.Command != deploy.CommandLoad {
+			continue
+		}
+		if daemon == load.DaemonTar || daemon == "" && op.Daemon == load.DaemonTar {
+			n++
+		}
+	}
+	return n
+}
+
+// isTerminal reports whether w is a character device other than
+// /dev/null, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(st, null)
 }
 
 // printReport writes what a run pushed and loaded, one reference a line:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -21,7 +22,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/deploy"
 	"github.com/rules-img/rules_img/img_tool/pkg/load"
@@ -568,5 +571,247 @@ func TestDeployLauncherLoadContainerd(t *testing.T) {
 	}
 	if stdout.String() != want || stderr.Len() != 0 {
 		t.Errorf("--quiet: stdout %q stderr %q, want %q and nothing", stdout.String(), stderr.String(), want)
+	}
+}
+
+// writeLoadTarget writes what `bazel run` of a load target (a multi_deploy
+// of loads when there are several configurations) sees: the launcher path
+// and its runfiles. The image is imgs[0], or an index of imgs.
+func writeLoadTarget(t *testing.T, imgs []v1.Image, confs ...string) (exe string) {
+	t.Helper()
+	exe = filepath.Join(t.TempDir(), "bin", "load")
+	writeFile(t, exe, []byte("#!/bin/false\n"))
+	rf := writeDir(t, exe+".runfiles")
+	var ops []string
+	for i, conf := range confs {
+		in := newDeployInputs(t, conf, imgs...)
+		kind := "manifest"
+		if len(imgs) > 1 {
+			kind = "index"
+		}
+		args := []string{"deploy-metadata", "--command", "load", "--root-path", in.root, "--root-kind", kind, "--configuration-file", in.conf, "--target", fmt.Sprintf("//app:load%d", i)}
+		for m, p := range in.manifests {
+			args = append(args, "--manifest-path", fmt.Sprintf("%d=%s", m, p))
+		}
+		op := filepath.Join(t.TempDir(), "op.json")
+		mustRun(t, append(args, op)...)
+		ops = append(ops, op)
+		writeFile(t, filepath.Join(rf, deploy.RootPath(i)), mustDo(os.ReadFile(in.root)))
+		for m, img := range imgs {
+			writeFile(t, filepath.Join(rf, deploy.ManifestPath(i, m)), mustDo(img.RawManifest()))
+			writeFile(t, filepath.Join(rf, deploy.ConfigPath(i, m)), mustDo(img.RawConfigFile()))
+			for j, l := range mustDo(img.Layers()) {
+				rc := mustDo(l.Compressed())
+				writeFile(t, filepath.Join(rf, deploy.LayerPath(i, m, j)), mustDo(io.ReadAll(rc)))
+				rc.Close()
+			}
+		}
+	}
+	mustRun(t, append([]string{"deploy-merge", filepath.Join(rf, "dispatch.json")}, ops...)...)
+	return exe
+}
+
+// tarEntries reads a tar: its entries by name.
+func tarEntries(t *testing.T, data []byte) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	tr := tar.NewReader(bytes.NewReader(data))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("tar: %v", err)
+		}
+		out[h.Name] = mustDo(io.ReadAll(tr))
+	}
+}
+
+// TestDeployLauncherTar runs load targets with daemon tar: stdout is the
+// tar (nothing else), which go-containerregistry reads back as a docker
+// save tarball; the names and the progress go to stderr.
+func TestDeployLauncherTar(t *testing.T) {
+	img0, img1 := deployImage(t, 21), deployImage(t, 23)
+	for _, tc := range []struct {
+		name       string
+		imgs       []v1.Image
+		confs      []string
+		args       []string
+		wantTags   []string
+		wantRoot   v1.Hash
+		wantStderr []string
+	}{
+		{"target daemon tar", []v1.Image{img0}, []string{`{"tag":"app:1","daemon":"tar"}`}, nil,
+			[]string{"app:1"}, mustDo(img0.Digest()), []string{"docker.io/library/app:1\n", "wrote docker.io/library/app:1 to stdout: a docker-save and OCI layout tar of 4 blobs ("}},
+		{"--daemon tar, --tag, --quiet", []v1.Image{img0}, []string{`{"tag":"app:1","daemon":"docker"}`}, []string{"--daemon", "tar", "--tag", "app:2", "--quiet"},
+			[]string{"app:1", "app:2"}, mustDo(img0.Digest()), []string{"docker.io/library/app:1\ndocker.io/library/app:2\n"}},
+		{"index without platforms", []v1.Image{img0, img1}, []string{`{"tags":["app:multi"],"daemon":"tar"}`}, nil,
+			[]string{"app:multi"}, mustDo(mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), mutate.IndexAddendum{Add: img0}, mutate.IndexAddendum{Add: img1}).Digest()),
+			[]string{"note: the index has no manifest for the host platform " + load.HostPlatform() + "; the tar's manifest.json lists its first, unknown", "a docker-save and OCI layout tar of 9 blobs ("}},
+		{"no name: the root digest on stderr", []v1.Image{img0}, []string{`{"daemon":"tar"}`}, nil,
+			nil, mustDo(img0.Digest()), []string{mustDo(img0.Digest()).String() + "\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rf := deployRunfiles([]string{writeLoadTarget(t, tc.imgs, tc.confs...)}, func(string) string { return "" })
+			var stdout, stderr bytes.Buffer
+			if code := runDeploy(context.Background(), rf, tc.args, func(string) string { return "" }, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			t.Logf("stderr:\n%s", stderr.String())
+			for _, s := range tc.wantStderr {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr does not contain %q", s)
+				}
+			}
+			files := tarEntries(t, stdout.Bytes())
+			var dm []struct{ RepoTags []string }
+			if err := json.Unmarshal(files["manifest.json"], &dm); err != nil || len(dm) != 1 {
+				t.Fatalf("manifest.json %s: %v", files["manifest.json"], err)
+			}
+			if want := append([]string{}, tc.wantTags...); !reflect.DeepEqual(dm[0].RepoTags, want) {
+				t.Errorf("RepoTags %q, want %q", dm[0].RepoTags, want)
+			}
+			if !strings.Contains(string(files["index.json"]), tc.wantRoot.String()) {
+				t.Errorf("index.json %s does not name %s", files["index.json"], tc.wantRoot)
+			}
+			file := writeFile(t, filepath.Join(t.TempDir(), "image.tar"), stdout.Bytes())
+			img, err := tarball.ImageFromPath(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := validate.Image(img); err != nil {
+				t.Errorf("validate: %v", err)
+			}
+		})
+	}
+}
+
+func TestDeployLauncherTarErrors(t *testing.T) {
+	img := deployImage(t, 25)
+	twoTars := writeLoadTarget(t, []v1.Image{img}, `{"tag":"app:1","daemon":"tar"}`, `{"tag":"app:2","daemon":"tar"}`)
+	tarAndDocker := writeLoadTarget(t, []v1.Image{img}, `{"tag":"app:1","daemon":"tar"}`, `{"tag":"app:2","daemon":"docker"}`)
+	one := writeLoadTarget(t, []v1.Image{img}, `{"tag":"app:1","daemon":"tar"}`)
+	devZero := mustDo(os.OpenFile("/dev/zero", os.O_WRONLY, 0))
+	defer devZero.Close()
+	env := func(k string) string { return map[string]string{"DOCKER": "/nonexistent/docker"}[k] }
+	for _, tc := range []struct {
+		name       string
+		exe        string
+		args       []string
+		stdout     io.Writer
+		wantStderr string
+	}{
+		{"two tar loads", twoTars, nil, &bytes.Buffer{}, "2 load operations write a tar to stdout (daemon tar), which takes one"},
+		{"--daemon tar makes two", tarAndDocker, []string{"--daemon", "tar"}, &bytes.Buffer{}, "2 load operations write a tar to stdout"},
+		{"stdout a character device", one, nil, devZero, "daemon tar writes the image as a tar to stdout, which is a terminal"},
+		{"tar, then docker fails: the tar was written", tarAndDocker, nil, &bytes.Buffer{}, "operation 1 (//app:load1): load of docker.io/library/app:2: no container runtime reachable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rf := deployRunfiles([]string{tc.exe}, func(string) string { return "" })
+			var stderr bytes.Buffer
+			code := runDeploy(context.Background(), rf, tc.args, env, tc.stdout, &stderr)
+			if code != 1 || !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr.String(), tc.wantStderr)
+			}
+			b, _ := tc.stdout.(*bytes.Buffer)
+			if tc.name == "tar, then docker fails: the tar was written" {
+				if files := tarEntries(t, b.Bytes()); files["manifest.json"] == nil {
+					t.Errorf("no tar on stdout")
+				}
+				if !strings.Contains(stderr.String(), "docker.io/library/app:1\n") {
+					t.Errorf("the name of the tar load is not on stderr")
+				}
+			} else if b != nil && b.Len() != 0 {
+				t.Errorf("stdout has %d bytes, want none", b.Len())
+			}
+		})
+	}
+}
+
+func TestIsTerminal(t *testing.T) {
+	null := mustDo(os.OpenFile(os.DevNull, os.O_WRONLY, 0))
+	defer null.Close()
+	zero := mustDo(os.OpenFile("/dev/zero", os.O_WRONLY, 0))
+	defer zero.Close()
+	file := mustDo(os.Create(filepath.Join(t.TempDir(), "f")))
+	defer file.Close()
+	for _, tc := range []struct {
+		name string
+		w    io.Writer
+		want bool
+	}{
+		{"/dev/null", null, false},
+		{"a character device", zero, true},
+		{"a file", file, false},
+		{"a buffer", &bytes.Buffer{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := isTerminal(tc.w); got != tc.want {
+				t.Errorf("isTerminal() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDeployLauncherContainerization loads through a fake `container` on
+// PATH that records its arguments and stdin: `container image load` read
+// a tar that is a docker save archive and an OCI layout.
+func TestDeployLauncherContainerization(t *testing.T) {
+	img := deployImage(t, 27)
+	for _, tc := range []struct {
+		name       string
+		conf       string
+		args       []string
+		loader     bool
+		wantArgs   string
+		wantStdout string
+	}{
+		{"target daemon containerization", `{"tag":"app:1","daemon":"containerization"}`, nil, false, "image load\n", "docker.io/library/app:1\n"},
+		{"--daemon containerization", `{"tag":"app:1","daemon":"docker"}`, []string{"--daemon", "containerization"}, false, "image load\n", "docker.io/library/app:1\n"},
+		{"LOADER_BINARY replaces container", `{"tag":"app:1","daemon":"containerization"}`, nil, true, "image load\n", "docker.io/library/app:1\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rf := deployRunfiles([]string{writeLoadTarget(t, []v1.Image{img}, tc.conf)}, func(string) string { return "" })
+			bin, out, args := fakeLoaderBinary(t, "Loaded image: app:1")
+			container := filepath.Join(filepath.Dir(bin), "container")
+			if err := os.Rename(bin, container); err != nil {
+				t.Fatal(err)
+			}
+			env := func(string) string { return "" }
+			if tc.loader {
+				// $LOADER_BINARY runs; `container` is not found on PATH
+				// (not executable) and would fail.
+				loader := writeFile(t, filepath.Join(filepath.Dir(bin), "nerdctl"), mustDo(os.ReadFile(container)))
+				if err := os.Chmod(loader, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(container, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				env = func(k string) string { return map[string]string{"LOADER_BINARY": loader}[k] }
+			}
+			t.Setenv("PATH", filepath.Dir(container)+string(os.PathListSeparator)+os.Getenv("PATH"))
+			var stdout, stderr bytes.Buffer
+			if code := runDeploy(context.Background(), rf, tc.args, env, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			t.Logf("stderr:\n%s", stderr.String())
+			if stdout.String() != tc.wantStdout {
+				t.Errorf("stdout %q, want %q", stdout.String(), tc.wantStdout)
+			}
+			if got := string(mustDo(os.ReadFile(args))); got != tc.wantArgs {
+				t.Errorf("ran with %q, want %q", got, tc.wantArgs)
+			}
+			files := tarEntries(t, mustDo(os.ReadFile(out)))
+			for _, name := range []string{"manifest.json", "index.json", "oci-layout"} {
+				if files[name] == nil {
+					t.Errorf("the tar has no %s", name)
+				}
+			}
+			if _, err := tarball.ImageFromPath(out, nil); err != nil {
+				t.Errorf("go-containerregistry cannot read the tar: %v", err)
+			}
+		})
 	}
 }
