@@ -26,12 +26,16 @@ together with `tag_list`. Without any name the image is loaded by digest
     ),
     "daemon": attr.string(
         default = "auto",
-        values = ["auto", "containerd", "docker", "podman", "generic"],
+        values = ["auto", "containerd", "docker", "podman", "containerization", "tar", "generic"],
         doc = """Where to load. `containerd`: its content store, writing only missing blobs;
 `docker`: through Docker's containerd when Docker uses the containerd image
-store, else `docker load`; `podman`: `podman load`; `generic`: the program
-in `LOADER_BINARY`, fed a docker-save tar; `auto`:
-`//img/settings:load_daemon` (default `docker`).""",
+store, else `docker load`; `podman`: `podman load`; `containerization`:
+`container image load` (Apple's container CLI, or `LOADER_BINARY`), fed a tar
+that is both a docker-save archive and an OCI layout (of the whole index for
+an index); `tar`: no runtime, `bazel run` writes that tar to stdout
+(`bazel run //:load > image.tar`, or `| docker load`; names and progress go
+to stderr); `generic`: the program in `LOADER_BINARY`, fed a docker-save tar;
+`auto`: `//img/settings:load_daemon` (default `docker`).""",
     ),
     "strategy": attr.string(
         default = "auto",
