@@ -124,5 +124,62 @@ else
   tail -10 "$work/r.out"; bad "podman load"
 fi
 
+
+# 7. Daemon tar (load_daemon=tar on targets whose daemon is auto): bazel run
+#    writes the image to stdout as one tar, a docker save archive and an OCI
+#    layout; nothing else reaches stdout (the tar ends with its two zero
+#    blocks; names and progress are on stderr). dockerd loads it from the
+#    file and from a pipe, containerd imports it, and the images run.
+tarflag=--@rules_img//img/settings:load_daemon=tar
+clean_tar() { # FILE: a whole tar and nothing after it
+  local size; size=$(stat -c %s "$1")
+  [ "$size" -gt 1024 ] && [ $((size % 512)) = 0 ] && [ -z "$(tail -c 1024 "$1" | tr -d '\0')" ] && tar -tf "$1" >/dev/null 2>&1
+}
+has_entries() { # FILE NAME...: tar -tf lists each NAME
+  local f=$1 n; shift
+  for n; do tar -tf "$f" | grep -qx "$n" || return 1; done
+}
+if bazel run $tarflag //images:load_hello_auto >"$work/hello.tar" 2>"$work/r.err"; then
+  clean_tar "$work/hello.tar" && ok "tar: stdout holds the tar and nothing else ($(stat -c %s "$work/hello.tar") bytes)" || bad "tar: stdout is not just a tar"
+  has_entries "$work/hello.tar" manifest.json index.json oci-layout && ok "tar: tar -tf lists manifest.json, index.json, oci-layout" || bad "tar: entries: $(tar -tf "$work/hello.tar" 2>&1 | head -5)"
+  grep -qx "docker.io/e2e/hello:tar" "$work/r.err" && grep -q "^wrote docker.io/e2e/hello:tar to stdout: a docker-save and OCI layout tar" "$work/r.err" &&
+    ok "tar: the name and the summary are on stderr" || { bad "tar: stderr"; tail -3 "$work/r.err"; }
+  crane validate --tarball "$work/hello.tar" >/dev/null 2>&1 && ok "tar: crane validate --tarball" || bad "tar: crane validate: $(crane validate --tarball "$work/hello.tar" 2>&1 | tail -1)"
+else
+  tail -10 "$work/r.err"; bad "tar: bazel run //images:load_hello_auto"
+fi
+if bazel run $tarflag //images:load_multiarch_auto >"$work/multi.tar" 2>"$work/r.err"; then
+  arm_manifest=$(jq -r '.manifests[] | select(.platform.architecture == "arm64") | .digest' "$(bazel cquery --output=files //images:multiarch 2>/dev/null | grep -m1 '\.json$')" 2>/dev/null)
+  [ -n "$arm_manifest" ] && clean_tar "$work/multi.tar" && has_entries "$work/multi.tar" manifest.json index.json oci-layout "blobs/sha256/${arm_manifest#sha256:}" &&
+    ok "tar of an index: one tar with every platform (the arm64 manifest too)" || bad "tar of an index: entries: $(tar -tf "$work/multi.tar" 2>&1 | head -5)"
+  grep -q "its manifest.json, which docker load reads, lists linux/amd64" "$work/r.err" && ok "tar of an index: manifest.json lists the host's platform" || { bad "tar of an index: no note"; tail -3 "$work/r.err"; }
+  crane validate --tarball "$work/multi.tar" >/dev/null 2>&1 && ok "tar of an index: crane validate --tarball" || bad "tar of an index: crane validate: $(crane validate --tarball "$work/multi.tar" 2>&1 | tail -1)"
+else
+  tail -10 "$work/r.err"; bad "tar: bazel run //images:load_multiarch_auto"
+fi
+eval "$("$services/dockerd.sh" start 2>/dev/null)"; export DOCKER_HOST
+docker image rm e2e/hello:tar e2e/multiarch:tar >/dev/null 2>&1
+if docker load -i "$work/hello.tar" >"$work/r.out" 2>&1; then
+  [ "$(docker run --rm --network=none e2e/hello:tar 2>&1)" = "Hello from rules_img!" ] && ok "tar: docker load -i, docker run prints the greeting" || bad "tar: docker run e2e/hello:tar"
+else
+  bad "tar: docker load: $(tail -2 "$work/r.out")"
+fi
+# The pipe of the docs: bazel run ... | docker load (the launcher's stdout
+# goes straight into docker load; Bazel's own output is on stderr).
+if bazel run $tarflag //images:load_multiarch_auto 2>"$work/r.err" | docker load >"$work/r.out" 2>&1; then
+  [ "$(docker run --rm --network=none e2e/multiarch:tar 2>&1)" = "Hello from rules_img!" ] && ok "tar: bazel run | docker load of the index, docker run prints the greeting" || bad "tar: docker run e2e/multiarch:tar"
+else
+  bad "tar: bazel run | docker load: $(tail -2 "$work/r.out") $(tail -2 "$work/r.err")"
+fi
+"$services/dockerd.sh" stop >/dev/null 2>&1; unset DOCKER_HOST
+eval "$("$services/containerd.sh" start 2>/dev/null)"
+$ctr images rm docker.io/e2e/multiarch:tar >/dev/null 2>&1
+if $ctr images import "$work/multi.tar" >"$work/r.out" 2>&1; then
+  run_greets docker.io/e2e/multiarch:tar tar && ok "tar: ctr images import of the index, ctr run prints the greeting" || bad "tar: ctr run e2e/multiarch:tar: $($ctr images ls -q 2>&1 | head -3)"
+else
+  bad "tar: ctr images import: $(tail -2 "$work/r.out")"
+fi
+"$services/containerd.sh" stop >/dev/null 2>&1
+
 echo "load: $pass passed, $fail failed"
 [ "$fail" = 0 ]
