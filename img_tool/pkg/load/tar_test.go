@@ -492,6 +492,16 @@ func TestContainerization(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// GNU tar and crane read what container read.
+			for _, argv := range [][]string{{"tar", "-tf", tc.stdin}, {"crane", "validate", "--tarball", tc.stdin}} {
+				if _, err := exec.LookPath(argv[0]); err != nil {
+					t.Logf("no %s: %v", argv[0], err)
+					continue
+				}
+				if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+					t.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
+				}
+			}
 			// The same bytes as the tar that daemon tar writes.
 			var want bytes.Buffer
 			tl, err := New(WithEnv(nil), WithTarOutput("stdout", &want))
