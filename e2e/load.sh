@@ -2,7 +2,8 @@
 # End-to-end checks of image_load against a real containerd 1.6, dockerd
 # 20.10 and podman 4.3 (private instances from tools/services): load, run,
 # load again after a one-file change (only the changed layer moves), one
-# platform of an index, containerd going away mid-load, bad input.
+# platform of an index, containerd going away mid-load, bad input; the
+# `tar` daemon streaming a docker-save + OCI layout tar to stdout.
 # Prints ok/FAIL lines; exit status 0 when all passed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
