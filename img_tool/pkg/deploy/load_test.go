@@ -179,3 +179,41 @@ func TestRunLoadLazy(t *testing.T) {
 		t.Errorf("load of a layer in neither place: %v", err)
 	}
 }
+
+// TestRunLoadTwoBases loads, as a tar of the whole index, an index whose
+// images sit on base images of two repositories; neither base layer is in
+// the runfiles, and each comes from its own repository.
+func TestRunLoadTwoBases(t *testing.T) {
+	reg := inProcessRegistry(t)
+	baseA, baseB := testLayer(t, 50, 2_000), testLayer(t, 51, 3_000)
+	for repo, l := range map[string]v1.Layer{"org/base-a": baseA, "org/base-b": baseB} {
+		if _, err := runPush(t, Settings{}, testOptions(t, new(bytes.Buffer)), fakeOp{img: testImage(t, l), configuration: push(reg, repo, "v1")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := testImage(t, baseA, testLayer(t, 52, 500)), testImage(t, baseB, testLayer(t, 53, 500))
+	idx := platformIndex(t, []v1.Image{a, b}, []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}})
+	dir := t.TempDir()
+	d := writeRunfiles(t, dir, Settings{LoadStrategy: StrategyEager}, fakeOp{idx: idx, command: CommandLoad, configuration: loadConf("app:1", load.DaemonTar),
+		missing:        map[v1.Hash]bool{must[v1.Hash](t)(baseA.Digest()): true, must[v1.Hash](t)(baseB.Digest()): true},
+		origRegistries: []string{reg}, origRepository: "org/base-a",
+		manifestOrigins: map[int]BaseOrigin{1: {Registries: []string{reg}, Repository: "org/base-b"}}})
+	out := filepath.Join(t.TempDir(), "out.tar")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_, err = RunAll(context.Background(), d, DirRunfiles(dir), testOptions(t, &buf, WithLoadOptions(load.WithTarOutput(out, f)))...)
+	f.Close()
+	if err != nil {
+		t.Fatalf("load: %v\n%s", err, buf.String())
+	}
+	entries := tarEntries(t, out)
+	for _, l := range []v1.Layer{baseA, baseB} {
+		want := must[[]byte](t)(io.ReadAll(must[io.ReadCloser](t)(l.Compressed())))
+		if got := entries["blobs/sha256/"+must[v1.Hash](t)(l.Digest()).Hex]; !bytes.Equal(got, want) {
+			t.Errorf("base layer %s: %d bytes in the tar, want %d", must[v1.Hash](t)(l.Digest()), len(got), len(want))
+		}
+	}
+}
