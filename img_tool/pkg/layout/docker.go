@@ -37,50 +37,105 @@ type dockerEntry struct {
 // the decompressed bytes must match (an ErrMismatch error otherwise), and
 // the manifest that index.json points to is rewritten to name the plain
 // tar layers. Other layers are written as they are.
+//
+// WithIndex is an ErrInvalidArgument error; see WriteDockerSaveIndex.
 func WriteDockerSave(ctx context.Context, out string, img Image, opts ...Option) error {
 	o, err := newOptions(Tar, opts)
-	if err != nil {
-		return fmt.Errorf("docker save %s: %w", out, err)
+	if err == nil && o.index != "" {
+		err = fmt.Errorf("an index (%s) needs WriteDockerSaveIndex: %w", o.index, ErrInvalidArgument)
 	}
-	if err := writeDockerSave(ctx, out, img, o); err != nil {
+	if err == nil {
+		err = writeDockerSave(ctx, out, []Image{img}, o)
+	}
+	if err != nil {
 		return fmt.Errorf("docker save %s: %w", out, err)
 	}
 	return nil
 }
 
-func writeDockerSave(ctx context.Context, out string, img Image, o options) error {
-	if o.index != "" {
-		return fmt.Errorf("an index (%s) cannot be saved for docker load, which takes one image: %w", o.index, ErrInvalidArgument)
+// WriteDockerSaveIndex writes the index of WithIndex (required) and its
+// images as one tree that is both an OCI layout of the whole index and a
+// `docker save` archive of its first manifest, in the formats of
+// WriteDockerSave.
+//
+// images are the manifests of the index, matched by digest as in
+// WriteOCILayout: each entry of the index must be among them and each of
+// them in the index. index.json lists the index, once per tag of WithTag
+// (annotated as WithTag says) or once without tags; blobs/sha256/ holds
+// the index and every manifest, config and layer as they are. manifest.json
+// lists the config and layers of the first manifest of the index (the
+// image that `docker load` takes) with the tags as RepoTags; its zstd
+// layers are added decompressed under their diff_id, as in WriteDockerSave,
+// beside the zstd blobs that the OCI layout names. Every layer of every
+// manifest needs a blob (an ErrMissingBlob error otherwise).
+func WriteDockerSaveIndex(ctx context.Context, out string, images []Image, opts ...Option) error {
+	o, err := newOptions(Tar, opts)
+	if err == nil && o.index == "" {
+		err = fmt.Errorf("%d images without an index: %w", len(images), ErrInvalidArgument)
 	}
+	if err == nil {
+		err = writeDockerSave(ctx, out, images, o)
+	}
+	if err != nil {
+		return fmt.Errorf("docker save %s: %w", out, err)
+	}
+	return nil
+}
+
+// writeDockerSave writes the one image of images, or with o.index the
+// index of images (see WriteDockerSaveIndex).
+func writeDockerSave(ctx context.Context, out string, images []Image, o options) error {
 	if o.allowMissing {
 		return fmt.Errorf("docker load needs every layer; missing blobs cannot be allowed: %w", ErrInvalidArgument)
 	}
-	im, err := loadImage(img)
-	if err != nil {
-		return err
+	if o.index == "" && len(images) != 1 {
+		return fmt.Errorf("%d images without an index, want exactly one: %w", len(images), ErrInvalidArgument)
 	}
-	m := &im.manifest
-	if len(im.diffIDs) != len(m.Layers) {
-		return fmt.Errorf("config %s lists %d diff_ids, manifest %s %d layers: %w",
-			img.Config, len(im.diffIDs), img.Manifest, len(m.Layers), ErrMismatch)
-	}
-	layers := newLayerSet(o.layers)
-	blobs := make([]*Layer, len(m.Layers))
-	var missing []string
-	for i, desc := range m.Layers {
-		l, err := im.layerBlob(layers, i)
+	loaded := make([]*image, len(images))
+	for i, img := range images {
+		im, err := loadImage(img)
 		if err != nil {
 			return err
 		}
-		if l == nil {
-			missing = append(missing, string(desc.Digest))
-			continue
+		loaded[i] = im
+	}
+	var ix *index
+	if o.index != "" {
+		var err error
+		if ix, err = loadIndex(o.index, loaded); err != nil {
+			return err
 		}
-		if l.Metadata.DiffID != im.diffIDs[i] {
-			return fmt.Errorf("layer %s: metadata says diff_id %s, config %s says %s: %w",
-				desc.Digest, l.Metadata.DiffID, img.Config, im.diffIDs[i], ErrMismatch)
+		loaded = ix.images
+	}
+	layers := newLayerSet(o.layers)
+	blobs := make([][]*Layer, len(loaded))
+	var missing []string
+	for k, im := range loaded {
+		m := &im.manifest
+		if len(im.diffIDs) != len(m.Layers) {
+			return fmt.Errorf("config %s lists %d diff_ids, manifest %s %d layers: %w",
+				im.Config, len(im.diffIDs), im.Manifest, len(m.Layers), ErrMismatch)
 		}
-		blobs[i] = l
+		blobs[k] = make([]*Layer, len(m.Layers))
+		for i, desc := range m.Layers {
+			l, err := im.layerBlob(layers, i)
+			if err != nil {
+				return err
+			}
+			if l == nil {
+				what := string(desc.Digest)
+				if ix != nil {
+					what += fmt.Sprintf(" (manifest %s)", im.Manifest)
+				}
+				missing = append(missing, what)
+				continue
+			}
+			if l.Metadata.DiffID != im.diffIDs[i] {
+				return fmt.Errorf("layer %s: metadata says diff_id %s, config %s says %s: %w",
+					desc.Digest, l.Metadata.DiffID, im.Config, im.diffIDs[i], ErrMismatch)
+			}
+			blobs[k][i] = l
+		}
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("no blob for layer %s: docker load needs every layer, so the base image must be downloaded in full (not shallow): %w",
@@ -93,8 +148,47 @@ func writeDockerSave(ctx context.Context, out string, img Image, o options) erro
 	}
 	defer w.abort()
 	t := tree{}
+	mdesc, err := addDockerImage(ctx, w, t, loaded[0], blobs[0], o.tags, ix == nil)
+	if err != nil {
+		return err
+	}
+	top := mdesc
+	if ix != nil {
+		// The OCI layout of the whole index, every blob as it is.
+		t.addData(blobName(ix.digest), ix.raw)
+		for k, im := range loaded {
+			t.addData(blobName(im.digest), im.raw)
+			t.addData(blobName(string(im.manifest.Config.Digest)), im.config)
+			for _, l := range blobs[k] {
+				t.addBlob(l.Blob, l.Metadata.Digest, l.Metadata.Size)
+			}
+		}
+		top = ix.descriptor()
+	}
+	descs := []ispec.Descriptor{top}
+	if len(o.tags) > 0 {
+		descs = descs[:0]
+		for _, tag := range o.tags {
+			d := top
+			d.Annotations = tagAnnotations(tag)
+			descs = append(descs, d)
+		}
+	}
+	if err := addIndexJSON(t, descs); err != nil {
+		return err
+	}
+	return w.commit(ctx, t)
+}
+
+// addDockerImage adds to t the manifest.json of im with the tags as
+// RepoTags, its config and its layers (blobs, in manifest order), zstd
+// layers decompressed. With withManifest it also adds the manifest, with
+// the decompressed layers in place of the zstd ones, and returns its
+// descriptor (for index.json); otherwise the descriptor is zero.
+func addDockerImage(ctx context.Context, w *output, t tree, im *image, blobs []*Layer, tags []string, withManifest bool) (ispec.Descriptor, error) {
+	m := &im.manifest
 	t.addData(blobName(string(m.Config.Digest)), im.config)
-	entry := dockerEntry{Config: blobName(string(m.Config.Digest)), RepoTags: o.tags, Layers: make([]string, len(m.Layers))}
+	entry := dockerEntry{Config: blobName(string(m.Config.Digest)), RepoTags: tags, Layers: make([]string, len(m.Layers))}
 	if entry.RepoTags == nil {
 		entry.RepoTags = []string{}
 	}
@@ -110,40 +204,31 @@ func writeDockerSave(ctx context.Context, out string, img Image, o options) erro
 		if !ok {
 			size, err := decompressLayer(ctx, w, t, l)
 			if err != nil {
-				return err
+				return ispec.Descriptor{}, err
 			}
 			u = ispec.Descriptor{MediaType: strings.TrimSuffix(desc.MediaType, "+zstd"), Digest: digestOf(l.Metadata.DiffID), Size: size}
 			plain[string(desc.Digest)] = u
 		}
 		entry.Layers[i] = blobName(string(u.Digest))
 	}
+	data, err := json.Marshal([]dockerEntry{entry})
+	if err != nil {
+		return ispec.Descriptor{}, err
+	}
+	t.addData("manifest.json", data)
+	if !withManifest {
+		return ispec.Descriptor{}, nil
+	}
 	manifest, mdesc := im.raw, im.descriptor()
 	if len(plain) > 0 {
 		manifest, err = replaceLayers(im.raw, plain)
 		if err != nil {
-			return fmt.Errorf("manifest %s: %w", img.Manifest, err)
+			return ispec.Descriptor{}, fmt.Errorf("manifest %s: %w", im.Manifest, err)
 		}
 		mdesc.Digest, mdesc.Size = digestOf(sha256Digest(manifest)), int64(len(manifest))
 	}
 	t.addData(blobName(string(mdesc.Digest)), manifest)
-	data, err := json.Marshal([]dockerEntry{entry})
-	if err != nil {
-		return err
-	}
-	t.addData("manifest.json", data)
-	descs := []ispec.Descriptor{mdesc}
-	if len(o.tags) > 0 {
-		descs = descs[:0]
-		for _, tag := range o.tags {
-			d := mdesc
-			d.Annotations = tagAnnotations(tag)
-			descs = append(descs, d)
-		}
-	}
-	if err := addIndexJSON(t, descs); err != nil {
-		return err
-	}
-	return w.commit(ctx, t)
+	return mdesc, nil
 }
 
 func isZstd(mediaType string) bool { return strings.HasSuffix(mediaType, "+zstd") }

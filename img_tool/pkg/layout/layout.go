@@ -1,13 +1,14 @@
 // Package layout writes images in the two on-disk formats that local tools
 // load: the OCI image layout (index.json, oci-layout and blobs/sha256/) and
-// the `docker load` archive (the same tree plus manifest.json).
+// the `docker load` archive (the same tree plus manifest.json), of one
+// image or of a whole index.
 //
 // The inputs are the files that earlier actions wrote: manifest and config
 // JSON, an optional index, and layer blobs with their metadata. Nothing is
-// recompressed, except that WriteDockerSave writes zstd layers decompressed
+// recompressed, except that the docker writers add zstd layers decompressed
 // because older Docker engines cannot load them.
 //
-// Both writers are atomic: the output is built beside its final path and
+// The writers are atomic: the output is built beside its final path and
 // renamed into place; after an error no output exists.
 package layout
 
@@ -66,7 +67,8 @@ type Layer struct {
 	Blob     string
 }
 
-// Option configures WriteOCILayout and WriteDockerSave.
+// Option configures WriteOCILayout, WriteDockerSave and
+// WriteDockerSaveIndex.
 type Option func(*options) error
 
 type options struct {
@@ -79,7 +81,7 @@ type options struct {
 }
 
 // WithFormat selects the output format. The default is Directory for
-// WriteOCILayout and Tar for WriteDockerSave.
+// WriteOCILayout and Tar for the docker writers.
 func WithFormat(f Format) Option {
 	return func(o *options) error {
 		if _, err := ParseFormat(string(f)); err != nil {
@@ -91,9 +93,10 @@ func WithFormat(f Format) Option {
 }
 
 // WithIndex makes the image index at path the top-level entry of an OCI
-// layout; the images given to WriteOCILayout are then the manifests it
-// lists. The default is no index: one image is the top-level entry.
-// WriteDockerSave rejects it.
+// layout; the images given to WriteOCILayout or WriteDockerSaveIndex are
+// then the manifests it lists. The default is no index: one image is the
+// top-level entry. WriteDockerSaveIndex requires it and WriteDockerSave
+// rejects it.
 func WithIndex(path string) Option {
 	return func(o *options) error {
 		if path == "" {
@@ -125,8 +128,9 @@ func WithLayers(layers ...Layer) Option {
 }
 
 // WithTag names the image, e.g. "registry.local/app:latest". It may be
-// given several times for WriteDockerSave (the RepoTags) but at most once
-// for WriteOCILayout. The default is no name.
+// given several times for the docker writers (the RepoTags, and one
+// index.json entry each) but at most once for WriteOCILayout. The default
+// is no name.
 //
 // In index.json the top-level descriptor gets the annotation
 // org.opencontainers.image.ref.name with the name as given (podman reads
@@ -151,7 +155,7 @@ func WithTag(name string) Option {
 // WithAllowMissingBlobs lets WriteOCILayout leave out the layers that have
 // no blob (those of a shallow base image), writing an incomplete layout.
 // The default is false: a missing layer is an ErrMissingBlob error.
-// WriteDockerSave rejects true.
+// The docker writers reject true: docker load needs every layer.
 func WithAllowMissingBlobs(allow bool) Option {
 	return func(o *options) error {
 		o.allowMissing = allow
