@@ -50,27 +50,39 @@ from there (see `//img/settings:remote_cache`). `auto`:
 } | TEMPLATING_ATTRS | REMOTE_CACHE_ATTRS | DEPLOY_ENV_ATTRS
 
 def _tarball(ctx, parts, tags):
-    """A docker-save tar of the target platform's manifest."""
-    target = ctx.attr._os_cpu[TargetPlatformInfo]
-    candidates = [m for m in parts.manifests if m.os == target.os and m.architecture == target.architecture]
-    m = (candidates or parts.manifests)[0]
+    """A docker-save tar that is also an OCI layout.
+
+    For an index the OCI layout holds the whole index and manifest.json
+    lists its first manifest; every layer of every manifest is read.
+    """
     out = ctx.actions.declare_file(ctx.label.name + "_docker.tar")
     args = ctx.actions.args()
     args.add("docker-save")
-    args.add("--manifest", m.manifest)
-    args.add("--config", m.config)
-    inputs = [m.manifest, m.config]
-    for layer in m.layers:
-        if layer.blob:
-            args.add("--layer", "{}={}".format(layer.metadata.path, layer.blob.path))
-            inputs.extend([layer.metadata, layer.blob])
+    inputs = []
+    seen = {}  # layer metadata paths already passed
+    if parts.kind == "index":
+        args.add("--index", parts.root)
+        inputs.append(parts.root)
+    for m in parts.manifests:
+        if parts.kind == "index":
+            args.add("--manifest-path", m.manifest)
+            args.add("--config-path", m.config)
+        else:
+            args.add("--manifest", m.manifest)
+            args.add("--config", m.config)
+        inputs.extend([m.manifest, m.config])
+        for layer in m.layers:
+            if layer.blob and layer.metadata.path not in seen:
+                seen[layer.metadata.path] = True
+                args.add("--layer", "{}={}".format(layer.metadata.path, layer.blob.path))
+                inputs.extend([layer.metadata, layer.blob])
     if tags and "{{" not in tags[0]:
         args.add("--tag", tags[0])
     args.add("--output", out)
     ctx.actions.run(
         executable = img_tool(ctx),
         arguments = [args],
-        inputs = inputs,
+        inputs = depset(inputs),
         outputs = [out],
         mnemonic = "DockerSave",
         progress_message = "Writing docker tarball of %{label}",
@@ -132,5 +144,7 @@ image_load(
 adds the name `my-app:dev` and loads two platforms of an index (default:
 all of them into containerd; the host's, or `$DOCKER_DEFAULT_PLATFORM`,
 into Docker).
-The `tarball` output group is the docker-save tar.""",
+The `tarball` output group is a docker-save tar that is also an OCI layout;
+for an index it holds every manifest (index.json names the index) and its
+manifest.json, which `docker load` reads, lists the first one.""",
 )
