@@ -115,6 +115,56 @@ for img in hello hello_with_files hello_stamped hello_templated; do
 done
 "$services/dockerd.sh" stop >/dev/null 2>&1; unset DOCKER_HOST
 
+# 6. The tarball output group of an image_load over an index: one tar that
+#    is an OCI layout of the whole index and a docker-save archive of its
+#    first manifest (linux/amd64). containerd imports both platforms and
+#    runs the amd64 one; dockerd loads the first manifest and runs it.
+if bazel build --output_groups=tarball //images:load_multiarch >"$work/build.out" 2>&1; then
+  ok "bazel build --output_groups=tarball //images:load_multiarch"
+  multi_tar=$(out --output_groups=tarball //images:load_multiarch)
+  multi_index=$(out //images:multiarch | grep _index.json)
+  tar -tf "$multi_tar" >"$work/multi.list" 2>&1 && ok "index tarball: tar -tf lists it" || bad "index tarball: tar -tf: $(tail -2 "$work/multi.list")"
+  for f in oci-layout index.json manifest.json "blobs/sha256/$(sha256sum "$multi_index" | cut -d' ' -f1)"; do
+    grep -qx "$f" "$work/multi.list" && ok "index tarball: holds $f" || bad "index tarball: no $f"
+  done
+  check "index tarball: crane validate --tarball" crane validate --tarball "$multi_tar"
+  tar -xOf "$multi_tar" index.json >"$work/multi.index.json" 2>/dev/null
+  check "index tarball: index.json names the index, tagged" test "$(jq -r '.manifests[] | "\(.digest) \(.annotations["io.containerd.image.name"])"' "$work/multi.index.json")" = "sha256:$(sha256sum "$multi_index" | cut -d' ' -f1) docker.io/e2e/multiarch:latest"
+  amd64_manifest=$(jq -r '.manifests[] | select(.platform.architecture == "amd64") | .digest' "$multi_index" | sed 's/^sha256://')
+  amd64_config=$(tar -xOf "$multi_tar" "blobs/sha256/$amd64_manifest" 2>/dev/null | jq -r .config.digest | sed 's/^sha256:/blobs\/sha256\//')
+  check "index tarball: manifest.json lists the amd64 image (the first)" test "$(tar -xOf "$multi_tar" manifest.json | jq -r '.[0].Config')" = "$amd64_config"
+
+  eval "$("$services/containerd.sh" start 2>/dev/null)"
+  ctr="ctr -a $CONTAINERD_ADDRESS -n rules_img_e2e"
+  $ctr images rm docker.io/e2e/multiarch:latest >/dev/null 2>&1
+  if $ctr images import --all-platforms "$multi_tar" >"$work/import.out" 2>&1; then
+    ok "containerd: ctr images import of the index tarball"
+    plat=$($ctr images ls | awk '$1 == "docker.io/e2e/multiarch:latest" {print $(NF-1)}')
+    case $plat in linux/amd64,linux/arm64|linux/arm64,linux/amd64) ok "containerd: the index tarball shows $plat" ;; *) bad "containerd: index tarball platforms: '$plat'" ;; esac
+    got=$($ctr run --rm docker.io/e2e/multiarch:latest "run-multi-tar-$$" 2>&1)
+    [ "$got" = "Hello from rules_img!" ] && ok "containerd: the index tarball runs (amd64 entry)" || bad "containerd: index tarball run printed: $got"
+  else
+    bad "containerd: ctr images import of the index tarball: $(tail -2 "$work/import.out")"
+  fi
+  $ctr images rm docker.io/e2e/multiarch:latest >/dev/null 2>&1
+  "$services/containerd.sh" stop >/dev/null 2>&1
+
+  eval "$("$services/dockerd.sh" start 2>/dev/null)"; export DOCKER_HOST
+  docker rmi e2e/multiarch:latest >/dev/null 2>&1
+  if docker load -i "$multi_tar" >"$work/load.out" 2>&1; then
+    grep -q "Loaded image: e2e/multiarch:latest" "$work/load.out" && ok "docker: load the index tarball as e2e/multiarch:latest" || bad "docker: load printed: $(tail -2 "$work/load.out")"
+    got=$(docker run --rm --network=none e2e/multiarch:latest 2>&1)
+    [ "$got" = "Hello from rules_img!" ] && ok "docker: docker run of the index tarball prints the greeting" || bad "docker: index tarball run printed: $got"
+    check "docker: the loaded image is linux/amd64" test "$(docker image inspect -f '{{.Os}}/{{.Architecture}}' e2e/multiarch:latest)" = linux/amd64
+  else
+    bad "docker: docker load of the index tarball: $(tail -2 "$work/load.out")"
+  fi
+  docker rmi e2e/multiarch:latest >/dev/null 2>&1
+  "$services/dockerd.sh" stop >/dev/null 2>&1; unset DOCKER_HOST
+else
+  tail -30 "$work/build.out"; bad "bazel build --output_groups=tarball //images:load_multiarch"
+fi
+
 rm -rf "$work"
 echo "images: $pass passed, $fail failed"
 [ "$fail" = 0 ]
