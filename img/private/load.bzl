@@ -4,7 +4,6 @@ load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
 load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_environment", "deploy_executable", "deploy_metadata", "image_parts")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
 load("//img/private/common:transitions.bzl", "reset_platform_transition")
-load("//img/private/platforms:platforms.bzl", "TargetPlatformInfo")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:load_settings_info.bzl", "LoadSettingsInfo")
@@ -46,7 +45,6 @@ from there (see `//img/settings:remote_cache`). `auto`:
 `//img/settings:load_strategy`.""",
     ),
     "_load_settings": attr.label(default = "//img/private/settings:load", providers = [LoadSettingsInfo]),
-    "_os_cpu": attr.label(default = "//img/private/platforms:target_os_cpu", providers = [TargetPlatformInfo]),
 } | TEMPLATING_ATTRS | REMOTE_CACHE_ATTRS | DEPLOY_ENV_ATTRS
 
 def _tarball(ctx, parts, tags):

@@ -218,7 +218,7 @@ digest; a mismatch fails the fetch and nothing is cached.
 
 | mode | at fetch time | layers |
 | --- | --- | --- |
-| `shallow` (default) | index, manifests, configs | never downloaded; `oci_layout`/`tarball` of images on top fail unless `//img/settings:shallow_oci_layout=i_know_what_i_am_doing` |
+| `shallow` (default) | index, manifests, configs | never downloaded; `oci_layout` of images on top fails unless `//img/settings:shallow_oci_layout=i_know_what_i_am_doing`; `tarball` outputs always need every layer |
 | `eager` | everything | in the repository; layouts and tarballs are complete |
 | `lazy` | as shallow | `@name//:layers` downloads them in build actions, only when something needs the bytes |
 

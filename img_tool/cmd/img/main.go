@@ -24,7 +24,7 @@ var commands = map[string]command{
 	"manifest":        {runManifest, "writes an image config and manifest from layer metadata and a base image"},
 	"index":           {runIndex, "writes an image index from manifest descriptors"},
 	"oci-layout":      {runOCILayout, "writes an OCI image layout (directory or tar) of an image or index"},
-	"docker-save":     {runDockerSave, "writes a `docker load` archive (tar or directory) of an image"},
+	"docker-save":     {runDockerSave, "writes a `docker load` archive (tar or directory) of an image or index, also an OCI layout"},
 	"download-blob":   {runDownloadBlob, "downloads one blob by digest from a registry, verified, with mirror fallback"},
 	"deploy-metadata": {runDeployMetadata, "writes the deploy manifest (dispatch.json) of one push or load"},
 	"deploy-merge":    {runDeployMerge, "merges deploy manifests into one, in order"},
