@@ -63,9 +63,9 @@ func WriteDockerSave(ctx context.Context, out string, img Image, opts ...Option)
 // them in the index. index.json lists the index, once per tag of WithTag
 // (annotated as WithTag says) or once without tags; blobs/sha256/ holds
 // the index and every manifest, config and layer as they are. manifest.json
-// lists the config and layers of the first manifest of the index (the
-// image that `docker load` takes) with the tags as RepoTags; its zstd
-// layers are added decompressed under their diff_id, as in WriteDockerSave,
+// lists the config and layers of the first manifest of the index, or of
+// the one that WithDockerImage names (the image that `docker load` takes),
+// with the tags as RepoTags; its zstd layers are added decompressed under their diff_id, as in WriteDockerSave,
 // beside the zstd blobs that the OCI layout names. Every layer of every
 // manifest needs a blob (an ErrMissingBlob error otherwise).
 func WriteDockerSaveIndex(ctx context.Context, out string, images []Image, opts ...Option) error {
@@ -148,7 +148,20 @@ func writeDockerSave(ctx context.Context, out string, images []Image, o options)
 	}
 	defer w.abort()
 	t := tree{}
-	mdesc, err := addDockerImage(ctx, w, t, loaded[0], blobs[0], o.tags, ix == nil)
+	first := 0
+	if o.dockerImage != "" {
+		first = -1
+		for k, im := range loaded {
+			if im.digest == o.dockerImage {
+				first = k
+				break
+			}
+		}
+		if first < 0 || ix == nil {
+			return fmt.Errorf("docker image %s is not a manifest of the index: %w", o.dockerImage, ErrInvalidArgument)
+		}
+	}
+	mdesc, err := addDockerImage(ctx, w, t, loaded[first], blobs[first], o.tags, ix == nil)
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,7 @@ type options struct {
 	tags         []string
 	allowMissing bool
 	verify       bool
+	dockerImage  string
 }
 
 // WithFormat selects the output format. The default is Directory for
@@ -159,6 +160,19 @@ func WithTag(name string) Option {
 func WithAllowMissingBlobs(allow bool) Option {
 	return func(o *options) error {
 		o.allowMissing = allow
+		return nil
+	}
+}
+
+// WithDockerImage chooses, by manifest digest, the image of the index
+// that the manifest.json of WriteDockerSaveIndex lists (the one `docker
+// load` takes). The default is the index's first manifest.
+func WithDockerImage(manifestDigest string) Option {
+	return func(o *options) error {
+		if manifestDigest == "" {
+			return fmt.Errorf("docker image digest is empty: %w", ErrInvalidArgument)
+		}
+		o.dockerImage = manifestDigest
 		return nil
 	}
 }

@@ -1,19 +1,12 @@
 package load
 
 import (
-	"archive/tar"
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strings"
-	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -129,8 +122,8 @@ func (l *Loader) buildTar(ctx context.Context, dir, via string, unified bool, n 
 		}
 		return t, nil
 	}
-	// The whole index: its OCI layout and the docker save archive of one
-	// manifest, as directories, merged into one tar.
+	// The whole index as an OCI layout, and the manifest of t.manifest for
+	// docker load.
 	indexPath := filepath.Join(dir, "index.json")
 	if err := os.WriteFile(indexPath, im.Index, 0o600); err != nil {
 		return nil, err
@@ -139,161 +132,11 @@ func (l *Loader) buildTar(ctx context.Context, dir, via string, unified bool, n 
 	for m := range manifests {
 		all[m] = images[m]
 	}
-	ociDir, dockerDir := filepath.Join(dir, "oci"), filepath.Join(dir, "docker")
-	if err := layout.WriteOCILayout(ctx, ociDir, all, layout.WithIndex(indexPath), layout.WithLayers(layers...),
-		layout.WithVerifyDigests(true), layout.WithFormat(layout.Directory)); err != nil {
-		return nil, err
-	}
-	if err := layout.WriteDockerSave(ctx, dockerDir, images[t.manifest], append(opts, layout.WithFormat(layout.Directory))...); err != nil {
-		return nil, err
-	}
-	index, err := namedIndexJSON(filepath.Join(ociDir, "index.json"), n)
-	if err != nil {
-		return nil, err
-	}
-	if err := mergeTar(ctx, t.path, index, ociDir, dockerDir); err != nil {
+	opts = append(opts, layout.WithIndex(indexPath), layout.WithDockerImage(im.manifests[t.manifest].Descriptor.Digest.String()))
+	if err := layout.WriteDockerSaveIndex(ctx, t.path, all, opts...); err != nil {
 		return nil, err
 	}
 	return t, nil
-}
-
-// namedIndexJSON is the index.json of an OCI layout with its one entry
-// repeated for each name, annotated as layout.WithTag does: the short name
-// as org.opencontainers.image.ref.name (podman), the normalized one as
-// io.containerd.image.name (containerd, Docker's containerd image store).
-func namedIndexJSON(path string, n loadNames) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var idx ocispec.Index
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(idx.Manifests) != 1 {
-		return nil, fmt.Errorf("%s lists %d entries, want 1", path, len(idx.Manifests))
-	}
-	if len(n.full) == 0 {
-		return data, nil
-	}
-	top := idx.Manifests[0]
-	idx.Manifests = nil
-	for i := range n.full {
-		d := top
-		d.Annotations = map[string]string{ocispec.AnnotationRefName: n.familiar[i], layout.AnnotationContainerdName: n.full[i]}
-		idx.Manifests = append(idx.Manifests, d)
-	}
-	return json.Marshal(idx)
-}
-
-// tarTime is the modification time of every entry of a merged tar, as in
-// the tars of package layout.
-var tarTime = time.Unix(0, 0)
-
-// mergeTar writes to out one tar of the OCI layout in ociDir, with index
-// as its index.json, and the manifest.json and blobs of the docker save
-// archive in dockerDir. Entries are sorted by name, directories included,
-// with mode 0755 or 0644, owner 0 and mtime 0.
-func mergeTar(ctx context.Context, out string, index []byte, ociDir, dockerDir string) error {
-	files := map[string]string{} // tar name -> file
-	walk := func(root string, keep func(name string) bool) error {
-		return filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-			if err != nil || e.IsDir() {
-				return err
-			}
-			rel, err := filepath.Rel(root, p)
-			if err != nil {
-				return err
-			}
-			name := filepath.ToSlash(rel)
-			if _, ok := files[name]; !ok && keep(name) {
-				files[name] = p
-			}
-			return nil
-		})
-	}
-	if err := walk(ociDir, func(name string) bool { return name != "index.json" }); err != nil {
-		return err
-	}
-	if err := walk(dockerDir, func(name string) bool { return name == "manifest.json" || strings.HasPrefix(name, "blobs/") }); err != nil {
-		return err
-	}
-	if _, ok := files["manifest.json"]; !ok {
-		return fmt.Errorf("%s has no manifest.json", dockerDir)
-	}
-	names := []string{"index.json"}
-	dirs := map[string]bool{}
-	for name := range files {
-		names = append(names, name)
-		for d := path.Dir(name); d != "."; d = path.Dir(d) {
-			dirs[d] = true
-		}
-	}
-	for d := range dirs {
-		names = append(names, d+"/")
-	}
-	sort.Strings(names)
-
-	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	tw := tar.NewWriter(bw)
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		h := &tar.Header{Name: name, Mode: 0o644, Typeflag: tar.TypeReg, ModTime: tarTime}
-		switch {
-		case strings.HasSuffix(name, "/"):
-			h.Typeflag, h.Mode = tar.TypeDir, 0o755
-			if err := tw.WriteHeader(h); err != nil {
-				return err
-			}
-		case name == "index.json":
-			h.Size = int64(len(index))
-			if err := tw.WriteHeader(h); err != nil {
-				return err
-			}
-			if _, err := tw.Write(index); err != nil {
-				return err
-			}
-		default:
-			if err := addFile(tw, h, files[name]); err != nil {
-				return fmt.Errorf("tar %s: %w", out, err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-// addFile writes the file p into tw under the header h.
-func addFile(tw *tar.Writer, h *tar.Header, p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	h.Size = st.Size()
-	if err := tw.WriteHeader(h); err != nil {
-		return err
-	}
-	if n, err := io.Copy(tw, f); err != nil || n != h.Size {
-		return fmt.Errorf("%s: copied %d of %d bytes: %v", p, n, h.Size, err)
-	}
-	return nil
 }
 
 // writeTar writes the tar of DaemonContainerization (see buildTar) to the
