@@ -11,11 +11,10 @@ load(
 
 rules_img_dependencies()  # also the pull tool that `pull` runs
 
-img_register_toolchains()  # builds the img tool with the host's Go
+img_register_toolchains()  # rules_img's lockfile, else built with the host's Go
 # or: img_register_toolchains(lockfile = "//:img_lockfile.json")
 
-# Optional, upstream's names: tools from a prebuilt lockfile, falling back
-# to a source build for a host the lockfile does not list.
+# Or upstream's names (the same, without registering):
 # img_register_prebuilt_toolchains()
 # register_toolchains("@img_toolchain//:all")
 # pull_tool_register_prebuilt_repositories()
@@ -23,7 +22,6 @@ img_register_toolchains()  # builds the img tool with the host's Go
 """
 
 load("//img/private:dependencies.bzl", _rules_img_dependencies = "rules_img_dependencies")
-load("//img/private/repository_rules:go_tool.bzl", "go_source_repo", "lockfile_repo")
 load(
     "//img/private/repository_rules:workspace.bzl",
     _img_register_prebuilt_toolchains = "img_register_prebuilt_toolchains",
@@ -35,24 +33,17 @@ img_register_prebuilt_toolchains = _img_register_prebuilt_toolchains
 pull_tool_register_prebuilt_repositories = _pull_tool_register_prebuilt_repositories
 
 def img_register_toolchains(name = "img_toolchain", lockfile = None, register = True):
-    """Declares the img tool repository and registers its toolchain.
+    """Declares img toolchains for every platform and registers them.
 
     Args:
-        name: name of the repository holding the tool and its toolchain.
+        name: name of the hub repository with the toolchains.
         lockfile: label of a prebuilt-binary lockfile (a JSON list of
-            `{"version", "integrity", "os", "cpu", "url_templates"}`); the
-            host's binary is downloaded and its integrity checked. When
-            None, the tool is built from source with the host's `go`.
+            `{"version", "integrity", "os", "cpu", "url_templates"}`); its
+            binaries are downloaded and their integrity checked. Platforms
+            it does not list, and all of them when None, are built from
+            source with the host's `go`.
         register: also call `register_toolchains("@<name>//:all")`.
     """
-    if lockfile:
-        lockfile_repo(name = name, binary = "img", lockfile = lockfile)
-    else:
-        go_source_repo(
-            name = name,
-            go_mod = Label("//img_tool:go.mod"),
-            package = "./cmd/img",
-            binary = "img",
-        )
+    _img_register_prebuilt_toolchains(name = name, lockfile = lockfile)
     if register:
         native.register_toolchains("@{}//:all".format(name))

@@ -24,7 +24,7 @@ lockfile() {
 
 lockfile "$integrity"
 if bazel build //:layer >"$work/prebuilt.out" 2>&1 &&
-   bazel aquery 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -q 'exec external/rules_img~~img_tool~img_toolchain_linux_amd64/img.exe'; then
+   bazel aquery 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -qE 'exec external/rules_img[~+]+prebuilt_img_tool[~+]img_toolchain_linux_amd64/img.exe'; then
   say "ok: the layer action runs the prebuilt binary from the lockfile"
   digest=$(jq -r .digest bazel-bin/layer_metadata.json)
   [ "$digest" = "sha256:$(sha256sum bazel-bin/layer.tgz | cut -d' ' -f1)" ] && say "ok: prebuilt layer digest $digest" || { say "FAIL: digest mismatch"; fails=$((fails + 1)); }
@@ -38,7 +38,7 @@ cp img_lockfile.json ../workspace/img_lockfile.json
 ws() { (cd ../workspace && bazel "$@"); }
 if ws build //:layer >"$work/ws.out" 2>&1 && [ "$(jq -r .name ../workspace/bazel-bin/layer_metadata.json)" = "//:layer" ] &&
    ws build --extra_toolchains=@img_prebuilt//:all //:layer >>"$work/ws.out" 2>&1 &&
-   ws aquery --extra_toolchains=@img_prebuilt//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -q 'exec external/img_prebuilt/img.exe'; then
+   ws aquery --extra_toolchains=@img_prebuilt//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -q 'exec external/img_prebuilt_linux_amd64/img.exe'; then
   say "ok: WORKSPACE mode builds the layer with the source-built and the lockfile toolchain"
 else
   say "FAIL: WORKSPACE mode"; tail -20 "$work/ws.out"; fails=$((fails + 1))
@@ -48,7 +48,7 @@ rm -f ../workspace/img_lockfile.json
 
 # The pull tool from its lockfile: the repository holds the downloaded binary,
 # byte for byte the one built above.
-pt=$(bazel cquery --output=files @rules_img_pull_tool//:pull_tool 2>/dev/null)
+pt=$(bazel cquery --output=files @pull_hub_repo//:pull_tool 2>/dev/null)
 if [ -n "$pt" ] && cmp -s "$(bazel info output_base 2>/dev/null)/$pt" "$dist/pull_tool_linux_amd64"; then
   say "ok: pull_tool comes from its lockfile (integrity checked)"
 else
@@ -58,8 +58,10 @@ fi
 lockfile "sha256-$(printf wrong | openssl dgst -sha256 -binary | base64 -w0)"
 if bazel build //:layer >"$work/prebuilt.out" 2>&1; then
   say "FAIL: a wrong integrity was accepted"; fails=$((fails + 1))
-elif grep -q "Checksum was" "$work/prebuilt.out"; then
-  say "ok: wrong integrity: $(grep -o 'Checksum was [^ ]*' "$work/prebuilt.out" | head -1)"
+elif grep -q "lockfile .*img_lockfile.json: the img binary for linux/amd64 (v0.0.0-test) does not match its integrity" "$work/prebuilt.out" &&
+     grep -qF "expected: sha256-$(printf wrong | openssl dgst -sha256 -binary | base64 -w0)" "$work/prebuilt.out" &&
+     grep -qF "actual:   $integrity" "$work/prebuilt.out"; then
+  say "ok: wrong integrity: the error names the lockfile, the expected and the actual hash"
 else
   say "FAIL: wrong integrity gave no checksum error"; tail -5 "$work/prebuilt.out"; fails=$((fails + 1))
 fi
@@ -69,8 +71,9 @@ bazel shutdown >/dev/null 2>&1
 # The source build (e2e/basic) in a fresh output base with no `go` on PATH.
 if (cd ../basic && bazel --output_base="$work/nogo" build --repo_env=PATH=/usr/bin:/bin --repo_env=GOROOT= //:files_layer) >"$work/nogo.out" 2>&1; then
   say "FAIL: source build without go succeeded"; fails=$((fails + 1))
-elif grep -q "needs \`go\` (Go 1.24 or later) on PATH" "$work/nogo.out"; then
-  say "ok: without go: $(grep -o 'building the img tool from source needs `go`[^,]*' "$work/nogo.out" | head -1)"
+elif grep -qE "building the img tool for linux/amd64 from source needs Go [0-9.]+ or later" "$work/nogo.out" &&
+     grep -q "but no \`go\` is on PATH" "$work/nogo.out"; then
+  say "ok: without go: $(grep -oE 'building the img tool for linux/amd64 from source needs Go [0-9.]+ or later' "$work/nogo.out" | head -1)"
 else
   say "FAIL: no clear message without go"; tail -8 "$work/nogo.out"; fails=$((fails + 1))
 fi

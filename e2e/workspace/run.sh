@@ -33,8 +33,14 @@ if ws build //:app_on_base >"$work/ws_pull.out" 2>&1; then
 else
   no "WORKSPACE pull"; tail -20 "$work/ws_pull.out"
 fi
-grep -q "built from source with the host's go" "$ext/rules_img_pull_tool/BUILD.bazel" 2>/dev/null &&
-  say "ok: @rules_img_pull_tool: $(head -1 "$ext/rules_img_pull_tool/BUILD.bazel" | sed 's/^# //')" || no "@rules_img_pull_tool is not the source fallback"
+pt=$(readlink -f "$ext/rules_img_pull_tool/pull_tool")
+case $pt in
+  "$ext"/pull_hub_repo_linux_amd64/*)
+    grep -q "built from source with the host's go" "$ext/pull_hub_repo_linux_amd64/BUILD.bazel" &&
+      say "ok: @rules_img_pull_tool//:pull_tool is @pull_hub_repo_linux_amd64's: $(head -1 "$ext/pull_hub_repo_linux_amd64/BUILD.bazel" | sed 's/^# //')" ||
+      no "@pull_hub_repo_linux_amd64 is not the source fallback" ;;
+  *) no "@rules_img_pull_tool//:pull_tool is $pt, not the host's tool of pull_hub_repo" ;;
+esac
 ws query @pull_hub_repo//:pull_tool >/dev/null 2>&1 && say "ok: @pull_hub_repo//:pull_tool exists (upstream's name)" || no "@pull_hub_repo//:pull_tool"
 
 # 2. Single blobs: the config as a file (pull tool, mirror down; Bazel's
@@ -61,12 +67,12 @@ fi
 #    host's tool from source; a lockfile entry with the right integrity is
 #    downloaded; a wrong one fails naming the lockfile and both hashes.
 if ws build --extra_toolchains=@img_upstream//:all //:layer >"$work/ws_tc.out" 2>&1 &&
-   ws aquery --extra_toolchains=@img_upstream//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -q 'external/img_upstream_host/img.exe'; then
+   ws aquery --extra_toolchains=@img_upstream//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -q 'external/img_upstream_linux_amd64/img.exe'; then
   say "ok: img_register_prebuilt_toolchains(): no lockfile entry for the host, the source-built tool"
 else
   no "img_register_prebuilt_toolchains source fallback"; tail -10 "$work/ws_tc.out"
 fi
-img=$ext/img_upstream_host/img.exe
+img=$ext/img_upstream_linux_amd64/img.exe
 integrity="sha256-$(openssl dgst -sha256 -binary "$img" | base64 -w0)"
 entry() { printf '[{"version": "v0.0.0-test", "integrity": "%s", "os": "linux", "cpu": "amd64", "url_templates": ["file://%s"]}]\n' "$1" "$(readlink -f "$img")"; }
 entry "$integrity" >locked_lockfile.json

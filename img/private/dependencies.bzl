@@ -2,7 +2,7 @@
 
 load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
 load("@bazel_tools//tools/build_defs/repo:utils.bzl", "maybe")
-load("//img/private/repository_rules:workspace.bzl", "PULL_TOOL_REPO", "pull_tool_repository")
+load("//img/private/repository_rules:workspace.bzl", "PULL_TOOL_REPO", "pull_tool_register_prebuilt_repositories")
 
 def rules_img_dependencies():
     """Declares what rules_img needs unless the WORKSPACE already has it.
@@ -26,4 +26,4 @@ def rules_img_dependencies():
         urls = ["https://github.com/bazelbuild/platforms/releases/download/0.0.10/platforms-0.0.10.tar.gz"],
     )
     if not native.existing_rule(PULL_TOOL_REPO):
-        pull_tool_repository(lockfile = Label("//:pull_tool_lockfile.json"))
+        pull_tool_register_prebuilt_repositories(name = PULL_TOOL_REPO)

@@ -1,7 +1,7 @@
 """Shared parts of the deploy rules (image_push, image_load, multi_deploy)."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
-load("@local_config_platform//:constraints.bzl", "HOST_CONSTRAINTS")
+load("@platforms//host:constraints.bzl", "HOST_CONSTRAINTS")
 load("//img/private/common:build.bzl", "TOOLCHAIN", "TOOLCHAINS", "img_tool")
 load("//img/private/common:templating.bzl", "expand_templates")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")

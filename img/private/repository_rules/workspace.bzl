@@ -1,19 +1,12 @@
-"""WORKSPACE macros for the tools from a prebuilt-binary lockfile, under upstream's names."""
+"""WORKSPACE macros for rules_img's tools, under upstream's names."""
 
-load(":go_tool.bzl", "pull_hub_repo", "tool_repo", "toolchain_hub_repo")
+load(":go_tool.bzl", "tool_repo")
+load(":platforms.bzl", "TOOL_PLATFORMS", "platform_key")
+load(":tool_hub.bzl", "pull_hub_repo", "servers_repo", "toolchain_hub_repo")
 
 # The repository the pull repository rules run their tool from (bzlmod: the
-# img_tool extension's collection of the same name).
+# pull_tool extension's hub, imported under this name).
 PULL_TOOL_REPO = "rules_img_pull_tool"
-
-DEFAULT_PLATFORMS = [
-    ("linux", "amd64"),
-    ("linux", "arm64"),
-    ("darwin", "amd64"),
-    ("darwin", "arm64"),
-    ("windows", "amd64"),
-    ("windows", "arm64"),
-]
 
 _IMG_SOURCE = {
     "go_mod": Label("//img_tool:go.mod"),
@@ -26,15 +19,39 @@ _PULL_TOOL_SOURCE = {
     "watch": [Label("//img_tool:go.mod")],
 }
 
-def _keys(platforms):
-    return ["{}_{}".format(goos, goarch) for goos, goarch in platforms]
-
-def _host_tool_platform(macro, host_tool, host_os, host_cpu):
+def _host_tool_key(macro, host_tool, host_os, host_cpu):
     if not host_tool:
         return ""
     if not host_os or not host_cpu:
         fail("{}: host_os and host_cpu are required with host_tool ({})".format(macro, host_tool))
-    return "{}_{}".format(host_os, host_cpu)
+    return platform_key(host_os, host_cpu)
+
+def _tool_repos(name, binary, source, lockfile, host_tool, host_key, platforms):
+    """Declares `<name>_<os>_<cpu>` per platform (and `<name>_host_tool`); returns key -> label."""
+    tools = {}
+    for goos, goarch in platforms:
+        key = platform_key(goos, goarch)
+        tool_repo(
+            name = "{}_{}".format(name, key),
+            binary = binary,
+            os = goos,
+            cpu = goarch,
+            lockfile = lockfile,
+            **source
+        )
+        tools[key] = "@{}_{}//:{}.exe".format(name, key, binary)
+    if host_tool:
+        goos, _, goarch = host_key.partition("_")
+        tool_repo(
+            name = name + "_host_tool",
+            binary = binary,
+            os = goos,
+            cpu = goarch,
+            host_tool = host_tool,
+            **source
+        )
+        tools[host_key] = "@{}_host_tool//:{}.exe".format(name, binary)
+    return tools
 
 def img_register_prebuilt_toolchains(
         name = "img_toolchain",
@@ -42,20 +59,16 @@ def img_register_prebuilt_toolchains(
         host_tool = None,
         host_os = None,
         host_cpu = None,
-        platforms = DEFAULT_PLATFORMS):
-    """Declares img toolchains from a prebuilt-binary lockfile.
+        platforms = TOOL_PLATFORMS):
+    """Declares img toolchains, one per platform.
 
-    One repository `<name>_<os>_<cpu>` per platform downloads that
-    platform's binary from the lockfile (integrity checked) when a
-    toolchain for it is selected. The hub `<name>` declares a toolchain for
-    each platform the lockfile lists, for `host_tool`, and, for the host
-    when neither covers it, for the img tool built from rules_img's sources
-    with the host's `go` (repository `<name>_host`). rules_img publishes no
-    binaries yet and its own `prebuilt_lockfile.json` is empty, so by
-    default the host builds from source.
-
-    A lockfile entry whose binary does not match its `integrity` fails the
-    fetch, naming the lockfile and both hashes.
+    One repository `<name>_<os>_<cpu>` per platform holds that platform's
+    img binary: the lockfile's (downloaded when the toolchain is selected,
+    integrity checked; a mismatch fails naming the lockfile and both
+    hashes), else one built from rules_img's sources with the host's `go`,
+    cross-compiled. The hub `<name>` declares the toolchains. In a release
+    of rules_img `prebuilt_lockfile.json` lists the prebuilt binaries; in a
+    source checkout it is empty and every platform builds from source.
 
     ```starlark
     load("@rules_img//img:repositories.bzl", "img_register_prebuilt_toolchains")
@@ -64,71 +77,25 @@ def img_register_prebuilt_toolchains(
     register_toolchains("@img_toolchain//:all")
     ```
 
-    Like upstream's macro it does not call `register_toolchains`.
+    Like upstream's macro it does not call `register_toolchains`. It also
+    declares `rules_img_tool`, whose `//cmd/registry` and `//cmd/bes` run the
+    servers of the cas_registry and bes push strategies.
 
     Args:
         name: name of the hub repository with the toolchains.
         lockfile: label of a JSON list of
-            `{"version", "integrity", "os", "cpu", "url_templates"?}`.
+            `{"version", "integrity", "os", "cpu", "url_templates"?}`, or
+            None to build every platform from source.
         host_tool: label of a locally built img binary for `host_os`/`host_cpu`.
         host_os: GOOS of `host_tool`; required with it.
         host_cpu: GOARCH of `host_tool`; required with it.
-        platforms: (os, cpu) pairs whose lockfile entries give toolchains.
+        platforms: (os, cpu) pairs that get a toolchain.
     """
-    host_key = _host_tool_platform("img_register_prebuilt_toolchains", host_tool, host_os, host_cpu)
-    keys = _keys(platforms)
-    for goos, goarch in platforms:
-        tool_repo(
-            name = "{}_{}_{}".format(name, goos, goarch),
-            binary = "img",
-            os = goos,
-            cpu = goarch,
-            lockfile = lockfile,
-            **_IMG_SOURCE
-        )
-    if host_tool:
-        tool_repo(
-            name = "{}_{}_host".format(name, host_key),
-            binary = "img",
-            os = host_os,
-            cpu = host_cpu,
-            host_tool = host_tool,
-            host_tool_platform = host_key,
-            **_IMG_SOURCE
-        )
-    tool_repo(
-        name = name + "_host",
-        binary = "img",
-        lockfile = lockfile,
-        platforms = keys,
-        **_IMG_SOURCE
-    )
-    toolchain_hub_repo(
-        name = name,
-        prefix = name,
-        lockfile = lockfile,
-        platforms = keys,
-        host_tool_platform = host_key,
-    )
-
-def pull_tool_repository(lockfile, platforms = DEFAULT_PLATFORMS, host_tool = None, host_tool_platform = ""):
-    """Declares the pull tool repository that `pull` and `pull_blob_*` run.
-
-    Args:
-        lockfile: label of the pull tool's lockfile.
-        platforms: (os, cpu) pairs whose lockfile entries may be used.
-        host_tool: label of a locally built pull_tool, or None.
-        host_tool_platform: `<os>_<cpu>` of host_tool.
-    """
-    tool_repo(
-        name = PULL_TOOL_REPO,
-        binary = "pull_tool",
-        lockfile = lockfile,
-        platforms = _keys(platforms),
-        host_tool = host_tool,
-        host_tool_platform = host_tool_platform,
-        **_PULL_TOOL_SOURCE
-    )
+    host_key = _host_tool_key("img_register_prebuilt_toolchains", host_tool, host_os, host_cpu)
+    tools = _tool_repos(name, "img", _IMG_SOURCE, lockfile, host_tool, host_key, platforms)
+    toolchain_hub_repo(name = name, tools = tools)
+    if not native.existing_rule("rules_img_tool"):
+        servers_repo(name = "rules_img_tool")
 
 def pull_tool_register_prebuilt_repositories(
         name = "pull_hub_repo",
@@ -136,48 +103,41 @@ def pull_tool_register_prebuilt_repositories(
         host_tool = None,
         host_os = None,
         host_cpu = None,
-        platforms = DEFAULT_PLATFORMS):
+        platforms = TOOL_PLATFORMS):
     """Declares the pull tool that `pull`, `pull_blob_file` and `pull_blob_archive` run.
 
-    Repository rules run on the host, so only the host's binary matters:
+    Repository rules run on the host, so only the host's binary is fetched:
     `host_tool` when it is for the host, else the lockfile's entry for the
-    host (integrity checked; a mismatch fails naming the lockfile and both
-    hashes), else the pull tool built from rules_img's sources with the
-    host's `go`. rules_img publishes no binaries yet and its own
-    `pull_tool_lockfile.json` is empty, so by default the host builds from
-    source.
+    host (integrity checked), else a build from rules_img's sources with the
+    host's `go`.
 
-    The tool lives in the repository `rules_img_pull_tool` (the name the
-    bzlmod extension uses too); `<name>` is a hub with `:pull_tool` and a
-    `defs.bzl` whose `tool_for_repository_os(rctx)` gives its label.
-
-    `rules_img_dependencies()` declares `rules_img_pull_tool` with the
-    defaults when nothing did before. This macro replaces that declaration
-    when it is called before `rules_img_dependencies()` or after it in the
-    same load block; Bazel ignores a WORKSPACE repository declared again
-    after a later `load`.
+    The hub `<name>` holds the host's `:pull_tool` and a `defs.bzl` whose
+    `tool_for_repository_os(rctx)` gives its label. The repository rules run
+    `@rules_img_pull_tool//:pull_tool`: this macro declares that name too
+    (the same hub), replacing the default of `rules_img_dependencies()` when
+    it is called first or in the same load block (Bazel ignores a WORKSPACE
+    repository declared again after a later `load`).
 
     ```starlark
     load("@rules_img//img:repositories.bzl", "pull_tool_register_prebuilt_repositories", "rules_img_dependencies")
 
-    rules_img_dependencies()
-
     pull_tool_register_prebuilt_repositories()
+
+    rules_img_dependencies()
     ```
 
     Args:
         name: name of the hub repository.
         lockfile: label of a JSON list of
-            `{"version", "integrity", "os", "cpu", "url_templates"?}`.
+            `{"version", "integrity", "os", "cpu", "url_templates"?}`, or None
+            to build from source.
         host_tool: label of a locally built pull_tool for `host_os`/`host_cpu`.
         host_os: GOOS of `host_tool`; required with it.
         host_cpu: GOARCH of `host_tool`; required with it.
-        platforms: (os, cpu) pairs whose lockfile entries may be used.
+        platforms: (os, cpu) pairs that get a pull tool repository.
     """
-    host_key = _host_tool_platform("pull_tool_register_prebuilt_repositories", host_tool, host_os, host_cpu)
-    pull_tool_repository(lockfile, platforms, host_tool, host_key)
+    host_key = _host_tool_key("pull_tool_register_prebuilt_repositories", host_tool, host_os, host_cpu)
+    tools = _tool_repos(name, "pull_tool", _PULL_TOOL_SOURCE, lockfile, host_tool, host_key, platforms)
+    pull_hub_repo(name = name, tools = tools)
     if name != PULL_TOOL_REPO:
-        pull_hub_repo(
-            name = name,
-            tool = "@{}//:pull_tool".format(PULL_TOOL_REPO),
-        )
+        pull_hub_repo(name = PULL_TOOL_REPO, tools = tools)

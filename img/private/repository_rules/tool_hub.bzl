@@ -1,0 +1,105 @@
+"""Hub repositories over the per-platform tool repositories: img toolchains,
+the pull tool of the host, and the servers under upstream's labels."""
+
+load(":platforms.bzl", "CPU_CONSTRAINTS", "OS_CONSTRAINTS", "host_platform", "platform_key")
+
+_DEFS_BZL = """\
+\"\"\"The {what} of this repository by platform, for repository rules.\"\"\"
+
+load("@rules_img//img/private/repository_rules:platforms.bzl", "host_platform", "platform_key")
+
+TOOLS = {tools}
+
+def tool_for_repository_os(rctx):
+    \"\"\"Label of the {what} for the host a repository rule runs on.\"\"\"
+    key = platform_key(*host_platform(rctx))
+    if key not in TOOLS:
+        fail("rules_img: no {what} for the host platform " + key)
+    return Label(TOOLS[key])
+"""
+
+def _defs_bzl(rctx, what):
+    rctx.file("defs.bzl", _DEFS_BZL.format(what = what, tools = json.encode_indent(rctx.attr.tools, indent = "    ")))
+
+def _toolchain_hub_repo_impl(rctx):
+    out = [
+        'load("@rules_img//img/private:image_toolchain.bzl", "image_toolchain")',
+        "",
+        'exports_files(["defs.bzl"], visibility = ["//visibility:public"])',
+        "",
+    ]
+    for key, label in sorted(rctx.attr.tools.items()):
+        goos, _, goarch = key.partition("_")
+        out.append("""image_toolchain(
+    name = "img_{key}",
+    tool_exe = "{label}",
+    visibility = ["//visibility:public"],
+)
+
+toolchain(
+    name = "img_{key}_toolchain",
+    exec_compatible_with = ["{os_c}", "{cpu_c}"],
+    toolchain = ":img_{key}",
+    toolchain_type = "@rules_img//img:toolchain_type",
+)
+""".format(key = key, label = label, os_c = OS_CONSTRAINTS[goos], cpu_c = CPU_CONSTRAINTS[goarch]))
+    rctx.file("BUILD.bazel", "\n".join(out))
+    _defs_bzl(rctx, "img tool")
+
+toolchain_hub_repo = repository_rule(
+    implementation = _toolchain_hub_repo_impl,
+    attrs = {"tools": attr.string_dict(doc = "`<os>_<cpu>` -> label of that platform's img binary.")},
+    doc = """One img toolchain per platform, each with the exec constraints of
+its binary. A platform's binary is fetched (downloaded or built) only when
+toolchain resolution selects it.""",
+)
+
+def _pull_hub_repo_impl(rctx):
+    key = platform_key(*host_platform(rctx))
+    if key not in rctx.attr.tools:
+        fail("rules_img: the pull tool collection {} has no binary for the host platform {} (it has {})".format(
+            rctx.attr.name,
+            key,
+            ", ".join(sorted(rctx.attr.tools)),
+        ))
+
+    # Repository rules take files, not aliases: link the host's binary here.
+    tool = rctx.path(Label(rctx.attr.tools[key]))
+    rctx.symlink(tool, "pull_tool.exe")
+    files = ["pull_tool.exe"]
+    if not key.startswith("windows_"):
+        rctx.symlink(tool, "pull_tool")
+        files.append("pull_tool")
+    rctx.file("BUILD.bazel", "exports_files({}, visibility = [\"//visibility:public\"])\n".format(repr(files + ["defs.bzl"])))
+    _defs_bzl(rctx, "pull tool")
+
+pull_hub_repo = repository_rule(
+    implementation = _pull_hub_repo_impl,
+    attrs = {"tools": attr.string_dict(doc = "`<os>_<cpu>` -> label of that platform's pull_tool binary.")},
+    doc = """The pull tool of the host as `:pull_tool`, the file the `pull` and
+`pull_blob_*` repository rules run, and `defs.bzl` whose
+`tool_for_repository_os(rctx)` gives its label.""",
+)
+
+_SERVER_BUILD = """\
+# `bazel run @{name}//cmd/{cmd}`: upstream's label of the {what}.
+alias(
+    name = "{cmd}",
+    actual = "@rules_img//img/tools:{cmd}",
+    visibility = ["//visibility:public"],
+)
+"""
+
+def _servers_repo_impl(rctx):
+    rctx.file("BUILD.bazel", "")
+    for cmd, what in [
+        ("registry", "registry over a remote cache (push strategy cas_registry)"),
+        ("bes", "Build Event Service backend (push strategy bes)"),
+        ("img", "img tool"),
+    ]:
+        rctx.file("cmd/{}/BUILD.bazel".format(cmd), _SERVER_BUILD.format(name = rctx.attr.name, cmd = cmd, what = what))
+
+servers_repo = repository_rule(
+    implementation = _servers_repo_impl,
+    doc = "`//cmd/registry`, `//cmd/bes` and `//cmd/img`: aliases of rules_img's `//img/tools` targets under upstream's labels.",
+)
