@@ -7,12 +7,14 @@
 #   MODE   "prebuilt" (each binary must come from the lockfile) or "source"
 #          (each must be built from source); read from the tool repository's
 #          BUILD file, which says where its binary came from.
-# Writes a temporary package exec_platforms/ into the workspace.
+# Writes a temporary package exec_platforms/ into the workspace. $BAZEL is
+# the Bazel command (word-split; default bazel), e.g. with --output_base.
 set -uo pipefail
 ws=${1:?usage: exec_platforms.sh WORKSPACE_DIR MODE [BAZEL_FLAGS...]}
 mode=${2:?usage: exec_platforms.sh WORKSPACE_DIR MODE [BAZEL_FLAGS...]}
 shift 2
 cd "$ws" || exit 1
+read -r -a bazel <<<"${BAZEL:-bazel}"
 fails=0
 say() { echo "  $*"; }
 pkg=exec_platforms
@@ -42,15 +44,15 @@ want() {
   esac
 }
 
-ob=$(bazel info output_base "$@" 2>/dev/null)
+ob=$("${bazel[@]}" info output_base "$@" 2>/dev/null)
 for key in linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64 windows_arm64; do
-  out=$(bazel cquery "$@" --extra_execution_platforms="//$pkg:$key" --output=files @rules_img//img:resolved_toolchain 2>"$ws/$pkg/err")
+  out=$("${bazel[@]}" cquery "$@" --extra_execution_platforms="//$pkg:$key" --output=files @rules_img//img:resolved_toolchain 2>"$ws/$pkg/err")
   f=$(printf '%s\n' "$out" | grep -m1 'img\.exe$')
   if [ -z "$f" ]; then
     say "FAIL $key: no toolchain resolved"; tail -5 "$ws/$pkg/err"; fails=$((fails + 1)); continue
   fi
   path=$ob/$f
-  case $f in external/*) ;; *) path=$(bazel info execution_root "$@" 2>/dev/null)/$f ;; esac
+  case $f in external/*) ;; *) path=$("${bazel[@]}" info execution_root "$@" 2>/dev/null)/$f ;; esac
   kind=$(file -bL "$path")
   repo_build=$(dirname "$path")/BUILD.bazel
   origin=$(head -1 "$repo_build" 2>/dev/null | sed 's/^# //')

@@ -23,7 +23,9 @@
 # all passed. Needs go, git, jq, file, tar, gzip and openssl or python3.
 # With a warm Go build cache it takes well under a minute on 2 cores; a cold
 # cache adds several minutes of compiling the dependencies for six targets.
-# RELEASE_TEST_KEEP=1 keeps the temporary directory.
+# RELEASE_TEST_KEEP=1 keeps the temporary directory; RELEASE_TEST_DIR=DIR
+# works in DIR (created, kept) instead, e.g. to consume the release of its
+# first run from DIR/out1 (lockfile URLs file://DIR/out1/...).
 
 set -uo pipefail
 
@@ -75,8 +77,13 @@ else
 fi
 [[ $FAILED -eq 0 ]] || finish
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/release_test.XXXXXX")
-if [[ ${RELEASE_TEST_KEEP:-} == 1 ]]; then
+if [[ -n ${RELEASE_TEST_DIR:-} ]]; then
+    mkdir -p "$RELEASE_TEST_DIR" && TMP=$(cd "$RELEASE_TEST_DIR" && pwd) || exit 1
+    [[ -z $(ls -A "$TMP") ]] || { echo "release_test.sh: RELEASE_TEST_DIR $TMP is not empty" >&2; exit 1; }
+elif ! TMP=$(mktemp -d "${TMPDIR:-/tmp}/release_test.XXXXXX"); then
+    exit 1
+fi
+if [[ ${RELEASE_TEST_KEEP:-} == 1 || -n ${RELEASE_TEST_DIR:-} ]]; then
     echo "# keeping $TMP"
 else
     trap 'rm -rf "$TMP"' EXIT

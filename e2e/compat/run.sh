@@ -178,7 +178,7 @@ for mode in ${COMPAT_MODES:-bzlmod workspace}; do
     bzlmod) checks bzlmod ;;
     # Offline, Bazel's own platforms module stands in for the http_archive
     # that rules_img_dependencies() declares.
-    workspace) checks workspace --noenable_bzlmod --enable_workspace --override_repository=platforms=/usr/share/bazel/platforms/platforms ;;
+    workspace) checks workspace --noenable_bzlmod --enable_workspace --noincompatible_disable_native_repo_rules --override_repository=platforms=/usr/share/bazel/platforms/platforms ;;
   esac
   bazel shutdown >/dev/null 2>&1
 done
