@@ -9,14 +9,13 @@ pull_tool = use_extension("@rules_img//img/private/prebuilt:prebuilt.bzl", "pull
 
 load("//img/private/repository_rules:go_tool.bzl", "read_lockfile", "tool_repo")
 load("//img/private/repository_rules:platforms.bzl", "TOOL_PLATFORMS", "check_platform", "host_platform", "platform_key")
-load("//img/private/repository_rules:tool_hub.bzl", "pull_hub_repo", "servers_repo", "toolchain_hub_repo")
+load("//img/private/repository_rules:tool_hub.bzl", "servers_repo", "toolchain_hub_repo")
 
 _IMG = struct(
     binary = "img",
     go_mod = Label("//img_tool:go.mod"),
     package = "./cmd/img",
     watch = [],
-    hub = toolchain_hub_repo,
 )
 
 _PULL_TOOL = struct(
@@ -24,7 +23,6 @@ _PULL_TOOL = struct(
     go_mod = Label("//pull_tool:go.mod"),
     package = ".",
     watch = [Label("//img_tool:go.mod")],
-    hub = pull_hub_repo,
 )
 
 _collection = tag_class(
@@ -114,37 +112,46 @@ def _tool_extension(mctx, tool):
 
     host = platform_key(*host_platform(mctx))
     for name, c in chosen.items():
-        keys = {platform_key(goos, goarch): None for goos, goarch in TOOL_PLATFORMS}
-        keys.update({k: None for k in c.entries})
-        tools = {}
-        for key in keys:
-            goos, _, goarch = key.partition("_")
-            entry, where = c.entries.get(key, (None, ""))
-            repo = "{}_{}".format(name, key)
-            tool_repo(
-                name = repo,
-                binary = tool.binary,
-                os = goos,
-                cpu = goarch,
-                entry = json.encode(entry) if entry else "",
-                where = where or "the tool collection",
-                lockfile = c.lockfiles[0] if c.lockfiles and not entry else None,
-                go_mod = tool.go_mod,
-                package = tool.package,
-                watch = tool.watch,
-            )
-            tools[key] = "@{}//:{}.exe".format(repo, tool.binary)
-        if host_tool:
-            repo = "{}_host_tool".format(name)
-            tool_repo(
-                name = repo,
-                binary = tool.binary,
-                host_tool = host_tool,
-                go_mod = tool.go_mod,
-                package = tool.package,
-            )
-            tools[host] = "@{}//:{}.exe".format(repo, tool.binary)
-        tool.hub(name = name, tools = tools)
+        if tool.binary == "pull_tool":
+            _pull_tool_hub(name, c, host, host_tool)
+        else:
+            _img_toolchain_hub(name, c, host, host_tool)
+
+def _tool_repo(name, tool, key, c, **kwargs):
+    goos, _, goarch = key.partition("_")
+    entry, where = c.entries.get(key, (None, ""))
+    tool_repo(
+        name = name,
+        binary = tool.binary,
+        os = goos,
+        cpu = goarch,
+        entry = json.encode(entry) if entry else "",
+        where = where or "the tool collection",
+        lockfile = c.lockfiles[0] if c.lockfiles and not entry else None,
+        go_mod = tool.go_mod,
+        package = tool.package,
+        watch = tool.watch,
+        **kwargs
+    )
+
+def _img_toolchain_hub(name, c, host, host_tool):
+    """`<name>_<os>_<cpu>` per platform, and the hub `<name>` with their toolchains."""
+    keys = {platform_key(goos, goarch): None for goos, goarch in TOOL_PLATFORMS}
+    keys.update({k: None for k in c.entries})
+    tools = {}
+    for key in keys:
+        repo = "{}_{}".format(name, key)
+        _tool_repo(repo, _IMG, key, c)
+        tools[key] = "@{}//:img.exe".format(repo)
+    if host_tool:
+        repo = name + "_host_tool"
+        _tool_repo(repo, _IMG, host, c, host_tool = host_tool)
+        tools[host] = "@{}//:img.exe".format(repo)
+    toolchain_hub_repo(name = name, tools = tools)
+
+def _pull_tool_hub(name, c, host, host_tool):
+    """`<name>`: the host's pull tool (repository rules run only on the host)."""
+    _tool_repo(name, _PULL_TOOL, host, c, host_tool = host_tool, defs_bzl = True)
 
 def _prebuilt_img_tool_impl(mctx):
     _tool_extension(mctx, _IMG)
@@ -193,6 +200,8 @@ pull_tool = module_extension(
     tag_classes = _TAG_CLASSES,
     doc = """The pull tool that the `pull` and `pull_blob_*` repository rules run on
 the host. rules_img declares the collection `pull_hub_repo` from its
-`pull_tool_lockfile.json`, with the same fallback to a source build as the
-img tool. Replace it like `prebuilt_img_tool`'s collection.""",
+`pull_tool_lockfile.json`: a repository with the host's binary as
+`:pull_tool`, from the lockfile, else built from source with the host's `go`,
+and a `defs.bzl` whose `tool_for_repository_os(rctx)` gives its label.
+Replace it like `prebuilt_img_tool`'s collection.""",
 )

@@ -4,6 +4,7 @@ or a build from rules_img's sources with the host's `go`, cross-compiled for
 any platform (the tools are pure Go: no C toolchain is needed)."""
 
 load(":platforms.bzl", "host_platform", "platform_key")
+load(":tool_hub.bzl", "DEFS_BZL")
 
 # Where release binaries of rules_img's tools are downloaded from, for
 # lockfile entries without url_templates ({binary} is filled in first).
@@ -191,7 +192,7 @@ def _tool_repo_impl(rctx):
     key = platform_key(goos, goarch)
     exe = binary + ".exe"
     where = "lockfile {}".format(rctx.attr.lockfile) if rctx.attr.lockfile else rctx.attr.where
-    if rctx.attr.host_tool:
+    if rctx.attr.host_tool and rctx.attr.host_tool_platform in ("", key):
         rctx.symlink(rctx.attr.host_tool, exe)
         how = "the local binary {}".format(rctx.attr.host_tool)
     else:
@@ -214,6 +215,13 @@ def _tool_repo_impl(rctx):
     if goos != "windows":
         rctx.symlink(exe, binary)  # the plain name, for scripts and repository rules
         files.append(binary)
+    if rctx.attr.defs_bzl:
+        # The name is canonical: defs.bzl is loaded from other repositories.
+        rctx.file("defs.bzl", DEFS_BZL.format(
+            what = binary,
+            tools = json.encode_indent({key: "@@{}//:{}".format(rctx.name, exe)}, indent = "    "),
+        ))
+        files.append("defs.bzl")
     rctx.file("BUILD.bazel", "# {} for {}: {}.\nexports_files({}, visibility = [\"//visibility:public\"])\n".format(binary, key, how, repr(files)))
 
 tool_repo = repository_rule(
@@ -226,6 +234,8 @@ tool_repo = repository_rule(
         "where": attr.string(default = "the download tag", doc = "Where `entry` comes from, for messages."),
         "lockfile": attr.label(doc = "Lockfile: a JSON list of {version, integrity, os, cpu, url_templates?}. Without an entry for this platform the tool is built from source."),
         "host_tool": attr.label(allow_single_file = True, doc = "A local binary used as is."),
+        "host_tool_platform": attr.string(doc = "`<os>_<cpu>` of `host_tool`; it is used only for that platform. Empty: any."),
+        "defs_bzl": attr.bool(doc = "Also write `defs.bzl` with `TOOLS` and `tool_for_repository_os(rctx)`, for repository rules that run the tool."),
         "go_mod": attr.label(mandatory = True, doc = "go.mod of the tool's Go module, for the source build (its `go` directive is the oldest Go accepted)."),
         "package": attr.string(mandatory = True, doc = "Package to build from source, e.g. `./cmd/img`."),
         "watch": attr.label_list(doc = "go.mod files of other modules the source build uses (replace directives); their trees are watched too."),

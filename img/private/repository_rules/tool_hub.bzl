@@ -1,9 +1,9 @@
-"""Hub repositories over the per-platform tool repositories: img toolchains,
-the pull tool of the host, and the servers under upstream's labels."""
+"""Hub repositories: the img toolchains over the per-platform tool
+repositories, and the servers under upstream's labels."""
 
-load(":platforms.bzl", "CPU_CONSTRAINTS", "OS_CONSTRAINTS", "host_platform", "platform_key")
+load(":platforms.bzl", "CPU_CONSTRAINTS", "OS_CONSTRAINTS")
 
-_DEFS_BZL = """\
+DEFS_BZL = """\
 \"\"\"The {what} of this repository by platform, for repository rules.\"\"\"
 
 load("@rules_img//img/private/repository_rules:platforms.bzl", "host_platform", "platform_key")
@@ -19,7 +19,7 @@ def tool_for_repository_os(rctx):
 """
 
 def _defs_bzl(rctx, what):
-    rctx.file("defs.bzl", _DEFS_BZL.format(what = what, tools = json.encode_indent(rctx.attr.tools, indent = "    ")))
+    rctx.file("defs.bzl", DEFS_BZL.format(what = what, tools = json.encode_indent(rctx.attr.tools, indent = "    ")))
 
 def _toolchain_hub_repo_impl(rctx):
     out = [
@@ -52,33 +52,6 @@ toolchain_hub_repo = repository_rule(
     doc = """One img toolchain per platform, each with the exec constraints of
 its binary. A platform's binary is fetched (downloaded or built) only when
 toolchain resolution selects it.""",
-)
-
-def _pull_hub_repo_impl(rctx):
-    key = platform_key(*host_platform(rctx))
-    if key not in rctx.attr.tools:
-        fail("rules_img: the pull tool collection {} has no binary for the host platform {} (it has {})".format(
-            rctx.attr.name,
-            key,
-            ", ".join(sorted(rctx.attr.tools)),
-        ))
-
-    # Repository rules take files, not aliases: link the host's binary here.
-    tool = rctx.path(Label(rctx.attr.tools[key]))
-    rctx.symlink(tool, "pull_tool.exe")
-    files = ["pull_tool.exe"]
-    if not key.startswith("windows_"):
-        rctx.symlink(tool, "pull_tool")
-        files.append("pull_tool")
-    rctx.file("BUILD.bazel", "exports_files({}, visibility = [\"//visibility:public\"])\n".format(repr(files + ["defs.bzl"])))
-    _defs_bzl(rctx, "pull tool")
-
-pull_hub_repo = repository_rule(
-    implementation = _pull_hub_repo_impl,
-    attrs = {"tools": attr.string_dict(doc = "`<os>_<cpu>` -> label of that platform's pull_tool binary.")},
-    doc = """The pull tool of the host as `:pull_tool`, the file the `pull` and
-`pull_blob_*` repository rules run, and `defs.bzl` whose
-`tool_for_repository_os(rctx)` gives its label.""",
 )
 
 _SERVER_BUILD = """\

@@ -2,7 +2,7 @@
 
 load(":go_tool.bzl", "tool_repo")
 load(":platforms.bzl", "TOOL_PLATFORMS", "platform_key")
-load(":tool_hub.bzl", "pull_hub_repo", "servers_repo", "toolchain_hub_repo")
+load(":tool_hub.bzl", "servers_repo", "toolchain_hub_repo")
 
 # The repository the pull repository rules run their tool from (bzlmod: the
 # pull_tool extension's hub, imported under this name).
@@ -48,6 +48,7 @@ def _tool_repos(name, binary, source, lockfile, host_tool, host_key, platforms):
             os = goos,
             cpu = goarch,
             host_tool = host_tool,
+            host_tool_platform = host_key,
             **source
         )
         tools[host_key] = "@{}_host_tool//:{}.exe".format(name, binary)
@@ -102,21 +103,20 @@ def pull_tool_register_prebuilt_repositories(
         lockfile = Label("//:pull_tool_lockfile.json"),
         host_tool = None,
         host_os = None,
-        host_cpu = None,
-        platforms = TOOL_PLATFORMS):
+        host_cpu = None):
     """Declares the pull tool that `pull`, `pull_blob_file` and `pull_blob_archive` run.
 
-    Repository rules run on the host, so only the host's binary is fetched:
-    `host_tool` when it is for the host, else the lockfile's entry for the
-    host (integrity checked), else a build from rules_img's sources with the
-    host's `go`.
+    Repository rules run on the host, so a pull tool exists only for it:
+    `host_tool` when `host_os`/`host_cpu` are the host's, else the
+    lockfile's entry for the host (integrity checked), else a build from
+    rules_img's sources with the host's `go`.
 
-    The hub `<name>` holds the host's `:pull_tool` and a `defs.bzl` whose
+    The repository `<name>` holds it as `:pull_tool` with a `defs.bzl` whose
     `tool_for_repository_os(rctx)` gives its label. The repository rules run
-    `@rules_img_pull_tool//:pull_tool`: this macro declares that name too
-    (the same hub), replacing the default of `rules_img_dependencies()` when
-    it is called first or in the same load block (Bazel ignores a WORKSPACE
-    repository declared again after a later `load`).
+    `@rules_img_pull_tool//:pull_tool`: this macro declares that name too,
+    replacing the default of `rules_img_dependencies()` when it is called
+    first or in the same load block (Bazel ignores a WORKSPACE repository
+    declared again after a later `load`).
 
     ```starlark
     load("@rules_img//img:repositories.bzl", "pull_tool_register_prebuilt_repositories", "rules_img_dependencies")
@@ -127,17 +127,22 @@ def pull_tool_register_prebuilt_repositories(
     ```
 
     Args:
-        name: name of the hub repository.
+        name: name of the repository.
         lockfile: label of a JSON list of
             `{"version", "integrity", "os", "cpu", "url_templates"?}`, or None
             to build from source.
         host_tool: label of a locally built pull_tool for `host_os`/`host_cpu`.
         host_os: GOOS of `host_tool`; required with it.
         host_cpu: GOARCH of `host_tool`; required with it.
-        platforms: (os, cpu) pairs that get a pull tool repository.
     """
     host_key = _host_tool_key("pull_tool_register_prebuilt_repositories", host_tool, host_os, host_cpu)
-    tools = _tool_repos(name, "pull_tool", _PULL_TOOL_SOURCE, lockfile, host_tool, host_key, platforms)
-    pull_hub_repo(name = name, tools = tools)
-    if name != PULL_TOOL_REPO:
-        pull_hub_repo(name = PULL_TOOL_REPO, tools = tools)
+    for repo in [name] if name == PULL_TOOL_REPO else [name, PULL_TOOL_REPO]:
+        tool_repo(
+            name = repo,
+            binary = "pull_tool",
+            lockfile = lockfile,
+            host_tool = host_tool,
+            host_tool_platform = host_key,
+            defs_bzl = True,
+            **_PULL_TOOL_SOURCE
+        )
