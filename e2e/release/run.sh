@@ -82,10 +82,10 @@ else
 fi
 ext=$(bz info output_base 2>/dev/null)/external
 origin() { head -1 "$(ls -d "$ext"/rules_img[+~]*"$1")/BUILD.bazel" 2>/dev/null | sed 's/^# //'; }
-o=$(origin pull_hub_repo_linux_amd64)
-grep -q "lockfile .*pull_tool_lockfile.json ($version)" <<<"$o" && ok "pull tool: $o" || bad "pull tool origin: $o"
+o=$(origin pull_hub_repo)
+grep -q "lockfile .*pull_tool_lockfile.json (v$version)" <<<"$o" && ok "pull tool: $o" || bad "pull tool origin: $o"
 o=$(origin img_toolchain_linux_amd64)
-grep -q "lockfile .*prebuilt_lockfile.json ($version)" <<<"$o" && ok "img tool: $o" || bad "img tool origin: $o"
+grep -q "lockfile .*prebuilt_lockfile.json (v$version)" <<<"$o" && ok "img tool: $o" || bad "img tool origin: $o"
 cmp -s "$(ls -d "$ext"/rules_img[+~]*img_toolchain_linux_amd64)/img.exe" "$dist/img_linux_amd64" &&
   ok "the img binary is the release's img_linux_amd64, byte for byte" || bad "img binary differs from the release's"
 
@@ -130,11 +130,12 @@ else
   grep -A4 ERROR "$work/s390x.out" | head -8; bad "missing platform: unclear error"
 fi
 
-# The servers, from the same prebuilt binary.
-for cmd in registry bes; do
+# The servers, from the same prebuilt binary: their usage names their flags.
+for server in "registry -reapi-endpoint" "bes -cas-endpoint"; do
+  cmd=${server%% *} flag=${server#* }
   bz run @rules_img_tool//cmd/$cmd -- --help >"$work/$cmd.out" 2>&1
-  grep -q -- "-reapi-endpoint\|-remote-cache\|Usage" "$work/$cmd.out" && ! grep -q "go build" "$work/$cmd.out" &&
-    ok "bazel run @rules_img_tool//cmd/$cmd -- --help: $(grep -m1 -E '^ +-' "$work/$cmd.out" | sed 's/^ *//')" ||
+  grep -qE -- "^ +$flag " "$work/$cmd.out" &&
+    ok "bazel run @rules_img_tool//cmd/$cmd -- --help: $(grep -m1 -E -- "^ +$flag " "$work/$cmd.out" | sed 's/^ *//')" ||
     { tail -5 "$work/$cmd.out"; bad "bazel run @rules_img_tool//cmd/$cmd"; }
 done
 
