@@ -139,3 +139,19 @@ layer_directory_flags_settings_test = analysistest.make(
         str(Label("//img/settings:layer_tree_artifact_handling")): "deduplicate_symlink",
     },
 )
+
+def _test_binary_impl(ctx):
+    exe = ctx.actions.declare_file(ctx.label.name)
+    ctx.actions.symlink(output = exe, target_file = ctx.file.src, is_executable = True)
+    return [DefaultInfo(executable = exe, runfiles = ctx.runfiles(files = ctx.files.data))]
+
+# An executable with runfiles, like sh_binary, without a rules_shell dependency
+# (the tests load when rules_img is not the root module, e.g. in BCR presubmits).
+test_binary = rule(
+    implementation = _test_binary_impl,
+    executable = True,
+    attrs = {
+        "src": attr.label(mandatory = True, allow_single_file = True),
+        "data": attr.label_list(allow_files = True),
+    },
+)
