@@ -113,6 +113,14 @@ else
   tail -10 "$work/load.out"; bad "load into containerd"
 fi
 
+# What the BCR presubmit runs (.bcr/presubmit.yml): rules_img's own targets
+# and tests, with rules_img as a dependency (no dev dependencies).
+if bz test @rules_img//img/... >"$work/bcr.out" 2>&1; then
+  ok "bazel test @rules_img//img/... from the archive: $(grep -oE 'Executed [0-9]+ out of [0-9]+ tests: [0-9]+ tests pass' "$work/bcr.out")"
+else
+  grep -E 'ERROR|FAILED' "$work/bcr.out" | head -8; bad "bazel test @rules_img//img/... from the archive"
+fi
+
 # 3. Six execution platforms, each to the lockfile's binary of its OS and CPU.
 if BAZEL="env -u GOROOT bazel --output_base=$work/ob" "$here/../exec_platforms.sh" "$here" prebuilt; then
   ok "toolchain resolution: six execution platforms, six prebuilt binaries of the right OS and CPU"
