@@ -77,7 +77,7 @@ type Result struct {
 
 // Server is the Build Event Service backend. Create it with NewServer,
 // attach it to a gRPC server with Register, and call Shutdown once the gRPC
-// server stopped.
+// server stopped; or let ListenAndServe do all of that.
 type Server struct {
 	pusher Pusher
 	mode   CommitMode
