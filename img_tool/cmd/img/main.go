@@ -1,33 +1,89 @@
 // Command img is the rules_img tool: the build actions call its
-// subcommands, and `bazel run` deploy targets run it as their launcher.
+// subcommands, `bazel run` deploy targets run it as their launcher, and its
+// servers `img registry` and `img bes` back the cas_registry and bes push
+// strategies. Run under the name registry or bes (e.g. through a symlink),
+// it is that server, with its flags as arguments.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strings"
+	"syscall"
 )
 
 type command struct {
 	run  func(ctx context.Context, args []string, stdout io.Writer) error
 	help string
+	// serve, when set, runs the command instead of run: a server, which
+	// logs to stderr and serves until SIGINT or SIGTERM (see runServer).
+	serve func(ctx context.Context, args []string, stderr io.Writer) error
 }
 
 var commands = map[string]command{
-	"layer":           {runLayer, "writes a layer blob and its metadata from files, trees, symlinks and tars"},
-	"layer-metadata":  {runLayerMetadata, "writes the metadata of an existing layer blob"},
-	"compress":        {runCompress, "(re-)compresses a layer blob and writes its metadata"},
-	"expand-template": {runExpandTemplate, "expands templates in env, labels and annotations"},
-	"manifest":        {runManifest, "writes an image config and manifest from layer metadata and a base image"},
-	"index":           {runIndex, "writes an image index from manifest descriptors"},
-	"oci-layout":      {runOCILayout, "writes an OCI image layout (directory or tar) of an image or index"},
-	"docker-save":     {runDockerSave, "writes a `docker load` archive (tar or directory) of an image or index, also an OCI layout"},
-	"download-blob":   {runDownloadBlob, "downloads one blob by digest from a registry, verified, with mirror fallback"},
-	"deploy-metadata": {runDeployMetadata, "writes the deploy manifest (dispatch.json) of one push or load"},
-	"deploy-merge":    {runDeployMerge, "merges deploy manifests into one, in order"},
+	"layer":           {run: runLayer, help: "writes a layer blob and its metadata from files, trees, symlinks and tars"},
+	"layer-metadata":  {run: runLayerMetadata, help: "writes the metadata of an existing layer blob"},
+	"compress":        {run: runCompress, help: "(re-)compresses a layer blob and writes its metadata"},
+	"expand-template": {run: runExpandTemplate, help: "expands templates in env, labels and annotations"},
+	"manifest":        {run: runManifest, help: "writes an image config and manifest from layer metadata and a base image"},
+	"index":           {run: runIndex, help: "writes an image index from manifest descriptors"},
+	"oci-layout":      {run: runOCILayout, help: "writes an OCI image layout (directory or tar) of an image or index"},
+	"docker-save":     {run: runDockerSave, help: "writes a `docker load` archive (tar or directory) of an image or index, also an OCI layout"},
+	"download-blob":   {run: runDownloadBlob, help: "downloads one blob by digest from a registry, verified, with mirror fallback"},
+	"deploy-metadata": {run: runDeployMetadata, help: "writes the deploy manifest (dispatch.json) of one push or load"},
+	"deploy-merge":    {run: runDeployMerge, help: "merges deploy manifests into one, in order"},
+	"registry":        {serve: runRegistry, help: "serves an OCI registry from the CAS of a remote cache, and the blob cache of cas_registry pushes"},
+	"bes":             {serve: runBesEnv, help: "serves a Build Event Service backend that pushes the images of a build (bes push strategy)"},
+}
+
+// runBesEnv is runBes with the environment of the process.
+func runBesEnv(ctx context.Context, args []string, stderr io.Writer) error {
+	return runBes(ctx, args, os.Getenv, stderr)
+}
+
+// errUsage is returned, or wrapped, by servers for bad arguments, after
+// printing their message and the usage.
+var errUsage = errors.New("usage error")
+
+// runServer runs the server command name until ctx ends or SIGINT or
+// SIGTERM arrives, and returns its exit code: 0 when it stopped cleanly or
+// printed its help (flag.ErrHelp), 2 for errUsage, else 1 after printing
+// "NAME: ERROR" to stderr.
+func runServer(ctx context.Context, name string, serve func(context.Context, []string, io.Writer) error, args []string, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := serve(ctx, args, stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+}
+
+// serverForExecutable returns the server that img is when run as argv0:
+// registry or bes when the base name of argv0, without a .exe suffix, is
+// that name (a symlink to img, as a `bazel run` target of a server makes).
+func serverForExecutable(argv0 string) (string, bool) {
+	name := filepath.Base(argv0)
+	if n := len(name) - len(".exe"); n > 0 && strings.EqualFold(name[n:], ".exe") {
+		name = name[:n]
+	}
+	if c, ok := commands[name]; ok && c.serve != nil {
+		return name, true
+	}
+	return "", false
 }
 
 func usage(w io.Writer) {
@@ -53,6 +109,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
+	if cmd.serve != nil {
+		return runServer(ctx, args[0], cmd.serve, args[1:], stderr)
+	}
 	if err := cmd.run(ctx, args[1:], stdout); err != nil {
 		fmt.Fprintf(stderr, "img %s: %v\n", args[0], err)
 		return 1
@@ -71,6 +130,10 @@ func main() {
 	// manifest in its runfiles and deploys instead of running a subcommand.
 	if rf := deployRunfiles(os.Args, os.Getenv); rf != nil {
 		os.Exit(runDeploy(ctx, rf, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	}
+	// Under the name of a server, img is that server.
+	if name, ok := serverForExecutable(os.Args[0]); ok {
+		os.Exit(run(ctx, append([]string{name}, os.Args[1:]...), os.Stdout, os.Stderr))
 	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
