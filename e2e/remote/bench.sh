@@ -3,7 +3,7 @@
 # (SIZE_MB, default 100, incompressible), built into Bazel's remote worker
 # and pushed to the real distribution registry (eager, lazy; each into a
 # repository of its own, so the registry lacks every blob) or to
-# img_tool/cmd/registry over the same worker (cas_registry). For each
+# `img registry` over the same worker (cas_registry). For each
 # strategy, in one invocation:
 #   - bytes Bazel wrote into the output tree for `bazel run` (what the
 #     machine running Bazel downloaded from the remote cache);
@@ -32,8 +32,8 @@ cd "$here"
 "$services/reapi.sh" clean worker 8990 >/dev/null 2>&1 || true
 eval "$("$services/reapi.sh" start worker 8990 2>/dev/null)"
 eval "$("$services/registry.sh" start plain 5210 2>/dev/null)"
-(cd "$root/img_tool" && go build -o "$work/registry" ./cmd/registry)
-"$work/registry" --reapi-endpoint "$REAPI_ENDPOINT" --port 5211 --grpc-port 5212 2>"$work/casreg.log" &
+(cd "$root/img_tool" && go build -o "$work/img" ./cmd/img)
+"$work/img" registry --reapi-endpoint "$REAPI_ENDPOINT" --port 5211 --grpc-port 5212 2>"$work/casreg.log" &
 cas_registry=$!
 rc=(--remote_cache="$REAPI_ENDPOINT" --remote_download_minimal --define=SIZE_MB="$size")
 now() { date +%s.%N; }

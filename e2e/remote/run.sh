@@ -5,9 +5,9 @@
 #   - lazy: `bazel run` streams them from the remote cache to the real
 #     distribution registry (plain worker, worker with a token from a
 #     credential helper, worker over TLS, and buildbox-casd);
-#   - cas_registry: img_tool/cmd/registry serves them from the remote cache,
+#   - cas_registry: `img registry` serves them from the remote cache,
 #     the push sends manifests only;
-#   - bes: img_tool/cmd/bes receives Bazel's build events and pushes the
+#   - bes: `img bes` receives Bazel's build events and pushes the
 #     image_push targets of the build; a failed target is not pushed.
 # Every pushed image is read back with crane and one runs in containerd.
 # Usage: run.sh   (needs bazel, crane, ctr and tools/services)
@@ -47,8 +47,8 @@ reglog=$REGISTRY_LOG
 eval "$("$services/containerd.sh" start 2>/dev/null)"
 ctr="ctr -a $CONTAINERD_ADDRESS -n rules_img_remote"
 
-(cd "$root/img_tool" && go build -o "$work/registry" ./cmd/registry && go build -o "$work/bes" ./cmd/bes) ||
-  { bad "go build cmd/registry cmd/bes"; exit 1; }
+(cd "$root/img_tool" && go build -o "$work/img" ./cmd/img) ||
+  { bad "go build cmd/img"; exit 1; }
 
 # The helper of worker-auth: Bazel's credential helper protocol, counting its runs.
 cat >"$work/helper.sh" <<HELPER
@@ -201,9 +201,9 @@ else
   tail -5 "$work/casupload.out" "$work/casd.err"; bad "buildbox-casd: lazy push"
 fi
 
-# 7. cas_registry: cmd/registry over the worker; the push commits the blobs
+# 7. cas_registry: `img registry` over the worker; the push commits the blobs
 #    and sends the manifest only.
-"$work/registry" --reapi-endpoint "$A_REAPI_ENDPOINT" --remote-header "Authorization=Bearer $A_REAPI_TOKEN" \
+"$work/img" registry --reapi-endpoint "$A_REAPI_ENDPOINT" --remote-header "Authorization=Bearer $A_REAPI_TOKEN" \
   --port 5300 --grpc-port 5301 2>"$work/casreg.log" &
 pids+=($!)
 for _ in $(seq 50); do grep -q "blob cache" "$work/casreg.log" && break; sleep 0.1; done
@@ -234,9 +234,9 @@ else
   bad "containerd run from the cas registry"
 fi
 
-# 8. bes: Bazel streams its build events to cmd/bes, which pushes the
+# 8. bes: Bazel streams its build events to `img bes`, which pushes the
 #    image_push targets (strategy bes) of the build; the broken one fails.
-"$work/bes" --port 5400 --cas-endpoint "$A_REAPI_ENDPOINT" --remote-header "Authorization=Bearer $A_REAPI_TOKEN" \
+"$work/img" bes --port 5400 --cas-endpoint "$A_REAPI_ENDPOINT" --remote-header "Authorization=Bearer $A_REAPI_TOKEN" \
   --commit-mode per-stream 2>"$work/bes.log" &
 pids+=($!)
 for _ in $(seq 50); do grep -q "listening" "$work/bes.log" && break; sleep 0.1; done

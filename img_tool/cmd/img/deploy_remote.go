@@ -22,7 +22,7 @@ const remoteEnvUsage = `  IMG_REAPI_ENDPOINT                remote cache that bl
   IMG_CREDENTIAL_HELPER             credential helper for it (default: //img/settings:credential_helper)
   IMG_REMOTE_HEADERS                static headers for it, comma-separated Name=Value pairs
   IMG_REAPI_CA_FILE                 PEM file of CA certificates for grpcs://
-  IMG_BLOB_CACHE_ENDPOINT           cas_registry: grpc://HOST:PORT of the registry's blob cache (cmd/registry --grpc-port)
+  IMG_BLOB_CACHE_ENDPOINT           cas_registry: grpc://HOST:PORT of the registry's blob cache (img registry --grpc-port)
 `
 
 // remoteBlobs are the places that blobs outside the runfiles come from:
@@ -134,7 +134,7 @@ func (l *lazyCAS) Close() {
 	}
 }
 
-// dialBlobCache connects to the blob cache of cmd/registry, which speaks
+// dialBlobCache connects to the blob cache of `img registry`, which speaks
 // plaintext gRPC only.
 func dialBlobCache(endpoint string) (*grpc.ClientConn, error) {
 	target, ok := strings.CutPrefix(endpoint, "grpc://")
@@ -144,7 +144,7 @@ func dialBlobCache(endpoint string) (*grpc.ClientConn, error) {
 	return grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 }
 
-// blobCache commits blobs through the Blobs.Commit RPC of cmd/registry.
+// blobCache commits blobs through the Blobs.Commit RPC of `img registry`.
 type blobCache struct{ conn *grpc.ClientConn }
 
 func (b blobCache) Commit(ctx context.Context, ds []reapi.Digest) ([]reapi.Digest, error) {

@@ -69,7 +69,7 @@ func WithOutputTree(dir string) Option {
 }
 
 // Committer is the blob cache of a registry that serves blobs from the
-// remote cache (cmd/registry, the cas_registry strategy).
+// remote cache (img registry, the cas_registry strategy).
 type Committer interface {
 	// Commit tells the registry that the blobs exist in the remote cache
 	// and returns those that do not; the registry serves the others from
@@ -288,7 +288,7 @@ func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Rep
 			switch d.Settings.PushStrategy {
 			case StrategyCASRegistry:
 				if o.committer == nil {
-					return nil, fmt.Errorf("%s: push strategy cas_registry needs the blob cache of the registry: set IMG_BLOB_CACHE_ENDPOINT (grpc://HOST:PORT of cmd/registry --grpc-port)", opName(i, op.Target))
+					return nil, fmt.Errorf("%s: push strategy cas_registry needs the blob cache of the registry: set IMG_BLOB_CACHE_ENDPOINT (grpc://HOST:PORT of img registry --grpc-port)", opName(i, op.Target))
 				}
 			case StrategyBES:
 				if !o.fromBES {
@@ -331,7 +331,7 @@ func RunAll(ctx context.Context, d *Dispatch, rf Runfiles, opts ...Option) (*Rep
 	var loads []*opLoad
 	for i := range ops {
 		if slices.Contains(skipped, i) {
-			p.progress.printf("skipped %s: push strategy bes: the Build Event Service backend (cmd/bes) pushes %s when a build streams its events to it (--bes_backend)\n", opName(i, ops[i].Target), ops[i].Repository)
+			p.progress.printf("skipped %s: push strategy bes: the Build Event Service backend (img bes) pushes %s when a build streams its events to it (--bes_backend)\n", opName(i, ops[i].Target), ops[i].Repository)
 			continue
 		}
 		if ops[i].Command == CommandLoad {

@@ -8,7 +8,7 @@ import (
 )
 
 // Config says where a remote cache is and how to reach it, as the command
-// lines of cmd/registry and cmd/bes and the environment of the deploy
+// lines of `img registry` and `img bes` and the environment of the deploy
 // launcher give it.
 type Config struct {
 	// Endpoint is grpc://HOST:PORT or grpcs://HOST:PORT.
