@@ -17,7 +17,13 @@
 #   9. the remote-cache push strategies against Bazel's remote worker and
 #      buildbox-casd: lazy, cas_registry, bes (remote/run.sh);
 #  10. a workspace written from upstream rules_img's README and docs, in
-#      bzlmod and WORKSPACE mode (compat/run.sh).
+#      bzlmod and WORKSPACE mode (compat/run.sh);
+#  11. the img toolchain of a source checkout resolves for six execution
+#      platforms to binaries cross-compiled for each (exec_platforms.sh);
+#  12. a release built twice byte-identically, consumed through
+#      archive_override without go: pull, build, push, load, the six
+#      platforms' prebuilt binaries (release/run.sh).
+# The bzlmod workspaces run under Bazel 8's and 9's defaults (bazel8.bazelrc).
 # Ends with "N passed, N failed". Needs bazel on PATH (tools/setup.sh).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -137,6 +143,13 @@ bazel shutdown >/dev/null 2>&1
 # 10. A workspace written for upstream rules_img, in bzlmod and WORKSPACE
 #     mode (see compat/run.sh).
 "$here/compat/run.sh" && ok "upstream compatibility (see above)" || bad "upstream compatibility"
+
+# 11. Toolchain resolution for six execution platforms, from source.
+"$here/exec_platforms.sh" "$here/basic" source && ok "source toolchains for six execution platforms (see above)" || bad "source toolchains for six execution platforms"
+(cd "$here/basic" && bazel shutdown >/dev/null 2>&1)
+
+# 12. A release, consumed without go (see release/run.sh).
+"$here/release/run.sh" && ok "release (see above)" || bad "release"
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" = 0 ]

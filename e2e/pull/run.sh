@@ -49,7 +49,7 @@ sed -e "s|@DIGEST@|$digest|g" "$here/MODULE.bazel.in" >"$here/MODULE.bazel"
 cd "$here" || exit 1
 # blob_gets LOG REPO: digests of blobs fetched from REPO (GET, not HEAD).
 blob_gets() { grep -o "\"GET /v2/$2/blobs/sha256:[0-9a-f]*" "$1" | sed 's/.*blobs\///' | sort -u; }
-layers() { jq -r '.manifests[].layers[].digest' "$(bazel info output_base 2>/dev/null)/external/_main~_repo_rules~$1/image/pull.json" | sort -u; }
+layers() { jq -r '.manifests[].layers[].digest' "$(bazel info output_base 2>/dev/null)/external/+_repo_rules+$1/image/pull.json" | sort -u; }
 
 # 2. Shallow: manifests and configs only, then an image on top.
 if bazel build //:app_on_base >"$work/b.out" 2>&1; then
@@ -59,7 +59,7 @@ if bazel build //:app_on_base >"$work/b.out" 2>&1; then
   [ "$layer_hits" = 0 ] && ok "shallow: the registry log shows no layer blob GET ($(echo "$fetched" | grep -c .) config blobs fetched)" || bad "shallow: $layer_hits layer blobs fetched"
   line=$(grep -o 'fetched [0-9]* bytes of [0-9]*[^"]*' "$work/b.out" | head -1)
   echo "     base: $line"
-  jq -e --arg d "$digest" '.root.digest == $d and (.manifests | length) == 2' "$(bazel info output_base 2>/dev/null)/external/_main~_repo_rules~base/image/pull.json" >/dev/null &&
+  jq -e --arg d "$digest" '.root.digest == $d and (.manifests | length) == 2' "$(bazel info output_base 2>/dev/null)/external/+_repo_rules+base/image/pull.json" >/dev/null &&
     ok "shallow: pull.json has the pinned index and both platforms" || bad "shallow: pull.json"
   mf=$(bazel cquery --output=files //:app_on_base 2>/dev/null | grep _manifest.json)
   [ "$(jq '.layers | length' "$mf")" = 4 ] && ok "image on the shallow base: 3 base layers + 1" || bad "image on the shallow base: $(jq '.layers | length' "$mf") layers"
@@ -176,7 +176,7 @@ if bazel build @wrong_digest//:image >"$work/b.out" 2>&1; then
   bad "wrong digest accepted"
 else
   grep -q "sha256:0000000000000000000000000000000000000000000000000000000000000000" "$work/b.out" && ok "wrong digest: clear error naming the pinned digest" || { bad "wrong digest: unclear error"; grep ERROR "$work/b.out" | head -3; }
-  [ ! -e "$(bazel info output_base 2>/dev/null)/external/_main~_repo_rules~wrong_digest/image" ] && ok "wrong digest: nothing cached" || bad "wrong digest: blobs left in the repository"
+  [ ! -e "$(bazel info output_base 2>/dev/null)/external/+_repo_rules+wrong_digest/image" ] && ok "wrong digest: nothing cached" || bad "wrong digest: blobs left in the repository"
 fi
 if bazel build @no_digest//:image >"$work/b.out" 2>&1; then
   bad "pull without digest accepted"

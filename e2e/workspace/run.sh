@@ -33,14 +33,8 @@ if ws build //:app_on_base >"$work/ws_pull.out" 2>&1; then
 else
   no "WORKSPACE pull"; tail -20 "$work/ws_pull.out"
 fi
-pt=$(readlink -f "$ext/rules_img_pull_tool/pull_tool")
-case $pt in
-  "$ext"/pull_hub_repo_linux_amd64/*)
-    grep -q "built from source with the host's go" "$ext/pull_hub_repo_linux_amd64/BUILD.bazel" &&
-      say "ok: @rules_img_pull_tool//:pull_tool is @pull_hub_repo_linux_amd64's: $(head -1 "$ext/pull_hub_repo_linux_amd64/BUILD.bazel" | sed 's/^# //')" ||
-      no "@pull_hub_repo_linux_amd64 is not the source fallback" ;;
-  *) no "@rules_img_pull_tool//:pull_tool is $pt, not the host's tool of pull_hub_repo" ;;
-esac
+grep -q "built from source with the host's go" "$ext/rules_img_pull_tool/BUILD.bazel" 2>/dev/null &&
+  say "ok: @rules_img_pull_tool: $(head -1 "$ext/rules_img_pull_tool/BUILD.bazel" | sed 's/^# //')" || no "@rules_img_pull_tool is not the source fallback"
 ws query @pull_hub_repo//:pull_tool >/dev/null 2>&1 && say "ok: @pull_hub_repo//:pull_tool exists (upstream's name)" || no "@pull_hub_repo//:pull_tool"
 
 # 2. Single blobs: the config as a file (pull tool, mirror down; Bazel's
