@@ -1,6 +1,6 @@
 module github.com/rules-img/rules_img/pull_tool
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/google/go-containerregistry v0.20.3
