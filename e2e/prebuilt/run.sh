@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the prebuilt img toolchain (bzlmod and WORKSPACE mode): builds img like a release would, writes
 # a lockfile with file:// URLs and its integrity, and builds a layer with it;
-# then a wrong integrity must fail, and so must a source build without `go`.
+# then a wrong integrity must fail, and so must a source build without `go`
+# or with one older than go.mod asks for.
 # Usage: run.sh WORKDIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -76,6 +77,17 @@ elif grep -qE "building the img tool for linux/amd64 from source needs Go [0-9.]
   say "ok: without go: $(grep -oE 'building the img tool for linux/amd64 from source needs Go [0-9.]+ or later' "$work/nogo.out" | head -1)"
 else
   say "FAIL: no clear message without go"; tail -8 "$work/nogo.out"; fails=$((fails + 1))
+fi
+# ... and with a go older than go.mod's `go` line.
+mkdir -p "$work/oldgo"
+printf '#!/bin/sh\necho go1.20.3\n' >"$work/oldgo/go" && chmod +x "$work/oldgo/go"
+need=$(sed -n 's/^go //p' ../../img_tool/go.mod)
+if (cd ../basic && bazel --output_base="$work/nogo" build --repo_env=PATH="$work/oldgo:/usr/bin:/bin" --repo_env=GOROOT= //:files_layer) >"$work/oldgo.out" 2>&1; then
+  say "FAIL: source build with go1.20.3 succeeded"; fails=$((fails + 1))
+elif grep -qF "from source needs Go $need or later," "$work/oldgo.out" && grep -qF "$work/oldgo/go is go1.20.3" "$work/oldgo.out"; then
+  say "ok: too old a go: needs Go $need or later, but $work/oldgo/go is go1.20.3"
+else
+  say "FAIL: no clear message for an old go"; grep -A4 ERROR "$work/oldgo.out" | head -8; fails=$((fails + 1))
 fi
 (cd ../basic && bazel --output_base="$work/nogo" shutdown >/dev/null 2>&1)
 rm -rf "$work/nogo" 2>/dev/null || chmod -R u+w "$work/nogo" && rm -rf "$work/nogo"
