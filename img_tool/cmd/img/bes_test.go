@@ -58,7 +58,10 @@ func (capabilities) GetCapabilities(context.Context, *repb.GetCapabilitiesReques
 	return &repb.ServerCapabilities{CacheCapabilities: &repb.CacheCapabilities{DigestFunctions: []repb.DigestFunction_Value{repb.DigestFunction_SHA256}}}, nil
 }
 
-func TestBesServesUntilCancelled(t *testing.T) {
+// startTestCAS serves a remote cache that only answers GetCapabilities and
+// returns its grpc:// endpoint.
+func startTestCAS(t *testing.T) string {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -66,17 +69,42 @@ func TestBesServesUntilCancelled(t *testing.T) {
 	cas := grpc.NewServer()
 	repb.RegisterCapabilitiesServer(cas, capabilities{})
 	go cas.Serve(lis)
-	defer cas.Stop()
+	t.Cleanup(cas.Stop)
+	return "grpc://" + lis.Addr().String()
+}
 
+// serveInBackground runs a server command until the returned cancel is
+// called; its log lines come from the scanner, its result from done.
+func serveInBackground(run func(ctx context.Context, log io.Writer) error) (cancel context.CancelFunc, lines *bufio.Scanner, done chan error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	pr, pw := io.Pipe()
-	done := make(chan error, 1)
+	done = make(chan error, 1)
 	go func() {
-		done <- runBes(ctx, []string{"--address", "127.0.0.1", "--port", "0", "--cas-endpoint", "grpc://" + lis.Addr().String()}, func(string) string { return "" }, pw)
+		done <- run(ctx, pw)
 		pw.Close()
 	}()
-	lines := bufio.NewScanner(pr)
+	return cancel, bufio.NewScanner(pr), done
+}
+
+// waitStopped fails the test unless the server returned nil within timeout.
+func waitStopped(t *testing.T, name string, done chan error, timeout time.Duration) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	case <-time.After(timeout):
+		t.Fatalf("%s did not stop", name)
+	}
+}
+
+func TestBesServesUntilCancelled(t *testing.T) {
+	endpoint := startTestCAS(t)
+	cancel, lines, done := serveInBackground(func(ctx context.Context, log io.Writer) error {
+		return runBes(ctx, []string{"--address", "127.0.0.1", "--port", "0", "--cas-endpoint", endpoint}, func(string) string { return "" }, log)
+	})
+	defer cancel()
 	var addr string
 	for addr == "" && lines.Scan() {
 		if m := regexp.MustCompile(`^bes: listening on (127\.0\.0\.1:[1-9][0-9]*)$`).FindStringSubmatch(lines.Text()); m != nil {
@@ -86,23 +114,19 @@ func TestBesServesUntilCancelled(t *testing.T) {
 	if addr == "" {
 		t.Fatalf("no listening line; runBes: %v", <-done)
 	}
-	go io.Copy(io.Discard, pr)
+	go func() {
+		for lines.Scan() {
+		}
+	}()
 
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if _, err := buildpb.NewPublishBuildEventClient(conn).PublishLifecycleEvent(ctx, &buildpb.PublishLifecycleEventRequest{}); err != nil {
+	if _, err := buildpb.NewPublishBuildEventClient(conn).PublishLifecycleEvent(context.Background(), &buildpb.PublishLifecycleEventRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("runBes: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("runBes did not stop")
-	}
+	waitStopped(t, "runBes", done, 10*time.Second)
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -104,32 +102,13 @@ func TestRegistryServe(t *testing.T) {
 	if endpoint == "" {
 		t.Skip("RULES_IMG_TEST_REAPI not set")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- runRegistry(ctx, []string{"--reapi-endpoint", endpoint, "--port", "0", "--grpc-port", "0", "--blob-store", "reapi"}, pw)
-		pw.Close()
-	}()
-	lines := bufio.NewScanner(pr)
-	var httpAddr, grpcAddr string
-	for httpAddr == "" || grpcAddr == "" {
-		if !lines.Scan() {
-			t.Fatalf("registry exited: %v", <-done)
-		}
-		if a, ok := strings.CutPrefix(lines.Text(), "registry: listening on http://"); ok {
-			httpAddr = a
-		}
-		if a, ok := strings.CutPrefix(lines.Text(), "registry: blob cache (Commit) on grpc://"); ok {
-			grpcAddr = a
-		}
-	}
-	log := make(chan string, 100)
-	go func() {
-		for lines.Scan() {
-			log <- lines.Text()
-		}
-	}()
+	cancel, lines, done := serveInBackground(func(ctx context.Context, log io.Writer) error {
+		return runRegistry(ctx, []string{"--reapi-endpoint", endpoint, "--port", "0", "--grpc-port", "0", "--blob-store", "reapi"}, log)
+	})
+	defer cancel()
+	httpAddr, grpcAddr := registryAddrs(t, lines, done)
+	log := accessLog(lines)
+	ctx := context.Background()
 
 	img, _ := random.Image(1000, 2)
 	ref, _ := name.ParseReference(httpAddr + "/smoke:v1")
@@ -157,14 +136,7 @@ func TestRegistryServe(t *testing.T) {
 		t.Errorf("first access log line %q", l)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("runRegistry: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("no shutdown")
-	}
+	waitStopped(t, "runRegistry", done, 15*time.Second)
 }
 
 // TestRegistryServesUntilCancelled runs `img registry` over a remote cache
@@ -172,43 +144,16 @@ func TestRegistryServe(t *testing.T) {
 // listening lines, serves /v2/ with an access log line, and stops when ctx
 // ends.
 func TestRegistryServesUntilCancelled(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cas := grpc.NewServer()
-	repb.RegisterCapabilitiesServer(cas, capabilities{})
-	go cas.Serve(lis)
-	defer cas.Stop()
-
-	ctx, cancel := context.WithCancel(context.Background())
+	endpoint := startTestCAS(t)
+	cancel, lines, done := serveInBackground(func(ctx context.Context, log io.Writer) error {
+		return runRegistry(ctx, []string{"--address", "127.0.0.1", "--port", "0", "--grpc-port", "0", "--reapi-endpoint", endpoint}, log)
+	})
 	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- runRegistry(ctx, []string{"--address", "127.0.0.1", "--port", "0", "--grpc-port", "0", "--reapi-endpoint", "grpc://" + lis.Addr().String()}, pw)
-		pw.Close()
-	}()
-	lines := bufio.NewScanner(pr)
-	var httpAddr, grpcAddr string
-	for (httpAddr == "" || grpcAddr == "") && lines.Scan() {
-		if a, ok := strings.CutPrefix(lines.Text(), "registry: listening on http://"); ok {
-			httpAddr = a
-		}
-		if a, ok := strings.CutPrefix(lines.Text(), "registry: blob cache (Commit) on grpc://"); ok {
-			grpcAddr = a
-		}
-	}
+	httpAddr, grpcAddr := registryAddrs(t, lines, done)
 	if !strings.HasPrefix(httpAddr, "127.0.0.1:") || !strings.HasPrefix(grpcAddr, "127.0.0.1:") {
-		t.Fatalf("listening on %q and %q; runRegistry: %v", httpAddr, grpcAddr, <-done)
+		t.Fatalf("listening on %q and %q", httpAddr, grpcAddr)
 	}
-	log := make(chan string, 100)
-	go func() {
-		for lines.Scan() {
-			log <- lines.Text()
-		}
-		close(log)
-	}()
+	log := accessLog(lines)
 	resp, err := http.Get("http://" + httpAddr + "/v2/")
 	if err != nil {
 		t.Fatal(err)
@@ -221,12 +166,34 @@ func TestRegistryServesUntilCancelled(t *testing.T) {
 		t.Errorf("first access log line %q", l)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("runRegistry: %v", err)
+	waitStopped(t, "runRegistry", done, 15*time.Second)
+}
+
+// registryAddrs reads the two listening lines of `img registry`.
+func registryAddrs(t *testing.T, lines *bufio.Scanner, done chan error) (httpAddr, grpcAddr string) {
+	t.Helper()
+	for httpAddr == "" || grpcAddr == "" {
+		if !lines.Scan() {
+			t.Fatalf("registry exited: %v", <-done)
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("no shutdown")
+		if a, ok := strings.CutPrefix(lines.Text(), "registry: listening on http://"); ok {
+			httpAddr = a
+		}
+		if a, ok := strings.CutPrefix(lines.Text(), "registry: blob cache (Commit) on grpc://"); ok {
+			grpcAddr = a
+		}
 	}
+	return httpAddr, grpcAddr
+}
+
+// accessLog passes the remaining log lines on, one per request.
+func accessLog(lines *bufio.Scanner) chan string {
+	log := make(chan string, 100)
+	go func() {
+		for lines.Scan() {
+			log <- lines.Text()
+		}
+		close(log)
+	}()
+	return log
 }
