@@ -68,7 +68,10 @@ else
   tail -5 "$work/seed.out"; bad "seed the registry"; exit 1
 fi
 sed -e "s|@VERSION@|$version|g" -e "s|@URL@|file://$archive|g" -e "s|@INTEGRITY@|$integrity|g" \
-    -e "s|@REGISTRY@|$reg|g" -e "s|@DIGEST@|$digest|g" "$here/MODULE.bazel.in" >"$here/MODULE.bazel"
+    -e "s|@REGISTRY@|$reg|g" -e "s|@DIGEST@|$digest|g" \
+    -e "s|@IMG_URL@|file://$dist/img_{os}_{cpu}{dot}{extension}|g" \
+    -e "s|@IMG_INTEGRITY@|$(jq -r '.[] | select(.os == "linux" and .cpu == "amd64") | .integrity' "$dist/prebuilt_lockfile.json")|g" \
+    "$here/MODULE.bazel.in" >"$here/MODULE.bazel"
 
 cd "$here" || exit 1
 inside=$(BAZEL_SID_EXEC=1 bazel /bin/sh -c 'command -v go || echo none' 2>/dev/null)
@@ -120,6 +123,14 @@ if bz test @rules_img//img/... >"$work/bcr.out" 2>&1; then
 else
   grep -E 'ERROR|FAILED' "$work/bcr.out" | head -8; bad "bazel test @rules_img//img/... from the archive"
 fi
+
+# The download tag: one binary, selected with --extra_toolchains.
+f=$(bz cquery --extra_toolchains=@img_downloaded//:all --output=files @rules_img//img:resolved_toolchain 2>"$work/dl.out" | grep 'img\.exe$')
+case $f in
+  */rules_img++prebuilt_img_tool+img_downloaded_linux_amd64/img.exe)
+    cmp -s "$(bz info output_base 2>/dev/null)/$f" "$dist/img_linux_amd64" && ok "download tag: @img_downloaded's toolchain runs the release's img_linux_amd64" || bad "download tag: binary differs" ;;
+  *) tail -5 "$work/dl.out"; bad "download tag: resolved $f" ;;
+esac
 
 # 3. Six execution platforms, each to the lockfile's binary of its OS and CPU.
 if BAZEL="env -u GOROOT bazel --output_base=$work/ob" "$here/../exec_platforms.sh" "$here" prebuilt; then
