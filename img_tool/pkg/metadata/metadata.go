@@ -6,8 +6,13 @@ package metadata
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
@@ -42,18 +47,104 @@ type Layer struct {
 	Annotations map[string]string `json:"annotations"`
 }
 
-// Validate checks that the fields are well formed.
+// Media types of Docker and non-distributable layer blobs, accepted in
+// metadata of pulled layers.
+const (
+	MediaTypeDockerTarGzip           = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+	MediaTypeDockerTar               = "application/vnd.docker.image.rootfs.diff.tar"
+	MediaTypeDockerTarZstd           = "application/vnd.docker.image.rootfs.diff.tar.zstd"
+	MediaTypeDockerForeignTarGzip    = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+	MediaTypeNondistributableTar     = "application/vnd.oci.image.layer.nondistributable.v1.tar"
+	MediaTypeNondistributableTarGzip = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+	MediaTypeNondistributableTarZstd = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+)
+
+// LayerMediaTypes are the media types a layer blob may have: OCI tar,
+// tar+gzip and tar+zstd, their non-distributable forms, and the Docker
+// rootfs diff types.
+var LayerMediaTypes = []string{
+	MediaTypeTar, MediaTypeTarGzip, MediaTypeTarZstd,
+	MediaTypeNondistributableTar, MediaTypeNondistributableTarGzip, MediaTypeNondistributableTarZstd,
+	MediaTypeDockerTar, MediaTypeDockerTarGzip, MediaTypeDockerTarZstd, MediaTypeDockerForeignTarGzip,
+}
+
+// MaxSize bounds every size in layer metadata (the blob size and the
+// eStargz uncompressed size): 1 TiB, far above any real layer, so that a
+// corrupt or hostile value is caught before it is used to size anything.
+const MaxSize = 1 << 40
+
+// Bounds of the free-form fields.
+const (
+	maxNameLen        = 4096
+	maxAnnotations    = 256
+	maxAnnotationLen  = 64 << 10
+	maxAnnotationsLen = 1 << 20
+)
+
+// fields are the JSON keys of Layer, spelled exactly.
+var fields = []string{"name", "diff_id", "mediaType", "digest", "size", "annotations"}
+
+// Validate checks that the fields are well formed. Errors start with
+// "field NAME:", naming the JSON field.
 func (l *Layer) Validate() error {
 	for _, d := range []struct{ field, value string }{{"digest", l.Digest}, {"diff_id", l.DiffID}} {
 		if !ValidDigest(d.value) {
-			return fmt.Errorf("%s %q is not a sha256 digest", d.field, d.value)
+			return fmt.Errorf("field %s: %q is not a sha256 digest (\"sha256:\" and 64 lowercase hex digits)", d.field, d.value)
 		}
 	}
-	if l.Size < 0 {
-		return fmt.Errorf("size %d is negative", l.Size)
+	switch {
+	case l.Size <= 0:
+		return fmt.Errorf("field size: %d is not positive; a layer blob is never empty", l.Size)
+	case l.Size > MaxSize:
+		return fmt.Errorf("field size: %d is above the limit of %d bytes", l.Size, int64(MaxSize))
 	}
-	if l.MediaType == "" {
-		return fmt.Errorf("mediaType is empty")
+	if !slices.Contains(LayerMediaTypes, l.MediaType) {
+		return fmt.Errorf("field mediaType: %q is not a layer media type; want one of %s", l.MediaType, strings.Join(LayerMediaTypes, ", "))
+	}
+	if len(l.Name) > maxNameLen {
+		return fmt.Errorf("field name: %d bytes, more than the limit of %d", len(l.Name), maxNameLen)
+	}
+	if strings.ContainsAny(l.Name, "\x00\n") {
+		return fmt.Errorf("field name: %q holds a NUL or newline", l.Name)
+	}
+	if len(l.Annotations) > maxAnnotations {
+		return fmt.Errorf("field annotations: %d entries, more than the limit of %d", len(l.Annotations), maxAnnotations)
+	}
+	total := 0
+	for _, k := range slices.Sorted(maps.Keys(l.Annotations)) {
+		v := l.Annotations[k]
+		total += len(k) + len(v)
+		switch {
+		case k == "":
+			return fmt.Errorf("field annotations: empty key")
+		case len(k) > maxAnnotationLen || len(v) > maxAnnotationLen:
+			return fmt.Errorf("field annotations: key %.64q: key or value longer than %d bytes", k, maxAnnotationLen)
+		case total > maxAnnotationsLen:
+			return fmt.Errorf("field annotations: more than %d bytes of keys and values", maxAnnotationsLen)
+		}
+	}
+	return l.validateEstargz()
+}
+
+// validateEstargz checks the eStargz annotations, when present: the TOC
+// digest is a sha256 digest of a gzip layer, the uncompressed size a
+// decimal number within MaxSize.
+func (l *Layer) validateEstargz() error {
+	if toc, ok := l.Annotations[AnnotationTOCDigest]; ok {
+		if !ValidDigest(toc) {
+			return fmt.Errorf("field annotations: %s %q is not a sha256 digest", AnnotationTOCDigest, toc)
+		}
+		switch l.MediaType {
+		case MediaTypeTarGzip, MediaTypeDockerTarGzip:
+		default:
+			return fmt.Errorf("field annotations: %s on a %s layer; eStargz layers are gzip", AnnotationTOCDigest, l.MediaType)
+		}
+	}
+	if us, ok := l.Annotations[AnnotationUncompressedSize]; ok {
+		n, err := strconv.ParseInt(us, 10, 64)
+		if err != nil || n < 0 || n > MaxSize || strconv.FormatInt(n, 10) != us {
+			return fmt.Errorf("field annotations: %s %q is not a decimal size from 0 to %d", AnnotationUncompressedSize, us, int64(MaxSize))
+		}
 	}
 	return nil
 }
@@ -72,29 +163,82 @@ func ValidDigest(s string) bool {
 	return true
 }
 
-// Read decodes a layer metadata file strictly: unknown fields are errors.
+// maxFileSize bounds a layer metadata file; the writers produce well
+// under a kilobyte plus annotations.
+const maxFileSize = 4 << 20
+
+// Read decodes a layer metadata file strictly: one JSON object with only
+// the fields of Layer, spelled exactly (encoding/json would otherwise match
+// keys case-insensitively), and nothing after it; then Validate. Errors
+// name the file and, where there is one, the field.
 func Read(path string) (*Layer, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("layer metadata: %w", err)
 	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("layer metadata: %w", err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("layer metadata %s: larger than %d bytes", path, maxFileSize)
+	}
+	l, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("layer metadata %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// Decode decodes and validates layer metadata JSON as Read does.
+func Decode(data []byte) (*Layer, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
+	var top map[string]json.RawMessage
+	if err := dec.Decode(&top); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the JSON object")
+	}
+	if top == nil {
+		return nil, errors.New("not a JSON object: null")
+	}
+	for _, k := range slices.Sorted(maps.Keys(top)) {
+		if !slices.Contains(fields, k) {
+			return nil, fmt.Errorf("field %q: unknown; layer metadata has %s", k, strings.Join(fields, ", "))
+		}
+	}
+	for _, k := range []string{"diff_id", "mediaType", "digest", "size"} {
+		if _, ok := top[k]; !ok {
+			return nil, fmt.Errorf("field %s: missing", k)
+		}
+	}
+	dec = json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var l Layer
 	if err := dec.Decode(&l); err != nil {
-		return nil, fmt.Errorf("layer metadata %s: %w", path, err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, fmt.Errorf("field %s: %w", te.Field, err)
+		}
+		return nil, err
 	}
 	if err := l.Validate(); err != nil {
-		return nil, fmt.Errorf("layer metadata %s: %w", path, err)
+		return nil, err
 	}
 	return &l, nil
 }
 
-// Write encodes l to path atomically. Map keys are sorted by encoding/json,
+// Write validates l and encodes it to path atomically. Map keys are sorted by encoding/json,
 // so equal metadata gives equal bytes.
 func Write(path string, l *Layer) error {
 	if l.Annotations == nil {
 		l.Annotations = map[string]string{}
+	}
+	// What is written must read back.
+	if err := l.Validate(); err != nil {
+		return fmt.Errorf("layer metadata %s: %w", path, err)
 	}
 	data, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {

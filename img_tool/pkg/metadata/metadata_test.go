@@ -61,14 +61,14 @@ func TestWrite(t *testing.T) {
 		},
 		{
 			name: "annotations sorted",
-			in: metadata.Layer{Name: "n", DiffID: d1, MediaType: metadata.MediaTypeTar, Digest: d1, Size: 0,
+			in: metadata.Layer{Name: "n", DiffID: d1, MediaType: metadata.MediaTypeTarGzip, Digest: d1, Size: 1024,
 				Annotations: map[string]string{"z": "1", "a": "2", metadata.AnnotationTOCDigest: d2}},
 			want: `{
   "name": "n",
   "diff_id": "` + d1 + `",
-  "mediaType": "application/vnd.oci.image.layer.v1.tar",
+  "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
   "digest": "` + d1 + `",
-  "size": 0,
+  "size": 1024,
   "annotations": {
     "a": "2",
     "containerd.io/snapshot/stargz/toc.digest": "` + d2 + `",
@@ -111,19 +111,19 @@ func TestWrite(t *testing.T) {
 }
 
 func TestRead(t *testing.T) {
-	valid := `{"name":"n","diff_id":"` + d1 + `","mediaType":"m","digest":"` + d2 + `","size":1,"annotations":{}}`
+	valid := `{"name":"n","diff_id":"` + d1 + `","mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"` + d2 + `","size":1,"annotations":{}}`
 	for _, tc := range []struct {
 		name    string
 		content string
 		wantMsg string // "" means success
 	}{
 		{"valid", valid, ""},
-		{"without annotations", `{"name":"n","diff_id":"` + d1 + `","mediaType":"m","digest":"` + d2 + `","size":1}`, ""},
+		{"without annotations", `{"name":"n","diff_id":"` + d1 + `","mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"` + d2 + `","size":1}`, ""},
 		{"unknown field", strings.Replace(valid, `"size"`, `"urls":[],"size"`, 1), "urls"},
 		{"bad digest", strings.Replace(valid, d2, "sha256:abc", 1), "digest"},
 		{"uppercase diff_id", strings.Replace(valid, d1, strings.ToUpper(d1), 1), "diff_id"},
 		{"negative size", strings.Replace(valid, `"size":1`, `"size":-1`, 1), "size"},
-		{"empty mediaType", strings.Replace(valid, `"mediaType":"m"`, `"mediaType":""`, 1), "mediaType"},
+		{"empty mediaType", strings.Replace(valid, `"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip"`, `"mediaType":""`, 1), "mediaType"},
 		{"size as string", strings.Replace(valid, `"size":1`, `"size":"1"`, 1), "size"},
 		{"not JSON", "name: n", "invalid character"},
 	} {
@@ -137,7 +137,7 @@ func TestRead(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Read() = %v", err)
 				}
-				if l.Digest != d2 || l.DiffID != d1 || l.Size != 1 || l.Name != "n" || l.MediaType != "m" {
+				if l.Digest != d2 || l.DiffID != d1 || l.Size != 1 || l.Name != "n" || l.MediaType != metadata.MediaTypeTarGzip {
 					t.Errorf("Read() = %+v", *l)
 				}
 				return
@@ -167,7 +167,7 @@ func TestValidate(t *testing.T) {
 		ok     bool
 	}{
 		{"good", func(*metadata.Layer) {}, true},
-		{"zero size", func(l *metadata.Layer) { l.Size = 0 }, true},
+		{"zero size", func(l *metadata.Layer) { l.Size = 0 }, false},
 		{"negative size", func(l *metadata.Layer) { l.Size = -1 }, false},
 		{"empty digest", func(l *metadata.Layer) { l.Digest = "" }, false},
 		{"empty diff_id", func(l *metadata.Layer) { l.DiffID = "" }, false},
