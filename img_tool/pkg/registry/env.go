@@ -6,7 +6,8 @@ import "strings"
 // environment: IMG_DOCKER_CONFIG (or DOCKER_CONFIG), REGISTRY_AUTH_FILE and
 // $XDG_RUNTIME_DIR/containers/auth.json (further credential files),
 // IMG_INSECURE_REGISTRIES (hosts separated by commas or spaces) and
-// IMG_REGISTRY_CA_FILE (or SSL_CERT_FILE).
+// IMG_REGISTRY_CA_FILE (or SSL_CERT_FILE), and the timeouts and maximum
+// blob size of LimitsFromEnv.
 func EnvOptions(getenv func(string) string) []Option {
 	var opts []Option
 	if dir := firstSet(getenv, "IMG_DOCKER_CONFIG", "DOCKER_CONFIG"); dir != "" {
@@ -24,7 +25,7 @@ func EnvOptions(getenv func(string) string) []Option {
 	if ca := firstSet(getenv, "IMG_REGISTRY_CA_FILE", "SSL_CERT_FILE"); ca != "" {
 		opts = append(opts, WithCAFile(ca))
 	}
-	return opts
+	return append(opts, LimitsFromEnv(getenv))
 }
 
 func firstSet(getenv func(string) string, keys ...string) string {

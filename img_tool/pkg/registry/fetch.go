@@ -20,7 +20,8 @@ type Attempt struct {
 }
 
 // FetchError is returned by Fetch when more than one registry was tried and
-// none succeeded. It lists every registry tried, in order.
+// none succeeded. It lists every registry tried, in order. Fetch returns
+// it sanitized (see Sanitize).
 type FetchError struct {
 	Attempts []Attempt
 }
@@ -50,7 +51,8 @@ func (e *FetchError) Unwrap() []error {
 // An error for which IsUnavailable is true (connection failure, 404, 429,
 // 5xx) moves on to the next registry; any other error, and cancellation of
 // ctx, stops at once. When a single registry was tried its error is
-// returned as is; otherwise a *FetchError lists every registry tried.
+// returned; otherwise a *FetchError lists every registry tried. Errors are
+// sanitized (see Sanitize): no registry message and no credential in them.
 func Fetch(ctx context.Context, registries []string, fn func(ctx context.Context, registry string) error) (string, error) {
 	if len(registries) == 0 {
 		return "", errors.New("no registry given")
@@ -70,10 +72,27 @@ func Fetch(ctx context.Context, registries []string, fn func(ctx context.Context
 			break
 		}
 	}
+	for i := range attempts {
+		attempts[i].Err = Sanitize(attempts[i].Err)
+	}
 	if len(attempts) == 1 {
 		return "", attempts[0].Err
 	}
-	return "", &FetchError{Attempts: attempts}
+	return "", Sanitize(&FetchError{Attempts: attempts})
+}
+
+// Fetch is the package's Fetch within the client's total time budget
+// (Timeouts.Total): when the budget runs out, the error says so.
+func (c *Client) Fetch(ctx context.Context, registries []string, fn func(ctx context.Context, registry string) error) (string, error) {
+	ctx, cancel := withBudget(ctx, c.o.timeouts.Total)
+	defer cancel()
+	reg, err := Fetch(ctx, registries, fn)
+	if err != nil {
+		if cause := budgetCause(ctx); cause != nil && !errors.Is(err, cause) {
+			err = Sanitize(fmt.Errorf("%w: %w", cause, err))
+		}
+	}
+	return reg, err
 }
 
 // IsUnavailable reports whether err says that a registry cannot serve the
@@ -88,6 +107,12 @@ func IsUnavailable(err error) bool {
 	var aerr *AuthError
 	if errors.As(err, &aerr) {
 		return false
+	}
+	var toerr *TimeoutError
+	if errors.As(err, &toerr) {
+		// A registry that hangs may be left for a mirror; the total
+		// budget ends the fetch.
+		return toerr.Phase != "total"
 	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {

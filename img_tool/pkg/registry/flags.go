@@ -3,7 +3,11 @@ package registry
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"os"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Flags are the command-line flags of commands that fetch from registries
@@ -15,6 +19,8 @@ type Flags struct {
 	configDir  string
 	insecure   []string
 	caFile     string
+	timeouts   Timeouts
+	maxBlob    int64
 }
 
 // listValue appends every value of a repeatable flag, in order.
@@ -30,13 +36,72 @@ func (l listValue) String() string {
 func (l listValue) Set(v string) error { *l.list = append(*l.list, v); return nil }
 
 // Register adds --registry (repeatable), --repository, --docker-config,
-// --insecure-registry (repeatable) and --ca-file to fs.
+// --insecure-registry (repeatable), --ca-file, the timeouts
+// (--registry-connect-timeout, --registry-tls-timeout,
+// --registry-header-timeout, --registry-idle-timeout,
+// --registry-total-timeout) and --max-blob-size to fs.
 func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.Var(listValue{&f.Registries}, "registry", "Registry host, e.g. index.docker.io or 127.0.0.1:5000. Repeatable: tried in order until one serves the request.")
 	fs.StringVar(&f.Repository, "repository", "", "Repository on the registries, e.g. library/ubuntu.")
 	fs.StringVar(&f.configDir, "docker-config", "", "Directory of the docker config.json with credentials. Default: $DOCKER_CONFIG, else ~/.docker.")
 	fs.Var(listValue{&f.insecure}, "insecure-registry", "Host (or host:port) that may use plain HTTP besides loopback hosts. Repeatable.")
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of CA certificates to trust besides the system ones.")
+	for _, t := range []struct {
+		name, env string
+		d         *time.Duration
+		what      string
+		def       time.Duration
+	}{
+		{"registry-connect-timeout", EnvConnectTimeout, &f.timeouts.Connect, "Timeout for connecting to a registry", DefaultTimeouts.Connect},
+		{"registry-tls-timeout", EnvTLSTimeout, &f.timeouts.TLS, "Timeout for the TLS handshake", DefaultTimeouts.TLS},
+		{"registry-header-timeout", EnvHeaderTimeout, &f.timeouts.Header, "Timeout for the response headers", DefaultTimeouts.Header},
+		{"registry-idle-timeout", EnvIdleTimeout, &f.timeouts.Idle, "A response body that sends nothing for this long fails", DefaultTimeouts.Idle},
+		{"registry-total-timeout", EnvTotalTimeout, &f.timeouts.Total, "Budget of the whole fetch, with retries and mirrors", DefaultTimeouts.Total},
+	} {
+		fs.Var(timeoutValue{t.d}, t.name, fmt.Sprintf("%s, e.g. 90s. Default: $%s, else %v.", t.what, t.env, t.def))
+	}
+	fs.Var(sizeValue{&f.maxBlob}, "max-blob-size", fmt.Sprintf("Largest blob of unknown size, in bytes. Default: $%s, else %d (32 GiB).", EnvMaxBlobSize, int64(DefaultMaxBlobSize)))
+}
+
+// timeoutValue is a duration flag that also takes seconds.
+type timeoutValue struct{ d *time.Duration }
+
+func (v timeoutValue) String() string {
+	if v.d == nil || *v.d == 0 {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v timeoutValue) Set(s string) error {
+	d, err := ParseTimeout(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
+}
+
+// sizeValue is a positive byte count.
+type sizeValue struct{ n *int64 }
+
+func (v sizeValue) String() string {
+	if v.n == nil || *v.n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(*v.n, 10)
+}
+
+func (v sizeValue) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("%q: want a positive number of bytes", s)
+	}
+	if err := CheckSize(n); err != nil {
+		return err
+	}
+	*v.n = n
+	return nil
 }
 
 // Check reports a missing --registry or --repository.
@@ -50,9 +115,16 @@ func (f *Flags) Check() error {
 	return nil
 }
 
-// Options are the client options the flags ask for.
+// Options are the client options the flags ask for. The limits come from
+// the environment (see LimitsFromEnv) unless a flag sets them.
 func (f *Flags) Options() []Option {
-	opts := []Option{WithConfigDir(f.configDir), WithInsecureRegistries(f.insecure...)}
+	opts := []Option{
+		WithConfigDir(f.configDir),
+		WithInsecureRegistries(f.insecure...),
+		LimitsFromEnv(os.Getenv),
+		WithTimeouts(f.timeouts),
+		WithMaxBlobSize(f.maxBlob),
+	}
 	if f.caFile != "" {
 		opts = append(opts, WithCAFile(f.caFile))
 	}

@@ -3,7 +3,7 @@
 // A Client holds what every request shares: credentials from a docker
 // config.json (for Google's registries also from Application Default
 // Credentials or gcloud), the TLS roots, the plain-HTTP policy, retries and the
-// User-Agent. It hands out go-containerregistry remote options and
+// User-Agent, timeouts and bounds on every response body. It hands out go-containerregistry remote options and
 // Repository handles that fetch manifests and blobs. Every error of a
 // Repository names its registry and repository; no error ever contains a
 // credential.
@@ -61,6 +61,9 @@ type options struct {
 	insecure  []string
 	caFile    string
 	backoff   remote.Backoff
+
+	timeouts    Timeouts
+	maxBlobSize int64
 }
 
 // WithConfigDir reads credentials from DIR/config.json. The default is
@@ -128,6 +131,12 @@ func WithRetryBackoff(b remote.Backoff) Option {
 	}
 }
 
+// Timeouts are the timeouts in effect.
+func (c *Client) Timeouts() Timeouts { return c.o.timeouts }
+
+// MaxBlobSize bounds blobs of unknown size.
+func (c *Client) MaxBlobSize() int64 { return c.o.maxBlobSize }
+
 // Client reaches registries with one set of options. It is safe for
 // concurrent use.
 type Client struct {
@@ -146,7 +155,7 @@ type Client struct {
 // New returns a Client. It reads the CA file now and the docker config on
 // the first request that needs credentials.
 func New(opts ...Option) (*Client, error) {
-	o := options{backoff: DefaultBackoff}
+	o := options{backoff: DefaultBackoff, timeouts: DefaultTimeouts, maxBlobSize: DefaultMaxBlobSize}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("registry client: %w", err)
@@ -156,6 +165,9 @@ func New(opts ...Option) (*Client, error) {
 		o.configDir = defaultConfigDir()
 	}
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: o.timeouts.Connect, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = o.timeouts.TLS
+	tr.ResponseHeaderTimeout = o.timeouts.Header
 	if o.caFile != "" {
 		pool, err := LoadCAFile(o.caFile)
 		if err != nil {
@@ -168,7 +180,7 @@ func New(opts ...Option) (*Client, error) {
 	}
 	c := &Client{o: o, keys: keychain(google.Keychain, &configKeychain{dir: o.configDir}, &authFileKeychain{paths: o.authFiles})}
 	c.base = &httpPolicy{
-		inner: &countingTransport{inner: tr, n: &c.read},
+		inner: &countingTransport{inner: &guardTransport{inner: tr, t: o.timeouts}, n: &c.read},
 		allow: func(host string) bool { return AllowsHTTP(host, o.insecure) },
 	}
 	c.wrapped = transport.NewUserAgent(transport.NewRetry(c.base,
@@ -223,7 +235,9 @@ func (c *Client) BytesRead() int64 { return c.read.Load() }
 // options of NameOptions so that loopback and insecure hosts may use HTTP.
 func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
 	return []remote.Option{
-		remote.WithContext(ctx),
+		// Error answers stay bounded; successful ones are bounded by
+		// go-containerregistry's readers (layers may be large).
+		remote.WithContext(withBodyLimit(ctx, -1)),
 		remote.WithAuthFromKeychain(c.keys),
 		remote.WithTransport(c.base),
 		remote.WithUserAgent(UserAgent),

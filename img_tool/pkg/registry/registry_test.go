@@ -577,10 +577,10 @@ func TestFetch(t *testing.T) {
 			}
 		})
 	}
-	t.Run("single registry error as is", func(t *testing.T) {
+	t.Run("single registry error, sanitized", func(t *testing.T) {
 		_, err := Fetch(context.Background(), []string{"a"}, func(context.Context, string) error { return down })
-		if err != down {
-			t.Errorf("Fetch() = %v, want %v", err, down)
+		if !errors.Is(err, down) || err.Error() != "registry a repository r: HTTP 503 Service Unavailable" {
+			t.Errorf("Fetch() = %v, want %v sanitized", err, down)
 		}
 	})
 	t.Run("no registry", func(t *testing.T) {

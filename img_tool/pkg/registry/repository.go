@@ -77,8 +77,8 @@ func (r *Repository) Errorf(format string, args ...any) error {
 	return fmt.Errorf("registry %s repository %s: %w", r.host, r.name, fmt.Errorf(format, args...))
 }
 
-// wrap names the registry and the repository in err and turns a 401 or 403
-// into an *AuthError.
+// wrap names the registry and the repository in err, turns a 401 or 403
+// into an *AuthError and sanitizes the rest (see Sanitize).
 func (r *Repository) wrap(err error) error {
 	r.mu.Lock()
 	have := r.haveCreds
@@ -86,7 +86,7 @@ func (r *Repository) wrap(err error) error {
 	if aerr := asAuthError(err, r.host, r.name, r.c.ConfigPath(), have); aerr != nil {
 		return aerr
 	}
-	return fmt.Errorf("registry %s repository %s: %w", r.host, r.name, err)
+	return Sanitize(fmt.Errorf("registry %s repository %s: %w", r.host, r.name, err))
 }
 
 // httpClient authenticates once and returns the client for this repository.
@@ -129,6 +129,10 @@ func (r *Repository) get(ctx context.Context, kind, reference string, accept []s
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
+	}
+	if kind == "manifests" && resp.StatusCode == http.StatusOK && resp.ContentLength > MaxManifestSize {
+		resp.Body.Close()
+		return nil, fmt.Errorf("Content-Length %d is more than the limit of %d bytes", resp.ContentLength, MaxManifestSize)
 	}
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
 		resp.Body.Close()
@@ -179,7 +183,9 @@ func (r *Repository) Manifest(ctx context.Context, reference string) (*Manifest,
 }
 
 // Blob opens the blob with the given digest ("sha256:..."). size is the
-// expected size, or -1 when unknown.
+// expected size, or -1 when unknown: then the client's maximum blob size
+// bounds it (see WithMaxBlobSize). Any other negative size, and one above
+// MaxBlobSizeLimit, is an error.
 //
 // The reader fails instead of returning io.EOF when the content does not
 // match size and digest, so a caller that reads to io.EOF has verified it.
@@ -189,7 +195,13 @@ func (r *Repository) Blob(ctx context.Context, digest string, size int64) (io.Re
 	if !ok {
 		return nil, r.Errorf("blob %s: only sha256 digests are supported", digest)
 	}
-	resp, err := r.get(ctx, "blobs", digest, nil)
+	limit := r.c.o.maxBlobSize
+	if size != -1 {
+		if err := CheckSize(size); err != nil {
+			return nil, r.Errorf("blob %s: %w", digest, err)
+		}
+	}
+	resp, err := r.get(withBodyLimit(ctx, -1), "blobs", digest, nil)
 	if err != nil {
 		return nil, r.wrap(fmt.Errorf("blob %s: %w", digest, err))
 	}
@@ -197,7 +209,11 @@ func (r *Repository) Blob(ctx context.Context, digest string, size int64) (io.Re
 		resp.Body.Close()
 		return nil, r.Errorf("blob %s: Content-Length is %d, want %d", digest, resp.ContentLength, size)
 	}
-	return &verifiedReader{r: r, body: resp.Body, digest: digest, want: want, size: size, h: sha256.New()}, nil
+	if size < 0 && resp.ContentLength > limit {
+		resp.Body.Close()
+		return nil, r.Errorf("blob %s: Content-Length %d is more than the limit of %d bytes for a blob of unknown size", digest, resp.ContentLength, limit)
+	}
+	return &verifiedReader{r: r, body: resp.Body, digest: digest, want: want, size: size, limit: limit, h: sha256.New()}, nil
 }
 
 // verifiedReader checks size and digest of a blob at EOF.
@@ -207,6 +223,7 @@ type verifiedReader struct {
 	digest string
 	want   string
 	size   int64
+	limit  int64 // bounds a blob of unknown size
 	n      int64
 	h      hash.Hash
 	err    error
@@ -216,20 +233,27 @@ func (v *verifiedReader) Read(p []byte) (int, error) {
 	if v.err != nil {
 		return 0, v.err
 	}
-	if v.size >= 0 && int64(len(p)) > v.size-v.n+1 {
+	bound := v.size
+	if bound < 0 {
+		bound = v.limit
+	}
+	if int64(len(p)) > bound-v.n+1 {
 		// Never read more than one byte past the expected end.
-		p = p[:v.size-v.n+1]
+		p = p[:bound-v.n+1]
 	}
 	n, err := v.body.Read(p)
 	v.h.Write(p[:n])
 	v.n += int64(n)
 	switch {
 	case v.size >= 0 && v.n > v.size:
-		v.err = v.r.Errorf("blob %s: longer than %d bytes", v.digest, v.size)
+		v.err = v.r.Errorf("blob %s: longer than its size of %d bytes", v.digest, v.size)
+		return n, v.err
+	case v.n > bound:
+		v.err = v.r.Errorf("blob %s: longer than the limit of %d bytes for a blob of unknown size", v.digest, bound)
 		return n, v.err
 	case err == io.EOF:
 		if v.size >= 0 && v.n != v.size {
-			v.err = v.r.Errorf("blob %s: %d bytes, want %d", v.digest, v.n, v.size)
+			v.err = v.r.Errorf("blob %s: shorter than its size: %d bytes, want %d", v.digest, v.n, v.size)
 			return n, v.err
 		}
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {

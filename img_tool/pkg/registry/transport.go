@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -83,4 +86,139 @@ func retryable(err error) bool {
 		}
 	}
 	return false
+}
+
+// bodyLimitKey marks a request context with the bound of its successful
+// response body; see withBodyLimit.
+type bodyLimitKey struct{}
+
+// withBodyLimit sets the most bytes that a successful (status < 300)
+// response body of requests with ctx may have; a longer body fails. n < 0
+// means no bound here (the reader above bounds it, as for blobs). Without
+// it the bound is maxSmallBody.
+func withBodyLimit(ctx context.Context, n int64) context.Context {
+	return context.WithValue(ctx, bodyLimitKey{}, n)
+}
+
+func bodyLimit(ctx context.Context) int64 {
+	if n, ok := ctx.Value(bodyLimitKey{}).(int64); ok {
+		return n
+	}
+	return maxSmallBody
+}
+
+// BodyTooLargeError is a successful response body longer than its bound.
+type BodyTooLargeError struct {
+	Limit int64
+}
+
+func (e *BodyTooLargeError) Error() string {
+	return fmt.Sprintf("response body larger than %d bytes", e.Limit)
+}
+
+// guardTransport bounds every response of inner: an error answer (status
+// 300 and up) yields at most MaxErrorBodySize bytes of its body, so that
+// nothing above (go-containerregistry's CheckError reads error bodies
+// whole) ever holds more; a successful one at most its bodyLimit; a body
+// read that makes no progress for the idle timeout fails with a
+// *TimeoutError, and so do connect, TLS and header timeouts of inner.
+type guardTransport struct {
+	inner http.RoundTripper
+	t     Timeouts
+}
+
+func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(req.Context())
+	resp, err := g.inner.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel(nil)
+		return nil, g.timeoutError(err)
+	}
+	b := &guardedBody{inner: resp.Body, cancel: cancel, ctx: ctx, idle: g.t.Idle, limit: bodyLimit(req.Context())}
+	if resp.StatusCode >= 300 {
+		b.limit, b.truncate = MaxErrorBodySize, true
+		resp.ContentLength = -1
+	}
+	if g.t.Idle > 0 {
+		b.timer = time.AfterFunc(time.Hour, func() { cancel(&TimeoutError{Phase: "response body", After: g.t.Idle}) })
+		b.timer.Stop()
+	}
+	resp.Body = b
+	return resp, nil
+}
+
+// timeoutError turns the connect, TLS and header timeouts of net/http into
+// a *TimeoutError.
+func (g *guardTransport) timeoutError(err error) error {
+	var op *net.OpError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &op) && op.Op == "dial" && op.Timeout():
+		return &TimeoutError{Phase: "connect", After: g.t.Connect}
+	case strings.Contains(msg, "TLS handshake timeout"):
+		return &TimeoutError{Phase: "TLS handshake", After: g.t.TLS}
+	case strings.Contains(msg, "timeout awaiting response headers"):
+		return &TimeoutError{Phase: "response headers", After: g.t.Header}
+	}
+	return err
+}
+
+type guardedBody struct {
+	inner    io.ReadCloser
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	timer    *time.Timer
+	idle     time.Duration
+	limit    int64 // < 0: unbounded
+	truncate bool  // at limit: EOF instead of an error
+	n        int64
+	err      error
+}
+
+func (b *guardedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.limit >= 0 {
+		left := b.limit - b.n
+		if !b.truncate {
+			left++ // one byte past the bound tells a longer body
+		}
+		if left <= 0 {
+			b.err = io.EOF
+			return 0, io.EOF
+		}
+		if int64(len(p)) > left {
+			p = p[:left]
+		}
+	}
+	if b.timer != nil {
+		b.timer.Reset(b.idle)
+	}
+	n, err := b.inner.Read(p)
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	b.n += int64(n)
+	if err != nil && err != io.EOF {
+		var terr *TimeoutError
+		if cause := context.Cause(b.ctx); errors.As(cause, &terr) {
+			err = terr
+		}
+		b.err = err
+	}
+	if b.limit >= 0 && !b.truncate && b.n > b.limit {
+		b.err = &BodyTooLargeError{Limit: b.limit}
+		return n - int(b.n-b.limit), b.err
+	}
+	return n, err
+}
+
+func (b *guardedBody) Close() error {
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	err := b.inner.Close()
+	b.cancel(nil)
+	return err
 }
