@@ -2,85 +2,69 @@ package layer
 
 import (
 	"archive/tar"
-	"bufio"
-	"bytes"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
+	"strings"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
+	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
 // OpenUncompressed wraps r so that it yields the uncompressed tar stream,
-// whatever the compression (gzip, zstd or none), judged from magic bytes.
-// The returned close function releases decoder resources.
+// whatever the compression (gzip, zstd or none), judged from magic bytes,
+// with the default limits of tarpolicy.Open. The returned close function
+// releases decoder resources.
 func OpenUncompressed(r io.Reader) (io.Reader, func(), error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	magic, err := br.Peek(4)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, nil, err
-	}
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
-		}
-		return gz, func() { gz.Close() }, nil
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("zstd: %w", err)
-		}
-		return zr, zr.Close, nil
-	}
-	return br, func() {}, nil
+	return tarpolicy.Open(r, tarpolicy.Limits{})
 }
 
 // ImportTar copies the entries of the tar stream r (compressed or not) into
-// the layer, keeping their headers and deduplicating regular files. A tar
-// of no entries (only its end-of-archive marker) adds nothing; an input of
-// no bytes is an error. name identifies r in errors.
+// the layer, keeping their headers and deduplicating regular files. Member
+// names are cleaned and checked by tarpolicy; the root entry ("./") is
+// dropped. A tar of no entries (only its end-of-archive marker) adds
+// nothing; an input of no bytes is an error. The input is read to its end,
+// so compression trailers are verified. name identifies r in errors.
 func (w *Writer) ImportTar(name string, r io.Reader) error {
-	ur, done, err := OpenUncompressed(r)
+	ur, done, err := tarpolicy.Open(r, w.opts.limits)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", name, err)
 	}
 	defer done()
-	end := &endReader{r: ur}
-	tr := tar.NewReader(end)
-	count := 0
+	tr := tarpolicy.NewReader(ur)
+	tr.EarlierFile = func(p string) bool {
+		rec, ok := w.paths[p]
+		return ok && (rec.typ == tar.TypeReg || rec.typ == tar.TypeLink)
+	}
 	for {
-		h, err := tr.Next()
+		h, m, err := tr.Next()
 		if err == io.EOF {
-			if err := end.check(count); err != nil {
-				return fmt.Errorf("import %s: %w", name, err)
-			}
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("import %s: entry %d: corrupt tar: %w", name, count+1, err)
+			return fmt.Errorf("import %s: %w", name, err)
 		}
-		count++
-		if err := w.importEntry(h, tr); err != nil {
+		if m.Name == tarpolicy.Root {
+			continue
+		}
+		if err := w.importEntry(h, m, tr); err != nil {
 			return fmt.Errorf("import %s: %w", name, err)
 		}
 	}
 }
 
-func (w *Writer) importEntry(h *tar.Header, r io.Reader) error {
-	clean, err := CleanPath(h.Name)
-	if err != nil {
-		return err
-	}
+func (w *Writer) importEntry(h *tar.Header, m tarpolicy.Member, r io.Reader) error {
+	clean := m.Name
 	h.Name = clean
 	h.Format = tar.FormatUnknown
 	delete(h.PAXRecords, "path")
 	delete(h.PAXRecords, "linkpath")
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			delete(h.PAXRecords, k) // the content is read with its holes filled
+		}
+	}
 	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
 		h.Typeflag = tar.TypeReg
 		if prev, ok := w.paths[clean]; ok && prev.typ == tar.TypeReg {
 			return w.importDuplicate(clean, h, r, prev)
@@ -102,10 +86,7 @@ func (w *Writer) importEntry(h *tar.Header, r io.Reader) error {
 			return err
 		}
 	case tar.TypeLink:
-		target, err := CleanPath(h.Linkname)
-		if err != nil {
-			return fmt.Errorf("hardlink /%s: %w", clean, err)
-		}
+		target := m.Link
 		if _, ok := w.paths[target]; !ok {
 			return fmt.Errorf("hardlink /%s points to /%s, which is not earlier in the tar: %w", clean, target, ErrInvalidArgument)
 		}
@@ -144,78 +125,8 @@ func (w *Writer) importDuplicate(name string, h *tar.Header, r io.Reader, prev *
 		name, describe(prev.source, prev.typ, prev.link), describe("", tar.TypeReg, ""), ErrInvalidArgument)
 }
 
-// endReader counts the zero bytes at the end of what it has passed on.
-// archive/tar reports io.EOF also for a stream that is cut at an entry
-// boundary (or in the padding after an entry); only a stream that ends
-// with at least one zero block (the end-of-archive marker) is complete.
-type endReader struct {
-	r     io.Reader
-	zeros int64
-}
-
-func (e *endReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	i := n - 1
-	for i >= 0 && p[i] == 0 {
-		i--
-	}
-	if i < 0 {
-		e.zeros += int64(n)
-	} else {
-		e.zeros = int64(n - 1 - i)
-	}
-	return n, err
-}
-
-// marker reports whether the stream so far ends with a zero block.
-func (e *endReader) marker() bool { return e.zeros >= 512 }
-
-// check judges a stream in which archive/tar found count entries and then
-// io.EOF. A tar of no entries is valid: it is only the end-of-archive
-// marker (GNU tar writes an empty archive as 10240 zero bytes, two zero
-// blocks and the rest of its record). An input of no bytes, or one that
-// stops before a marker, is not a tar.
-func (e *endReader) check(count int) error {
-	switch {
-	case e.marker():
-		return nil
-	case count == 0:
-		return fmt.Errorf("no tar entries and no end-of-archive marker (an empty file is not a tar; an empty archive is zero blocks): %w", ErrInvalidArgument)
-	}
-	return fmt.Errorf("tar ends after entry %d without an end-of-archive marker (truncated): %w", count, io.ErrUnexpectedEOF)
-}
-
 // CopyChecked copies the uncompressed tar stream src to dst unchanged while
-// parsing it on the side, and fails if it is not a well-formed tar that
-// ends with an end-of-archive marker. A tar of no entries (only the
-// marker) is well-formed.
+// checking it under tarpolicy (see tarpolicy.CopyChecked).
 func CopyChecked(dst io.Writer, src io.Reader) error {
-	pr, pw := io.Pipe()
-	parsed := make(chan error, 1)
-	go func() {
-		end := &endReader{r: pr}
-		tr := tar.NewReader(end)
-		n := 0
-		var err error
-		for {
-			_, err = tr.Next()
-			if err != nil {
-				break
-			}
-			n++
-		}
-		if err == io.EOF {
-			err = end.check(n)
-		} else {
-			err = fmt.Errorf("corrupt tar at entry %d: %w", n+1, err)
-		}
-		io.Copy(io.Discard, pr) // the padding after the end marker
-		parsed <- err
-	}()
-	_, copyErr := io.Copy(io.MultiWriter(dst, pw), src)
-	pw.CloseWithError(copyErr)
-	if err := <-parsed; err != nil {
-		return err
-	}
-	return copyErr
+	return tarpolicy.CopyChecked(dst, src)
 }

@@ -11,7 +11,6 @@ package layer
 import (
 	"archive/tar"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,10 +18,12 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
 // ErrInvalidArgument marks bad input: a bad path, a conflict, bad metadata.
-var ErrInvalidArgument = errors.New("invalid argument")
+var ErrInvalidArgument = tarpolicy.ErrInvalidArgument
 
 // epoch is the mtime of every entry unless metadata sets one.
 var epoch = time.Unix(0, 0).UTC()

@@ -3,6 +3,8 @@ package layer
 import (
 	"fmt"
 	"io"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
 // Option configures a Writer made by New.
@@ -11,6 +13,16 @@ type Option func(*options) error
 type options struct {
 	parents bool
 	trees   TreeHandling
+	limits  tarpolicy.Limits
+}
+
+// WithZstdMaxWindow sets the largest zstd window an imported tar may
+// declare (0: tarpolicy.DefaultZstdMaxWindow).
+func WithZstdMaxWindow(n uint64) Option {
+	return func(o *options) error {
+		o.limits.ZstdMaxWindow = n
+		return nil
+	}
 }
 
 // WithParentDirectories makes the writer add a directory entry for every
