@@ -82,11 +82,19 @@ func (it *treeItem) load() {
 	}
 }
 
-// treeWalker lists a tree depth-first in name order.
+// maxLinks bounds the symlinks followed on one path of a walk: in a chain
+// of links to links, and in the directories a path passes through.
+const maxLinks = 40
+
+// treeWalker lists a tree depth-first in name order. Absolute symlinks are
+// followed; onPath holds the directories on the current path (device and
+// inode, to the tar name they are written at), so that a link back to one
+// of them is an error instead of an endless walk.
 type treeWalker struct {
-	items chan<- *treeItem
-	jobs  chan<- *treeItem
-	stop  <-chan struct{}
+	items  chan<- *treeItem
+	jobs   chan<- *treeItem
+	stop   <-chan struct{}
+	onPath map[dirID]string
 }
 
 func (tw *treeWalker) emit(it *treeItem) bool {
@@ -114,8 +122,27 @@ func (tw *treeWalker) regular(name, src string) bool {
 	return tw.emit(&treeItem{name: name, src: src, typ: tar.TypeReg, done: make(chan struct{})})
 }
 
-// walk lists dir at name; it returns false once the walk must end.
-func (tw *treeWalker) walk(name, dir string) bool {
+// walk lists dir at name; it returns false once the walk must end. via
+// describes the symlink that led to dir ("" if none); links counts the
+// symlinks followed on the path so far.
+func (tw *treeWalker) walk(name, dir, via string, links int) bool {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return tw.fail(name, err)
+	}
+	if id, ok := idOf(fi); ok {
+		if tw.onPath == nil {
+			tw.onPath = map[dirID]string{}
+		}
+		if at, seen := tw.onPath[id]; seen {
+			if via == "" {
+				via = dir // a bind mount, say
+			}
+			return tw.fail(name, fmt.Errorf("symlink cycle: %s leads back to %s, the directory already being added at /%s: %w", via, dir, at, ErrInvalidArgument))
+		}
+		tw.onPath[id] = name
+		defer delete(tw.onPath, id)
+	}
 	if !tw.emit(&treeItem{name: name, src: dir, typ: tar.TypeDir}) {
 		return false
 	}
@@ -129,9 +156,9 @@ func (tw *treeWalker) walk(name, dir string) bool {
 		var ok bool
 		switch {
 		case t&fs.ModeSymlink != 0:
-			ok = tw.symlink(child, src)
+			ok = tw.symlink(child, src, links)
 		case t.IsDir():
-			ok = tw.walk(child, src)
+			ok = tw.walk(child, src, "", links)
 		case t.IsRegular():
 			ok = tw.regular(child, src)
 		default:
@@ -146,8 +173,9 @@ func (tw *treeWalker) walk(name, dir string) bool {
 
 // symlink handles a symlink at src. Bazel forbids absolute symlinks in tree
 // artifacts, so an absolute one is a sandbox's link to the real output: what
-// it names goes into the layer (a symlink there stays a symlink).
-func (tw *treeWalker) symlink(name, src string) bool {
+// it names goes into the layer (a symlink there stays a symlink). At most
+// maxLinks links are followed on a path.
+func (tw *treeWalker) symlink(name, src string, links int) bool {
 	target, err := os.Readlink(src)
 	if err != nil {
 		return tw.fail(name, err)
@@ -155,14 +183,17 @@ func (tw *treeWalker) symlink(name, src string) bool {
 	if !filepath.IsAbs(target) {
 		return tw.emit(&treeItem{name: name, typ: tar.TypeSymlink, target: target})
 	}
+	if links++; links > maxLinks {
+		return tw.fail(name, fmt.Errorf("symlink %s -> %s: more than %d symlinks followed (a symlink cycle?): %w", src, target, maxLinks, ErrInvalidArgument))
+	}
 	fi, err := os.Lstat(target)
 	switch {
 	case err != nil:
 		return tw.fail(name, err)
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return tw.symlink(name, target)
+		return tw.symlink(name, target, links)
 	case fi.IsDir():
-		return tw.walk(name, target)
+		return tw.walk(name, target, "symlink "+src+" -> "+target, links)
 	case fi.Mode().IsRegular():
 		return tw.regular(name, target)
 	}
@@ -196,7 +227,7 @@ func (w *Writer) addTree(name, dir string) error {
 	go func() {
 		defer close(items)
 		defer close(jobs)
-		(&treeWalker{items: items, jobs: jobs, stop: stop}).walk(name, dir)
+		(&treeWalker{items: items, jobs: jobs, stop: stop}).walk(name, dir, "", 0)
 	}()
 	var readers sync.WaitGroup
 	for range treeReaders {
