@@ -39,6 +39,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].help)
 	}
+	fmt.Fprintf(w, "\nEnvironment (flags take precedence):\n%s", registry.LimitsEnvUsage)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -56,7 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(stderr, "pull_tool %s: %v\n", args[0], err)
+		// Errors are sanitized where they arise; scrub once more, so that
+		// nothing credential-shaped reaches the repository rule's fail().
+		fmt.Fprintf(stderr, "pull_tool %s: %s\n", args[0], registry.Scrub(registry.Sanitize(err).Error()))
 		return 1
 	}
 	return 0
@@ -76,6 +79,7 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: pull_tool %s %s\n", name, synopsis)
 		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nEnvironment (flags take precedence):\n%s", registry.LimitsEnvUsage)
 	}
 	return fs
 }
@@ -133,14 +137,16 @@ func runPull(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func runDownloadBlob(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("download-blob", "--registry HOST --repository NAME --digest sha256:... --output FILE [--executable]", stderr)
+	fs := newFlagSet("download-blob", "--registry HOST --repository NAME --digest sha256:... [--size BYTES] --output FILE [--executable]", stderr)
 	var (
 		reg            registry.Flags
 		digest, output string
 		executable     bool
+		size           int64
 	)
 	reg.Register(fs)
 	fs.StringVar(&digest, "digest", "", `Digest of the blob, "sha256:...".`)
+	fs.Int64Var(&size, "size", -1, "Size of the blob in bytes, when known: a longer or shorter blob is an error. -1: unknown, --max-blob-size bounds it.")
 	fs.StringVar(&output, "output", "", "Write the verified blob here.")
 	fs.BoolVar(&executable, "executable", false, "Make the output executable (mode 0755); by default it is 0644.")
 	if err := parse(fs, args); err != nil {
@@ -152,7 +158,12 @@ func runDownloadBlob(ctx context.Context, args []string, stdout, stderr io.Write
 	if digest == "" || output == "" {
 		return errors.New("--digest and --output are required")
 	}
-	if err := pull.DownloadBlob(ctx, reg.Registries, reg.Repository, digest, output, reg.Options()...); err != nil {
+	if size != -1 {
+		if err := registry.CheckSize(size); err != nil {
+			return fmt.Errorf("--size: %w", err)
+		}
+	}
+	if err := pull.DownloadBlobSized(ctx, reg.Registries, reg.Repository, digest, size, output, reg.Options()...); err != nil {
 		return err
 	}
 	if executable {

@@ -740,8 +740,12 @@ func (p *pushRun) sameRegistry(reg name.Registry, hosts []string) bool {
 }
 
 // explain turns a 401 or 403 answer into an error that says where
-// credentials come from; other errors are returned as they are.
+// credentials come from; other errors are returned sanitized (see
+// registry.Sanitize).
 func (p *pushRun) explain(op *opPush, err error) error {
+	// The registry's answer is shown by status and error code only; its
+	// messages may echo anything, e.g. the request's credentials.
+	err = registry.Sanitize(err)
 	var terr *transport.Error
 	if !errors.As(err, &terr) {
 		return err

@@ -118,7 +118,7 @@ func Pull(ctx context.Context, req Request) (Result, error) {
 	}
 	out := filepath.Clean(req.OutputDir)
 	var p *puller
-	_, err = registry.Fetch(ctx, req.Registries, func(ctx context.Context, host string) error {
+	_, err = client.Fetch(ctx, req.Registries, func(ctx context.Context, host string) error {
 		repo, err := client.Repository(host, req.Repository)
 		if err != nil {
 			return err
@@ -257,6 +257,12 @@ func (p *puller) index(ctx context.Context, root *registry.Manifest) error {
 		if err := sha256Only(d.Digest); err != nil {
 			return p.repo.Errorf("%s: %w", where, err)
 		}
+		if err := registry.CheckSize(d.Size); err != nil {
+			return p.repo.Errorf("%s: %w", where, err)
+		}
+		if d.Size > registry.MaxManifestSize {
+			return p.repo.Errorf("%s: size %d is more than the limit of %d bytes for a manifest", where, d.Size, registry.MaxManifestSize)
+		}
 		child, err := p.repo.Manifest(ctx, d.Digest.String())
 		if err != nil {
 			return err
@@ -304,6 +310,9 @@ func (p *puller) image(ctx context.Context, raw *registry.Manifest, desc Descrip
 		return Manifest{}, p.repo.Errorf("manifest %s: config: %w", raw.Digest, err)
 	}
 	cfgDigest := mf.Config.Digest.String()
+	if err := registry.CheckSize(mf.Config.Size); err != nil {
+		return Manifest{}, p.repo.Errorf("manifest %s: config %s: %w", raw.Digest, cfgDigest, err)
+	}
 	data, err := p.repo.ReadBlob(ctx, cfgDigest, mf.Config.Size, MaxConfigSize)
 	if err != nil {
 		return Manifest{}, err
@@ -330,6 +339,9 @@ func (p *puller) image(ctx context.Context, raw *registry.Manifest, desc Descrip
 	for i, l := range mf.Layers {
 		if err := sha256Only(l.Digest); err != nil {
 			return Manifest{}, p.repo.Errorf("manifest %s: layer %d: %w", raw.Digest, i, err)
+		}
+		if err := registry.CheckSize(l.Size); err != nil {
+			return Manifest{}, p.repo.Errorf("manifest %s: layer %d (%s): %w", raw.Digest, i, l.Digest, err)
 		}
 		annotations := map[string]string{}
 		maps.Copy(annotations, l.Annotations)
@@ -454,8 +466,22 @@ func brokenOff(err error) bool {
 // verified against digest before it appears at outPath; after an error
 // nothing is written there.
 func DownloadBlob(ctx context.Context, registries []string, repository, digest, outPath string, opts ...registry.Option) error {
+	return DownloadBlobSized(ctx, registries, repository, digest, -1, outPath, opts...)
+}
+
+// DownloadBlobSized is DownloadBlob for a blob of known size: a blob longer
+// or shorter than size is an error naming registry, repository and digest.
+// size -1 means unknown: then the client's maximum blob size bounds it (see
+// registry.WithMaxBlobSize). The whole download, with retries and mirrors,
+// stays within the client's total timeout.
+func DownloadBlobSized(ctx context.Context, registries []string, repository, digest string, size int64, outPath string, opts ...registry.Option) error {
 	if !metadata.ValidDigest(digest) {
 		return fmt.Errorf("download blob %q: not sha256: and 64 lowercase hex digits", digest)
+	}
+	if size != -1 {
+		if err := registry.CheckSize(size); err != nil {
+			return fmt.Errorf("download blob %s: %w", digest, err)
+		}
 	}
 	if outPath == "" {
 		return fmt.Errorf("download blob %s: no output path given", digest)
@@ -464,12 +490,12 @@ func DownloadBlob(ctx context.Context, registries []string, repository, digest, 
 	if err != nil {
 		return fmt.Errorf("download blob %s: %w", digest, err)
 	}
-	_, err = registry.Fetch(ctx, registries, func(ctx context.Context, host string) error {
+	_, err = client.Fetch(ctx, registries, func(ctx context.Context, host string) error {
 		repo, err := client.Repository(host, repository)
 		if err != nil {
 			return err
 		}
-		return fetchBlobFile(ctx, repo, digest, -1, outPath)
+		return fetchBlobFile(ctx, repo, digest, size, outPath)
 	})
 	return err
 }
