@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/compress"
-	"github.com/rules-img/rules_img/img_tool/pkg/layer"
+	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
 func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
@@ -16,12 +16,14 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 		name, metadataOut, sourceFormat string
 		annotations                     = kvFlag{name: "annotation"}
 		comp                            compressionFlags
+		window                          zstdWindowFlag
 	)
 	fs.StringVar(&name, "name", "", "Name recorded in the metadata. Defaults to the digest.")
 	fs.StringVar(&sourceFormat, "source-format", "", "Compression of INPUT (gzip, zstd, none); detected when empty.")
 	fs.Var(&annotations, "annotation", "KEY=VALUE annotation for the layer descriptor. Repeatable.")
 	fs.StringVar(&metadataOut, "metadata", "", "Write the layer metadata JSON here.")
 	comp.register(fs, "")
+	window.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,12 +54,12 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("compress: %w", err)
 		}
 		defer f.Close()
-		r, done, err := layer.OpenUncompressed(f)
+		r, done, err := tarpolicy.Open(f, window.limits())
 		if err != nil {
 			return fmt.Errorf("compress %s: %w", ident, err)
 		}
 		defer done()
-		if err := layer.CopyChecked(w, r); err != nil {
+		if err := tarpolicy.CopyChecked(w, r); err != nil {
 			return fmt.Errorf("compress %s: %w", ident, err)
 		}
 		return nil

@@ -16,6 +16,7 @@ func runDockerSave(ctx context.Context, args []string, stdout io.Writer) error {
 		layers                     = kvFlag{name: "layer"}
 		index, output, format      string
 		verify                     bool
+		window                     zstdWindowFlag
 	)
 	fs.Var(&manifests, "manifest", "Manifest JSON of the image. Not with --index.")
 	fs.Var(&configs, "config", "Config JSON of the image. Not with --index.")
@@ -27,6 +28,7 @@ func runDockerSave(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&format, "format", "tar", "Output format: tar or directory.")
 	fs.StringVar(&output, "output", "", "Output tar file or directory (created).")
 	fs.BoolVar(&verify, "verify-digests", false, "Hash every layer blob; by default only sizes are checked for large blobs linked into a directory.")
+	window.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,6 +44,7 @@ func runDockerSave(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("want one --manifest, got %d (an index takes --index and --manifest-path)", len(images))
 		}
 		opts = append(opts, tagOptions(tags, verify)...)
+		opts = append(opts, layout.WithZstdMaxWindow(window.n))
 		return layout.WriteDockerSave(ctx, output, images[0], opts...)
 	}
 	if len(manifests)+len(configs) > 0 {
@@ -57,6 +60,7 @@ func runDockerSave(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	opts = append(opts, layout.WithIndex(index))
 	opts = append(opts, tagOptions(tags, verify)...)
+	opts = append(opts, layout.WithZstdMaxWindow(window.n))
 	return layout.WriteDockerSaveIndex(ctx, output, images, opts...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/compress"
+	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
 // listFlag collects every value of a repeatable flag, in order.
@@ -84,3 +85,29 @@ func newFlagSet(name, usage string) *flag.FlagSet {
 	}
 	return fs
 }
+
+// zstdWindowFlag is --zstd-max-window, shared by the commands that
+// decompress layers: the largest window a zstd stream may declare.
+type zstdWindowFlag struct{ n uint64 }
+
+func (f *zstdWindowFlag) String() string {
+	if f == nil || f.n == 0 {
+		return ""
+	}
+	return strconv.FormatUint(f.n, 10)
+}
+
+func (f *zstdWindowFlag) Set(v string) error {
+	n, err := tarpolicy.ParseSize(v)
+	if err != nil {
+		return err
+	}
+	f.n = n
+	return nil
+}
+
+func (f *zstdWindowFlag) register(fs *flag.FlagSet) {
+	fs.Var(f, "zstd-max-window", fmt.Sprintf("Largest window a zstd input may declare, in bytes or with K, M, G (default %dM); the decoder needs that much memory.", tarpolicy.DefaultZstdMaxWindow>>20))
+}
+
+func (f *zstdWindowFlag) limits() tarpolicy.Limits { return tarpolicy.Limits{ZstdMaxWindow: f.n} }

@@ -31,6 +31,7 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 		annotations                              = kvFlag{name: "annotation"}
 		fileMD                                   = kvFlag{name: "file-metadata"}
 		comp                                     compressionFlags
+		window                                   zstdWindowFlag
 		parents                                  bool
 		treeHandling                             string
 	)
@@ -49,6 +50,7 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&parents, "create-parent-directories", false, "Write a directory entry (0755, owner 0:0, mtime 0) for every parent of an entry that the layer does not list before it.")
 	fs.StringVar(&treeHandling, "layer-tree-artifact-handling", string(layer.TreesFull), `Directory sources added at several paths: "full" writes each in full, "deduplicate_symlink" writes the first and makes the others relative symlinks to it.`)
 	comp.register(fs, "gzip")
+	window.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("layer %s: --layer-tree-artifact-handling: %w", ident, err)
 	}
-	layerOpts := []layer.Option{layer.WithTreeHandling(trees)}
+	layerOpts := []layer.Option{layer.WithTreeHandling(trees), layer.WithZstdMaxWindow(window.n)}
 	if parents {
 		layerOpts = append(layerOpts, layer.WithParentDirectories())
 	}

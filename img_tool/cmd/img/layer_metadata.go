@@ -9,8 +9,8 @@ import (
 	"os"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/compress"
-	"github.com/rules-img/rules_img/img_tool/pkg/layer"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
 func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) error {
@@ -18,9 +18,11 @@ func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) erro
 	var (
 		name        string
 		annotations = kvFlag{name: "annotation"}
+		window      zstdWindowFlag
 	)
 	fs.StringVar(&name, "name", "", "Name recorded in the metadata. Defaults to the digest.")
 	fs.Var(&annotations, "annotation", "KEY=VALUE annotation for the layer descriptor. Repeatable.")
+	window.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -29,7 +31,7 @@ func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) erro
 		return fmt.Errorf("want LAYER and OUTPUT arguments, got %d arguments", fs.NArg())
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
-	res, err := describeBlob(in)
+	res, err := describeBlob(in, window.limits())
 	if err != nil {
 		if name != "" {
 			return fmt.Errorf("layer-metadata %s (%s): %w", name, in, err)
@@ -42,7 +44,7 @@ func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) erro
 // describeBlob reads an existing layer blob once: the raw bytes are hashed
 // for the digest while the decompressed stream is hashed for the diff_id
 // and parsed as tar.
-func describeBlob(path string) (compress.Result, error) {
+func describeBlob(path string, lim tarpolicy.Limits) (compress.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return compress.Result{}, err
@@ -53,20 +55,20 @@ func describeBlob(path string) (compress.Result, error) {
 	br := bufio.NewReaderSize(io.TeeReader(f, io.MultiWriter(raw, &size)), 1<<20)
 	magic, _ := br.Peek(4)
 	mediaType := metadata.MediaTypeTar
-	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+	switch tarpolicy.Detect(magic) {
+	case tarpolicy.Gzip:
 		mediaType = metadata.MediaTypeTarGzip
-	case len(magic) == 4 && string(magic) == "\x28\xb5\x2f\xfd":
+	case tarpolicy.Zstd:
 		mediaType = metadata.MediaTypeTarZstd
 	}
-	ur, done, err := layer.OpenUncompressed(br)
+	ur, done, err := tarpolicy.Open(br, lim)
 	if err != nil {
 		return compress.Result{}, err
 	}
 	defer done()
 	diff := sha256.New()
 	var usize countWriter
-	if err := layer.CopyChecked(io.MultiWriter(diff, &usize), ur); err != nil {
+	if err := tarpolicy.CopyChecked(io.MultiWriter(diff, &usize), ur); err != nil {
 		return compress.Result{}, err
 	}
 	// Anything after the compressed stream still belongs to the blob.

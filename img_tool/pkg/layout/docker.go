@@ -11,7 +11,7 @@ import (
 
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/rules-img/rules_img/img_tool/pkg/layer"
+	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
 // dockerEntry is the one element of a `docker load` manifest.json.
@@ -146,6 +146,7 @@ func writeDockerSave(ctx context.Context, out string, images []Image, o options)
 	if err != nil {
 		return err
 	}
+	w.limits = o.limits
 	defer w.abort()
 	t := tree{}
 	first := 0
@@ -273,7 +274,7 @@ func decompressLayer(ctx context.Context, w *output, t tree, l *Layer) (int64, e
 	}
 	raw := sha256.New()
 	in := io.TeeReader(ctxReader{ctx, src}, raw)
-	ur, done, err := layer.OpenUncompressed(in)
+	ur, done, err := tarpolicy.Open(in, w.limits)
 	if err != nil {
 		return 0, fmt.Errorf("layer %s: decompress %s: %w", md.Digest, l.Blob, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
 // Errors that callers may test with errors.Is.
@@ -79,6 +80,16 @@ type options struct {
 	allowMissing bool
 	verify       bool
 	dockerImage  string
+	limits       tarpolicy.Limits
+}
+
+// WithZstdMaxWindow sets the largest zstd window a layer that the docker
+// writers decompress may declare (0: tarpolicy.DefaultZstdMaxWindow).
+func WithZstdMaxWindow(n uint64) Option {
+	return func(o *options) error {
+		o.limits.ZstdMaxWindow = n
+		return nil
+	}
 }
 
 // WithFormat selects the output format. The default is Directory for

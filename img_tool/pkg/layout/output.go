@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
+	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
 // smallBlob is the size below which blobs are always hashed.
@@ -79,7 +80,8 @@ type output struct {
 	path   string
 	format Format
 	verify bool
-	work   string // the future output directory (Directory) or a scratch directory (Tar)
+	work   string           // the future output directory (Directory) or a scratch directory (Tar)
+	limits tarpolicy.Limits // for the layers that are decompressed
 }
 
 func newOutput(out string, format Format, verify bool) (*output, error) {
