@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -141,6 +142,40 @@ func (r *Repository) get(ctx context.Context, kind, reference string, accept []s
 	return resp, nil
 }
 
+var errTooLarge = errors.New("too large")
+
+// readLimited reads r to the end, or fails with errTooLarge after limit
+// bytes. It reads in chunks, so that a body that turns out too large never
+// holds more than limit bytes and a growing buffer's spare capacity.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	const chunk = 1 << 20
+	var chunks [][]byte
+	var n int64
+	for {
+		buf := make([]byte, chunk)
+		m, err := io.ReadFull(r, buf)
+		n += int64(m)
+		if n > limit {
+			return nil, errTooLarge
+		}
+		chunks = append(chunks, buf[:m])
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	data := make([]byte, 0, n)
+	for _, c := range chunks {
+		data = append(data, c...)
+	}
+	return data, nil
+}
+
 // Manifest is a manifest as the registry served it.
 type Manifest struct {
 	// MediaType is the "mediaType" field of the manifest, else the
@@ -161,12 +196,12 @@ func (r *Repository) Manifest(ctx context.Context, reference string) (*Manifest,
 		return nil, r.wrap(fmt.Errorf("manifest %s: %w", reference, err))
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxManifestSize+1))
+	data, err := readLimited(resp.Body, MaxManifestSize)
+	if errors.Is(err, errTooLarge) {
+		return nil, r.Errorf("manifest %s: larger than %d bytes", reference, MaxManifestSize)
+	}
 	if err != nil {
 		return nil, r.wrap(fmt.Errorf("manifest %s: %w", reference, err))
-	}
-	if len(data) > MaxManifestSize {
-		return nil, r.Errorf("manifest %s: larger than %d bytes", reference, MaxManifestSize)
 	}
 	var probe struct {
 		MediaType string `json:"mediaType"`

@@ -122,7 +122,7 @@ var (
 	// authHeader is an Authorization (or similar) header and its value.
 	authHeader = regexp.MustCompile(`(?i)((?:proxy-)?authorization|x-registry-auth|cookie|x-amz-security-token)(["']?\s*[:=]\s*["']?(?:\[\s*["']?)?)[^"'\],;\r\n]*`)
 	// authScheme is a credential after its scheme.
-	authScheme = regexp.MustCompile(`(?i)\b(basic|bearer|token)(\s+)[A-Za-z0-9+/_.~=-]{6,}`)
+	authScheme = regexp.MustCompile(`(?i)\b(basic|bearer)(\s+)[A-Za-z0-9+/_.~=-]{6,}`)
 	// secretParam is a query or form parameter or a JSON field that holds a
 	// credential.
 	secretParam = regexp.MustCompile(`(?i)\b((?:[a-z_-]*password|passwd|pwd|[a-z_-]*token|secret|client_secret|auth|signature|x-amz-signature|x-amz-credential|sig|key|api[_-]?key)["']?\s*[=:]\s*["']?)[^\s&"',;}]+`)
