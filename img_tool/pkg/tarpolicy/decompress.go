@@ -123,8 +123,17 @@ func (e *errReader) Read(p []byte) (int, error) {
 	default:
 		err = fmt.Errorf("%s: corrupt stream: %w", e.what, err)
 	}
+	if err != nil && err != io.EOF {
+		err = &StreamError{Err: err}
+	}
 	return n, err
 }
+
+// StreamError is an error of the decompressor (not of the tar inside).
+type StreamError struct{ Err error }
+
+func (e *StreamError) Error() string { return e.Err.Error() }
+func (e *StreamError) Unwrap() error { return e.Err }
 
 // Drain reads r to io.EOF, so that the compression trailers are checked
 // after a tar reader stopped at the end-of-archive marker.

@@ -2,6 +2,7 @@ package tarpolicy
 
 import (
 	"archive/tar"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -75,7 +76,11 @@ func (r *Reader) Next() (*tar.Header, Member, error) {
 		}
 		return nil, Member{}, io.EOF
 	}
-	if err != nil {
+	var se *StreamError
+	switch {
+	case errors.As(err, &se):
+		return nil, Member{}, fmt.Errorf("entry %d: %w", r.count+1, err)
+	case err != nil:
 		return nil, Member{}, fmt.Errorf("entry %d: corrupt tar: %w", r.count+1, err)
 	}
 	r.count++
