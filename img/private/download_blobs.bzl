@@ -6,6 +6,9 @@ _ATTRS = {
     "digests": attr.string_list(mandatory = True, doc = "Blob digests (`sha256:<hex>`) to download."),
     "registries": attr.string_list(mandatory = True, doc = "Registries to try, in order."),
     "repository": attr.string(mandatory = True, doc = "Repository of the blobs."),
+    "sizes": attr.string_dict(doc = """Blob digest -> size in bytes (a decimal string: sizes may exceed
+32 bits), where known: a blob longer or shorter than its size fails the
+download. Without a size, the tool's maximum blob size bounds it."""),
 }
 
 def _download_blobs_impl(ctx):
@@ -18,6 +21,8 @@ def _download_blobs_impl(ctx):
         args.add_all(ctx.attr.registries, before_each = "--registry")
         args.add("--repository", ctx.attr.repository)
         args.add("--digest", d)
+        if d in ctx.attr.sizes:
+            args.add("--size", ctx.attr.sizes[d])
         args.add("--output", out)
         ctx.actions.run(
             executable = img_tool(ctx),

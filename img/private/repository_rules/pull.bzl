@@ -2,6 +2,20 @@
 
 load(":registry_sources.bzl", "registry_sources")
 
+# The tool's timeouts and blob size bound (see `pull_tool pull --help`);
+# they do not change what is fetched, so they are not in `environ`.
+_LIMITS_ENV = [
+    "IMG_REGISTRY_CONNECT_TIMEOUT",
+    "IMG_REGISTRY_TLS_TIMEOUT",
+    "IMG_REGISTRY_HEADER_TIMEOUT",
+    "IMG_REGISTRY_IDLE_TIMEOUT",
+    "IMG_REGISTRY_TOTAL_TIMEOUT",
+    "IMG_REGISTRY_MAX_BLOB_SIZE",
+]
+
+def _limits_env(env):
+    return {k: env[k] for k in _LIMITS_ENV if env.get(k)}
+
 _INDEX_TYPES = [
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -59,7 +73,7 @@ def _pull_with_tool(rctx, regs, out):
         args.extend(["--insecure-registry", host])
     if env.get("IMG_REGISTRY_CA_FILE"):
         args.extend(["--ca-file", env["IMG_REGISTRY_CA_FILE"]])
-    res = rctx.execute(args, timeout = 3600, quiet = True)
+    res = rctx.execute(args, timeout = 3600, quiet = True, environment = _limits_env(env))
     if res.return_code != 0:
         fail("pull {} ({}{} from {}): {}".format(
             _apparent_name(rctx),
@@ -154,7 +168,8 @@ add that to the pull() call (a tag can move; a digest cannot).""".format(
     # PullInfo lists the registries in the order they are tried here (not
     # the one that happened to serve first), so that the repository's
     # content does not depend on which mirror was up at fetch time.
-    layer_digests = sorted({l["digest"]: True for m in summary["manifests"] for l in m["layers"]}.keys())
+    layer_sizes = {l["digest"]: str(l["size"]) for m in summary["manifests"] for l in m["layers"]}
+    layer_digests = sorted(layer_sizes.keys())
     name = _apparent_name(rctx)
     build = [
         'load("@rules_img//img/private:import.bzl", "image_import")',
@@ -177,6 +192,7 @@ add that to the pull() call (a tag can move; a digest cannot).""".format(
         "    digests = {},".format(repr(layer_digests)),
         "    registries = {},".format(repr(regs)),
         "    repository = {},".format(repr(rctx.attr.repository)),
+        "    sizes = {},".format(repr({d: layer_sizes[d] for d in layer_digests})),
         ")",
         "",
         'exports_files(["image/pull.json"])',

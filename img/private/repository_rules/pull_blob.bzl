@@ -25,6 +25,20 @@ and `IMG_REGISTRY_CA_FILE`, as for `pull`. `bazel`: Bazel's downloader (its
 
 _ENVIRON = ["DOCKER_CONFIG", "IMG_DOCKER_CONFIG", "IMG_INSECURE_REGISTRIES", "IMG_REGISTRY_CA_FILE", "SSL_CERT_FILE"]
 
+# The tool's timeouts and blob size bound, as for `pull`; they do not change
+# what is fetched, so they are not in `environ`.
+_LIMITS_ENV = [
+    "IMG_REGISTRY_CONNECT_TIMEOUT",
+    "IMG_REGISTRY_TLS_TIMEOUT",
+    "IMG_REGISTRY_HEADER_TIMEOUT",
+    "IMG_REGISTRY_IDLE_TIMEOUT",
+    "IMG_REGISTRY_TOTAL_TIMEOUT",
+    "IMG_REGISTRY_MAX_BLOB_SIZE",
+]
+
+def _limits_env(env):
+    return {k: env[k] for k in _LIMITS_ENV if env.get(k)}
+
 def _apparent_name(rctx):
     return rctx.name.replace("+", "~").split("~")[-1]
 
@@ -70,7 +84,7 @@ def _download_with_tool(rctx, kind, sources, output, executable):
         args = [tool, "download-blob", "--repository", s.repository]
         for r in s.registries:
             args.extend(["--registry", r])
-        res = rctx.execute(args + common, timeout = 3600, quiet = True)
+        res = rctx.execute(args + common, timeout = 3600, quiet = True, environment = _limits_env(env))
         if res.return_code == 0:
             return
         errors.append((res.stderr or res.stdout).strip())
