@@ -140,6 +140,12 @@ func htShapes() []htShape {
 		{name: "entry under a device", data: func(t *testing.T) []byte {
 			return htTar(t, htEntry{name: "null", typ: tar.TypeChar, major: 1, minor: 3}, htEntry{name: "null/x", typ: tar.TypeReg})
 		}, reject: []string{`"null/x"`, "not a directory"}},
+		{name: "contiguous file (type 7)", data: func(t *testing.T) []byte {
+			return htTar(t, htEntry{name: "c", typ: tar.TypeCont, body: "x\n"})
+		}, reject: []string{`member "c" has type '7'`}},
+		{name: "GNU volume header (type V)", data: func(t *testing.T) []byte {
+			return htTar(t, htEntry{name: "vol", typ: 'V'})
+		}, reject: []string{`member "vol" has type 'V'`}},
 		{name: "gzip", data: func(t *testing.T) []byte { return htGzip(small(t)) }, names: []string{"etc/", "etc/hosts"}},
 		{name: "truncated gzip", data: func(t *testing.T) []byte { g := htGzip(small(t)); return g[:len(g)-6] }, reject: []string{"gzip: truncated"}},
 		{name: "gzip with a bad CRC", data: func(t *testing.T) []byte {

@@ -64,7 +64,7 @@ func (w *Writer) importEntry(h *tar.Header, m tarpolicy.Member, r io.Reader) err
 		}
 	}
 	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+	case tar.TypeReg, tar.TypeRegA:
 		h.Typeflag = tar.TypeReg
 		if prev, ok := w.paths[clean]; ok && prev.typ == tar.TypeReg {
 			return w.importDuplicate(clean, h, r, prev)

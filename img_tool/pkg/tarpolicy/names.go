@@ -9,8 +9,9 @@
 // element is rejected. No member may sit below a regular file, a device
 // or a symlink of the same tar, and a hardlink must name an earlier regular
 // file. Character and block devices and fifos are accepted as plain
-// entries; GNU sparse files are read through archive/tar (holes become
-// zeros when the content is read). Other member types are rejected.
+// entries. Sparse files in PAX format are read through archive/tar (holes
+// become zeros when the content is read); old GNU sparse members (type
+// 'S') and all other member types are rejected by name.
 package tarpolicy
 
 import (
@@ -99,8 +100,10 @@ func (c *Checker) Check(h *tar.Header) (Member, error) {
 	var k kind
 	switch h.Typeflag {
 	case tar.TypeDir:
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+	case tar.TypeReg, tar.TypeRegA:
 		k = kindFile
+	case tar.TypeGNUSparse:
+		return Member{}, fmt.Errorf("member %s is an old GNU sparse file (type 'S'), which eStargz and other readers cannot take: write the tar in PAX format (tar --format=posix) or without --sparse: %w", Quote(h.Name), ErrInvalidArgument)
 	case tar.TypeSymlink:
 		if h.Linkname == "" {
 			return Member{}, fmt.Errorf("member %s: symlink with an empty target: %w", Quote(h.Name), ErrInvalidArgument)
