@@ -42,6 +42,7 @@ func TestDownloadBlobHostileRegistry(t *testing.T) {
 		{"huge blob of unknown size", "", hostiletest.HugeBody, nil, "longer than the limit of 1048576 bytes", 2 * time.Second},
 		{"error echoes credentials", "", hostiletest.Echo, nil, "HTTP 404 Not Found (MANIFEST_UNKNOWN)", 2 * time.Second},
 		{"text error echoes credentials", "", hostiletest.EchoText, nil, "HTTP 400 Bad Request", 2 * time.Second},
+		{"403 with the password as its code", "", hostiletest.AuthEcho, nil, "access denied (403 FORBIDDEN)", 2 * time.Second},
 		{"token error echoes credentials", "", hostiletest.TokenEcho, nil, "HTTP 400 Bad Request (DENIED)", 2 * time.Second},
 		{"no response headers", "", hostiletest.Hang, nil, "timeout: no response headers within 1s", 2 * timeout},
 		{"no answer at all", hanging, "", nil, "timeout: no response headers within 1s", 2 * timeout},

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -761,12 +760,9 @@ func (p *pushRun) explain(op *opPush, err error) error {
 	return err
 }
 
-func diagnostic(terr *transport.Error) string {
-	if len(terr.Errors) > 0 && terr.Errors[0].Code != "" {
-		return string(terr.Errors[0].Code)
-	}
-	return strings.ToUpper(http.StatusText(terr.StatusCode))
-}
+// diagnostic is the registry's error code, if it looks like one (see
+// registry.ErrorCode).
+func diagnostic(terr *transport.Error) string { return registry.ErrorCode(terr) }
 
 // lockedWriter writes whole lines from concurrent uploads.
 type lockedWriter struct {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/docker/cli/cli/config"
@@ -167,10 +166,7 @@ func asAuthError(err error, registry, repository, configPath string, haveCredent
 	if terr.StatusCode != http.StatusUnauthorized && terr.StatusCode != http.StatusForbidden {
 		return nil
 	}
-	code := strings.ToUpper(http.StatusText(terr.StatusCode))
-	if len(terr.Errors) > 0 && terr.Errors[0].Code != "" {
-		code = string(terr.Errors[0].Code)
-	}
+	code := ErrorCode(terr)
 	return &AuthError{
 		Registry:        registry,
 		Repository:      repository,

@@ -42,6 +42,7 @@ func TestHostileRegistry(t *testing.T) {
 		{"huge blob of unknown size", "", hostiletest.HugeBody, "blob", unknown, "longer than the limit of 1048576 bytes", 2 * time.Second},
 		{"error echoes credentials", "", hostiletest.Echo, "manifest", 0, "manifest latest: HTTP 404 Not Found (MANIFEST_UNKNOWN)", 2 * time.Second},
 		{"text error echoes credentials", "", hostiletest.EchoText, "blob", 4096, "HTTP 400 Bad Request", 2 * time.Second},
+		{"403 with the password as its code", "", hostiletest.AuthEcho, "manifest", 0, "access denied (403 FORBIDDEN)", 2 * time.Second},
 		{"token error echoes credentials", "", hostiletest.TokenEcho, "manifest", 0, "HTTP 400 Bad Request (DENIED)", 2 * time.Second},
 		{"no response headers", "", hostiletest.Hang, "manifest", 0, "timeout: no response headers within 1s", 2 * hostileTimeouts.Header},
 		{"no answer at all", hanging, "", "manifest", 0, "timeout: no response headers within 1s", 2 * hostileTimeouts.Header},

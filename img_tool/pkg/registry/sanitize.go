@@ -37,6 +37,19 @@ func StatusText(terr *transport.Error) string {
 	return s
 }
 
+// ErrorCode is the registry's first error code in terr (e.g.
+// MANIFEST_UNKNOWN, DENIED) when it looks like one (upper-case letters,
+// digits and underscores), else the upper-case status text: a registry may
+// put anything in the code field.
+func ErrorCode(terr *transport.Error) string {
+	for _, d := range terr.Errors {
+		if c := string(d.Code); errorCode.MatchString(c) {
+			return c
+		}
+	}
+	return strings.ToUpper(http.StatusText(terr.StatusCode))
+}
+
 // errorCode is what an error code of the distribution spec looks like.
 var errorCode = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,39}$`)
 

@@ -56,6 +56,9 @@ const (
 	Echo Mode = "echo"
 	// EchoText answers 400 with a plain-text body echoing the same.
 	EchoText Mode = "echo-text"
+	// AuthEcho answers 403 with a JSON error whose code is the password
+	// and whose message echoes the Authorization header.
+	AuthEcho Mode = "auth-echo"
 	// TokenEcho fails the token exchange with 400 and a body echoing the
 	// Basic credentials.
 	TokenEcho Mode = "token-echo"
@@ -99,7 +102,7 @@ func Digest(data []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-func newImage(layerSize int64) Image {
+func newImage() Image {
 	var img Image
 	img.Layer = make([]byte, 4096)
 	for i := range img.Layer {
@@ -134,7 +137,7 @@ type Server struct {
 // Start starts a server that t's cleanup stops.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{Image: newImage(4096)}
+	s := &Server{Image: newImage()}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.Host = strings.TrimPrefix(s.srv.URL, "http://")
 	t.Cleanup(func() {
@@ -220,6 +223,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}})
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
+		w.Write(body)
+		return
+	case AuthEcho:
+		body, _ := json.Marshal(map[string]any{"errors": []any{
+			map[string]any{"code": Password, "message": r.Header.Get("Authorization")},
+		}})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
 		w.Write(body)
 		return
 	case EchoText:
