@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,6 +107,75 @@ func TestHostileRegistry(t *testing.T) {
 			}
 			if u.PeakHeap > hostileHeapLimit {
 				t.Errorf("heap grew by %d MiB, want at most %d", u.PeakHeap>>20, hostileHeapLimit>>20)
+			}
+			hostiletest.CheckNoSecret(t, stdout.String(), stderr.String())
+			hostiletest.CheckEmptyDir(t, dir)
+		})
+	}
+}
+
+// TestHostileRegistryProcess runs the built pull_tool against the worst
+// cases for memory and time and checks the process's peak RSS, which
+// includes what the in-process heap samples might miss.
+func TestHostileRegistryProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds pull_tool")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("reads the peak RSS in the Linux unit")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "pull_tool")
+	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	s := hostiletest.Start(t)
+	cfg := s.DockerConfig(t)
+	img := s.Image
+	const rssLimit = 100 << 20
+	for _, tc := range []struct {
+		name   string
+		mode   hostiletest.Mode
+		args   []string
+		want   string
+		within time.Duration
+	}{
+		{"pull: huge error body", hostiletest.HugeError, []string{"pull", "--tag", "latest"}, "HTTP 400 Bad Request", 2 * time.Second},
+		{"pull: huge manifest", hostiletest.HugeBody, []string{"pull", "--tag", "latest"}, "larger than 33554432 bytes", 2 * time.Second},
+		{"pull: error echoes credentials", hostiletest.Echo, []string{"pull", "--tag", "latest"}, "HTTP 404 Not Found (MANIFEST_UNKNOWN)", 2 * time.Second},
+		{"download-blob: huge blob of unknown size", hostiletest.HugeBody, []string{"download-blob", "--digest", img.LayerDigest}, "longer than the limit of 33554432 bytes", 2 * time.Second},
+		{"download-blob: body stalls", hostiletest.TrickleSlow, []string{"download-blob", "--digest", img.LayerDigest}, "the response body sent nothing for 1s", 2 * hostileTimeout},
+		{"download-blob: body trickles forever", hostiletest.TrickleFast, []string{"download-blob", "--digest", img.LayerDigest}, "the fetch took longer than its budget of 3s", 2 * hostileTotal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			repo := "hostile/" + string(tc.mode)
+			args := append(append([]string{}, tc.args...), "--registry", s.Host, "--repository", repo, "--docker-config", cfg,
+				"--output", filepath.Join(dir, "out"), "--max-blob-size", "33554432")
+			args = append(args, hostileFlags...)
+			cmd := exec.Command(bin, args...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			start := time.Now()
+			err := cmd.Run()
+			elapsed := time.Since(start)
+			rss := int64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) << 10 // KiB on Linux
+			msg := strings.TrimSpace(stderr.String())
+			t.Logf("%s: %v after %v, max RSS %d MiB: %s", tc.name, err, elapsed.Round(time.Millisecond), rss>>20, msg)
+			if err == nil {
+				t.Errorf("pull_tool succeeded, want an error")
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("stderr %q does not contain %q", msg, tc.want)
+			}
+			if elapsed > tc.within+time.Second { // + process start
+				t.Errorf("took %v, want at most %v", elapsed, tc.within)
+			}
+			if rss > rssLimit {
+				t.Errorf("max RSS %d MiB, want at most %d", rss>>20, rssLimit>>20)
 			}
 			hostiletest.CheckNoSecret(t, stdout.String(), stderr.String())
 			hostiletest.CheckEmptyDir(t, dir)
