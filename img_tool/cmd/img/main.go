@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
 )
 
 type command struct {
@@ -135,5 +137,23 @@ func main() {
 	if name, ok := serverForExecutable(os.Args[0]); ok {
 		os.Exit(run(ctx, append([]string{name}, os.Args[1:]...), os.Stdout, os.Stderr))
 	}
+	// A build action interrupted by SIGINT or SIGTERM removes the
+	// temporary files of the outputs it is writing, then exits 130 or 143.
+	// The servers and the deploy launcher above handle signals themselves.
+	if isBuildAction(os.Args[1:]) {
+		atomicfile.RemoveOnSignal(func(sig os.Signal, removed int64) {
+			fmt.Fprintf(os.Stderr, "img %s: %v: removed %d bytes of unfinished outputs\n", os.Args[1], sig, removed)
+		})
+	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// isBuildAction reports whether args run a subcommand that is not a
+// server (see the commands table).
+func isBuildAction(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	c, ok := commands[args[0]]
+	return ok && c.serve == nil
 }
