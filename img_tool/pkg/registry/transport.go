@@ -122,14 +122,22 @@ func (e *BodyTooLargeError) Error() string {
 // whole) ever holds more; a successful one at most its bodyLimit; a body
 // read that makes no progress for the idle timeout fails with a
 // *TimeoutError, and so do connect, TLS and header timeouts of inner.
+// Uploads go to write, without the header timeout.
 type guardTransport struct {
 	inner http.RoundTripper
+	// write, if set, serves requests other than GET and HEAD: uploads,
+	// which are not bound by the header timeout.
+	write http.RoundTripper
 	t     Timeouts
 }
 
 func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	inner := g.inner
+	if g.write != nil && req.Method != http.MethodGet && req.Method != http.MethodHead {
+		inner = g.write
+	}
 	ctx, cancel := context.WithCancelCause(req.Context())
-	resp, err := g.inner.RoundTrip(req.WithContext(ctx))
+	resp, err := inner.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel(nil)
 		return nil, g.timeoutError(err)
