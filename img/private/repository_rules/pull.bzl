@@ -255,5 +255,15 @@ the message, never a secret. Plain HTTP is used only for loopback registries
 and those listed in `IMG_INSECURE_REGISTRIES` (comma-separated); a private
 CA bundle can be given in `IMG_REGISTRY_CA_FILE`. With downloader `bazel`,
 Bazel's downloader fetches (its `--credential_helper`, netrc and
-`--experimental_downloader_config` apply).""",
+`--experimental_downloader_config` apply).
+
+**Timeouts and bounds** (downloader `img_tool`). A registry that does not
+connect within 30s, finish the TLS handshake within 30s, answer within 60s,
+or sends nothing of a body for 60s fails the attempt (a mirror may then
+serve); the whole pull, with retries and mirrors, has 10 minutes. Set them
+with `--repo_env`: `IMG_REGISTRY_CONNECT_TIMEOUT`, `IMG_REGISTRY_TLS_TIMEOUT`,
+`IMG_REGISTRY_HEADER_TIMEOUT`, `IMG_REGISTRY_IDLE_TIMEOUT`,
+`IMG_REGISTRY_TOTAL_TIMEOUT` (e.g. `90s`, `20m`). Every blob must have
+exactly the size its descriptor gives; error answers are read only to a few
+KiB and reported by HTTP status and error code, never by their text.""",
 )
