@@ -38,6 +38,7 @@ suite "go test ./... (img_tool, pull_tool)" bash -c "cd '$root/img_tool' && go v
 "$root/tools/services/dockerd.sh" stop >/dev/null 2>&1
 "$root/tools/services/containerd.sh" stop >/dev/null 2>&1
 for m in worker worker-auth worker-tls casd; do "$root/tools/services/reapi.sh" stop "$m" >/dev/null 2>&1; done
+suite "go fuzz (short)" "$root/tools/fuzz.sh"
 suite "bazel test //... (rules_img)" bash -c "cd '$root' && bazel test //... && bazel shutdown"
 suite "e2e" "$root/e2e/run.sh"
 echo "suites: $pass passed, $fail failed"
