@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -32,7 +32,7 @@ func readBase(manifestPath, configPath string) (*specv1.Manifest, *specv1.Image,
 		return nil, nil, fmt.Errorf("base manifest %s: %w", manifestPath, err)
 	}
 
-	data, err := os.ReadFile(configPath)
+	data, err := readFile(configPath)
 	if err != nil {
 		return nil, nil, fmt.Errorf("base config: %w", err)
 	}
@@ -153,7 +153,7 @@ var fragmentKeys = []string{
 // whose top-level keys are those of an image config, each of the right
 // type; unknown keys inside "config" are ignored, as in a base config.
 func readFragment(path string) (*specv1.Image, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config fragment: %w", err)
 	}
@@ -170,16 +170,68 @@ func readFragment(path string) (*specv1.Image, error) {
 				path, k, strings.Join(fragmentKeys, ", "))
 		}
 	}
+	// rootfs and history describe the layers, which the manifest writes
+	// itself: a fragment that set them could only contradict the layers.
+	if _, ok := top["rootfs"]; ok {
+		return nil, fmt.Errorf("config fragment %s: field rootfs: not allowed; the manifest writes rootfs.diff_ids "+
+			"from the base image and the layers, so a fragment's rootfs would be overwritten or contradict them: remove it", path)
+	}
 	var frag specv1.Image
 	if err := decodeJSON(data, &frag, false); err != nil {
 		return nil, fmt.Errorf("config fragment %s: %w", path, err)
+	}
+	for i, h := range frag.History {
+		if !h.EmptyLayer {
+			return nil, fmt.Errorf("config fragment %s: field history[%d]: empty_layer is not true; the manifest writes "+
+				"one history entry per layer, so a fragment's entry for a layer would make the history disagree with "+
+				"rootfs.diff_ids: a fragment may only add entries with \"empty_layer\": true", path, i)
+		}
 	}
 	for _, e := range frag.Config.Env {
 		if !strings.Contains(e, "=") || strings.HasPrefix(e, "=") {
 			return nil, fmt.Errorf("config fragment %s: env entry %q: want KEY=VALUE", path, e)
 		}
 	}
+	if err := ValidateUser(frag.Config.User); err != nil {
+		return nil, fmt.Errorf("config fragment %s: field config.User: %w", path, err)
+	}
 	return &frag, nil
+}
+
+// MaxID bounds a numeric uid or gid: ids are non-negative and below 2^31,
+// the range every container runtime and tar reader agrees on.
+const MaxID = 1<<31 - 1
+
+// ValidateUser checks the numeric parts of a config User, "USER" or
+// "USER:GROUP" where each is a name or a number: a part that looks like
+// a number (digits, optionally with a sign) must be from 0 to MaxID.
+// Names are left to the runtime.
+func ValidateUser(user string) error {
+	if user == "" {
+		return nil
+	}
+	u, g, hasGroup := strings.Cut(user, ":")
+	parts := []struct{ what, v string }{{"uid", u}}
+	if hasGroup {
+		parts = append(parts, struct{ what, v string }{"gid", g})
+	}
+	for _, p := range parts {
+		if p.v == "" {
+			return fmt.Errorf("%q: empty %s", user, p.what)
+		}
+		if strings.ContainsAny(p.v, "\x00\n") {
+			return fmt.Errorf("%q: %s holds a NUL or newline", user, p.what)
+		}
+		digits := strings.TrimLeft(p.v, "+-")
+		if digits == "" || strings.Trim(digits, "0123456789") != "" {
+			continue // a name
+		}
+		n, err := strconv.ParseInt(p.v, 10, 64)
+		if err != nil || n < 0 || n > MaxID {
+			return fmt.Errorf("%q: %s %s is out of range, want 0 to %d", user, p.what, p.v, MaxID)
+		}
+	}
+	return nil
 }
 
 // mergeFragment merges a config fragment over cfg (see BuildManifest).

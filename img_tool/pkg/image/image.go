@@ -145,11 +145,34 @@ func platformString(os, arch, variant string) string {
 // readJSON reads path and decodes it into v. With strict set, unknown
 // fields anywhere are errors. Data after the first JSON value is an error.
 func readJSON(path string, v any, strict bool) error {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return err
 	}
 	return decodeJSON(data, v, strict)
+}
+
+// MaxInputSize bounds every JSON file this package reads (manifests,
+// configs, fragments, templates, descriptors): 16 MiB, far above real
+// ones, so that a hostile input cannot make a build action use unbounded
+// memory.
+const MaxInputSize = 16 << 20
+
+// readFile reads path, failing for files above MaxInputSize.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxInputSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxInputSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxInputSize)
+	}
+	return data, nil
 }
 
 func decodeJSON(data []byte, v any, strict bool) error {

@@ -78,9 +78,16 @@ func WithConfigTemplates(path string) Option {
 	return func(o *options) error { o.templates = path; return nil }
 }
 
-// WithUser sets config.User. The default "" keeps the inherited user.
+// WithUser sets config.User. The default "" keeps the inherited user. A
+// numeric uid or gid must be from 0 to MaxID (see ValidateUser).
 func WithUser(u string) Option {
-	return func(o *options) error { o.user = u; return nil }
+	return func(o *options) error {
+		if err := ValidateUser(u); err != nil {
+			return fmt.Errorf("user: %w", err)
+		}
+		o.user = u
+		return nil
+	}
 }
 
 // WithWorkingDir sets config.WorkingDir. The default "" keeps the
