@@ -18,6 +18,11 @@ import (
 // writer, which re-frames each file as its own gzip member and appends the
 // table of contents. It stays one pass: the library hashes the uncompressed
 // stream it produces (the diff_id) and we hash and count its output.
+//
+// The library parses the tar with rules of its own, so the stream must
+// already have passed tarpolicy: `img layer` writes it, and `img compress`
+// checks each member (tarpolicy.CopyChecked) before its bytes reach this
+// writer, so that a rejected member is reported by name, not by the library.
 type estargzWriter struct {
 	pw   *io.PipeWriter
 	done chan error
