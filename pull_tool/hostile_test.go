@@ -46,6 +46,7 @@ func TestHostileRegistry(t *testing.T) {
 		within time.Duration
 	}{
 		{"pull: huge error body", "", hostiletest.HugeError, []string{"pull", "--tag", "latest"}, "manifest latest: HTTP 400 Bad Request", 2 * time.Second},
+		{"pull: huge retried error bodies", "", hostiletest.HugeRetried, []string{"pull", "--tag", "latest"}, "the fetch took longer than its budget of 3s", 2 * hostileTotal},
 		{"pull: huge manifest", "", hostiletest.HugeBody, []string{"pull", "--tag", "latest"}, "manifest latest: larger than 33554432 bytes", 2 * time.Second},
 		{"pull: error echoes credentials", "", hostiletest.Echo, []string{"pull", "--tag", "latest"}, "manifest latest: HTTP 404 Not Found (MANIFEST_UNKNOWN)", 2 * time.Second},
 		{"pull: text error echoes credentials", "", hostiletest.EchoText, []string{"pull", "--tag", "latest"}, "manifest latest: HTTP 400 Bad Request", 2 * time.Second},

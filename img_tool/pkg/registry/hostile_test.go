@@ -37,6 +37,7 @@ func TestHostileRegistry(t *testing.T) {
 	}{
 		{"huge error body, manifest", "", hostiletest.HugeError, "manifest", 0, "manifest latest: HTTP 400 Bad Request", 2 * time.Second},
 		{"huge error body, blob", "", hostiletest.HugeError, "blob", 4096, "HTTP 400 Bad Request", 2 * time.Second},
+		{"huge retried error bodies", "", hostiletest.HugeRetried, "manifest", 0, "the fetch took longer than its budget of 3s", 2 * hostileTimeouts.Total},
 		{"huge manifest", "", hostiletest.HugeBody, "manifest", 0, "larger than 33554432 bytes", 2 * time.Second},
 		{"huge blob of known size", "", hostiletest.HugeBody, "blob", 4096, "longer than its size of 4096 bytes", 2 * time.Second},
 		{"huge blob of unknown size", "", hostiletest.HugeBody, "blob", unknown, "longer than the limit of 1048576 bytes", 2 * time.Second},

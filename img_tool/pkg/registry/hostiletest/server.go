@@ -49,6 +49,9 @@ type Mode string
 const (
 	// HugeError answers every manifest and blob with 400 and a 1 GiB body.
 	HugeError Mode = "huge-error"
+	// HugeRetried answers every manifest and blob with 503, which is
+	// retried, and a 1 GiB body.
+	HugeRetried Mode = "huge-retried"
 	// HugeBody answers every manifest and blob with 200 and 1 GiB.
 	HugeBody Mode = "huge-body"
 	// Echo answers 404 with a JSON error whose code, message and detail
@@ -209,6 +212,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case HugeError:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
+		stream(w, GiB, 'x')
+		return
+	case HugeRetried:
+		w.WriteHeader(http.StatusServiceUnavailable)
 		stream(w, GiB, 'x')
 		return
 	case HugeBody:
