@@ -337,3 +337,45 @@ func TestZstdWindowMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestZstdMaxWindowFlag: --zstd-max-window sets the limit on every command
+// that decompresses: a stream with a 4 MiB window passes by default and
+// fails under a 1 MiB limit.
+func TestZstdMaxWindowFlag(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "w.tar.zst")
+	if err := os.WriteFile(in, htZstdWindow(htTar(t, htSmall...), 22), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, args := range [][]string{
+		{"layer", "--zstd-max-window", "1M", "--import-tar", in},
+		{"compress", "--zstd-max-window", "1M", "--format", "gzip", in},
+		{"layer-metadata", "--zstd-max-window", "1048576", in},
+	} {
+		code, stderr := runImg(t, append(args, filepath.Join(dir, fmt.Sprint("out", i)))...)
+		if code == 0 || !strings.Contains(stderr, "over the limit of 1048576 bytes") {
+			t.Errorf("%q: exit %d, want an error about the window: %s", args, code, stderr)
+		}
+	}
+	plain := htTar(t, htSmall...)
+	data := loReadFile(t, in)
+	l := loLayer{
+		md:   metadata.Layer{Name: "//:w", DiffID: loSum(plain), MediaType: metadata.MediaTypeTarZstd, Digest: loSum(data), Size: int64(len(data))},
+		blob: in,
+		json: filepath.Join(dir, "w.json"),
+	}
+	if err := metadata.Write(l.json, &l.md); err != nil {
+		t.Fatal(err)
+	}
+	img := loMakeImage(t, dir, "w", "amd64", l)
+	for _, limit := range []string{"1M", "8M"} {
+		args := slices.Concat([]string{"docker-save", "--zstd-max-window", limit, "--output", filepath.Join(dir, "ds"+limit+".tar")}, loImage(img), loLayers(l))
+		code, stderr := runImg(t, args...)
+		if got, want := code == 0, limit == "8M"; got != want || !want && !strings.Contains(stderr, "over the limit of 1048576 bytes") {
+			t.Errorf("docker-save --zstd-max-window %s: exit %d: %s", limit, code, stderr)
+		}
+	}
+	if code, stderr := runImg(t, "layer-metadata", "--zstd-max-window", "0", in, filepath.Join(dir, "x")); code == 0 {
+		t.Errorf("--zstd-max-window 0 accepted: %s", stderr)
+	}
+}
