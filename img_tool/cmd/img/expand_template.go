@@ -47,13 +47,17 @@ func runExpandTemplate(ctx context.Context, args []string, stdout io.Writer) err
 	if err != nil {
 		return fmt.Errorf("expand-template %s: %w", ident, err)
 	}
-	data, err := os.ReadFile(in)
+	data, err := readTemplateFile(in)
 	if err != nil {
-		return fmt.Errorf("expand-template: %w", err)
+		return fmt.Errorf("expand-template %s: %w", ident, err)
 	}
 	var doc any
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
 		return fmt.Errorf("expand-template %s: %s: %w", ident, in, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("expand-template %s: %s: data after the JSON value", ident, in)
 	}
 	vars := map[string]any{}
 	for _, f := range stamps {
@@ -73,6 +77,26 @@ func runExpandTemplate(ctx context.Context, args []string, stdout io.Writer) err
 		return err
 	}
 	return atomicfile.WriteFile(out, append(js, '\n'), 0o644)
+}
+
+// maxTemplateFile bounds the template JSON the rules write (the template
+// strings of a target's attributes).
+const maxTemplateFile = 16 << 20
+
+func readTemplateFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxTemplateFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxTemplateFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxTemplateFile)
+	}
+	return data, nil
 }
 
 // buildSettings merges string settings and JSON-typed settings; a key may

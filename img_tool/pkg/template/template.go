@@ -232,8 +232,11 @@ func expandOne(text string, vars map[string]any, missing MissingKey) (string, er
 			}
 		}
 	}
-	var b bytes.Buffer
+	b := limitedBuffer{max: MaxExpandedSize}
 	if err := t.Execute(&b, data); err != nil {
+		if errors.Is(err, errTooLarge) {
+			return "", fmt.Errorf("expands to more than %d bytes: %w", MaxExpandedSize, ErrInvalidArgument)
+		}
 		var execErr template.ExecError
 		if !errors.As(err, &execErr) || !strings.Contains(err.Error(), "map has no entry for key") {
 			return "", err
@@ -248,6 +251,32 @@ func expandOne(text string, vars map[string]any, missing MissingKey) (string, er
 		return "", fmt.Errorf("%w: %v (known keys: %s)", ErrUnknownKey, err, strings.Join(known, ", "))
 	}
 	return b.String(), nil
+}
+
+// MaxExpandedSize bounds the expansion of one template string: a range
+// over a range can otherwise grow without bound.
+const MaxExpandedSize = 1 << 20
+
+var errTooLarge = errors.New("expansion too large")
+
+// limitedBuffer is a bytes.Buffer that fails writes beyond max bytes.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, errTooLarge
+	}
+	return b.Buffer.Write(p)
+}
+
+func (b *limitedBuffer) WriteString(s string) (int, error) {
+	if b.Len()+len(s) > b.max {
+		return 0, errTooLarge
+	}
+	return b.Buffer.WriteString(s)
 }
 
 // absentKeys lists the keys that t names as fields (.KEY, $.KEY) and vars
