@@ -187,11 +187,7 @@ func New(opts ...Option) (*Client, error) {
 		inner: &countingTransport{inner: &guardTransport{inner: tr, write: write, t: o.timeouts}, n: &c.read},
 		allow: func(host string) bool { return AllowsHTTP(host, o.insecure) },
 	}
-	c.wrapped = transport.NewUserAgent(transport.NewRetry(c.base,
-		transport.WithRetryBackoff(o.backoff),
-		transport.WithRetryPredicate(retryable),
-		transport.WithRetryStatusCodes(retryStatusCodes...),
-	), UserAgent)
+	c.wrapped = transport.NewUserAgent(&retryTransport{inner: c.base, backoff: o.backoff, codes: retryStatusCodes}, UserAgent)
 	return c, nil
 }
 
