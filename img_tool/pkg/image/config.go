@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 )
 
 // baseManifestDoc is a manifest plus the field that marks an index, so
@@ -85,9 +87,15 @@ func validateBaseManifest(doc *baseManifestDoc) error {
 	if m.Layers == nil {
 		m.Layers = []specv1.Descriptor{}
 	}
+	if m.Config.Size > MaxInputSize {
+		return fmt.Errorf("config: size %d is above the limit of %d bytes", m.Config.Size, MaxInputSize)
+	}
 	for i := range m.Layers {
 		if err := validateDescriptor(&m.Layers[i]); err != nil {
 			return fmt.Errorf("layers[%d]: %w", i, err)
+		}
+		if m.Layers[i].Size > metadata.MaxSize {
+			return fmt.Errorf("layers[%d]: size %d is above the limit of %d bytes", i, m.Layers[i].Size, int64(metadata.MaxSize))
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -126,5 +127,36 @@ func TestInputSizeLimit(t *testing.T) {
 	_, err := BuildManifest(context.Background(), WithConfigFragment(frag))
 	if want := "config fragment: " + frag + ": larger than 16777216 bytes"; err == nil || err.Error() != want {
 		t.Errorf("BuildManifest() = %v, want %s", err, want)
+	}
+}
+
+func TestRejectsOversizedDescriptors(t *testing.T) {
+	dir := t.TempDir()
+	d1 := digest.FromString("m")
+	desc := filepath.Join(dir, "descriptor.json")
+	if err := os.WriteFile(desc, []byte(`{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"`+d1.String()+
+		`","size":16777217,"platform":{"os":"linux","architecture":"amd64"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := BuildIndex(context.Background(), []string{desc})
+	if want := "manifest descriptor " + desc + ": field size: 16777217 is above the limit of 16777216 bytes for a manifest"; err == nil || err.Error() != want {
+		t.Errorf("BuildIndex() = %v\nwant %s", err, want)
+	}
+
+	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["` + d1.String() + `"]}}`)
+	cfgPath := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(dir, "manifest.json")
+	if err := os.WriteFile(manifest, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`+
+		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"`+digest.FromBytes(cfg).String()+`","size":`+
+		strconv.Itoa(len(cfg))+`},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"`+d1.String()+
+		`","size":1099511627777}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = BuildManifest(context.Background(), WithBase(manifest, cfgPath))
+	if want := "base manifest " + manifest + ": layers[0]: size 1099511627777 is above the limit of 1099511627776 bytes"; err == nil || err.Error() != want {
+		t.Errorf("BuildManifest() = %v\nwant %s", err, want)
 	}
 }

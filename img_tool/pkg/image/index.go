@@ -51,6 +51,9 @@ func ReadDescriptor(path string) (*specv1.Descriptor, error) {
 	if d.Size == 0 {
 		return nil, fmt.Errorf("manifest descriptor %s: size is 0", path)
 	}
+	if d.Size > MaxInputSize {
+		return nil, fmt.Errorf("manifest descriptor %s: field size: %d is above the limit of %d bytes for a manifest", path, d.Size, MaxInputSize)
+	}
 	if d.Platform == nil || d.Platform.OS == "" || d.Platform.Architecture == "" {
 		return nil, fmt.Errorf("manifest descriptor %s: no platform with os and architecture: %w", path, ErrMissingPlatform)
 	}
