@@ -122,7 +122,7 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), deployUsage)
 		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), deployEnvUsage)
+		fmt.Fprint(fs.Output(), deployEnvUsage+registry.LimitsEnvUsage)
 		fmt.Fprint(fs.Output(), remoteEnvUsage)
 	}
 	var (
