@@ -59,6 +59,8 @@ func TestRejectsHostileInputs(t *testing.T) {
 			want: `layer metadata LAYER: field "urls": unknown; layer metadata has name, diff_id, mediaType, digest, size, annotations`},
 		{name: "layer with zero size", layer: `{"name":"n","diff_id":"` + d1 + `","mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"` + d1 + `","size":0}`,
 			want: `layer metadata LAYER: field size: 0 is not positive; a layer blob is never empty`},
+		{name: "attestation as a layer", layer: `{"name":"n","diff_id":"` + d1 + `","mediaType":"application/vnd.in-toto+json","digest":"` + d1 + `","size":5}`,
+			want: `layer metadata LAYER: field mediaType: "application/vnd.in-toto+json" is an attestation, not a filesystem layer; a new image cannot use it`},
 		{name: "layer with trailing data", layer: `{"name":"n","diff_id":"` + d1 + `","mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"` + d1 + `","size":5}]`,
 			want: `layer metadata LAYER: data after the JSON object`},
 	} {

@@ -209,6 +209,9 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !metadata.IsLayer(l.MediaType) {
+			return nil, fmt.Errorf("layer metadata %s: field mediaType: %q is an attestation, not a filesystem layer; a new image cannot use it", path, l.MediaType)
+		}
 		layers = append(layers, specv1.Descriptor{
 			MediaType:   l.MediaType,
 			Digest:      digest.Digest(l.Digest),

@@ -68,6 +68,16 @@ var LayerMediaTypes = []string{
 	MediaTypeDockerTar, MediaTypeDockerTarGzip, MediaTypeDockerTarZstd, MediaTypeDockerForeignTarGzip,
 }
 
+// MediaTypeInToto is the media type of the "layers" of the attestation
+// manifests (platform unknown/unknown) that BuildKit adds to an index. A
+// pulled index carries them, so their metadata must read; they are not
+// layers of a filesystem, and a new image may not use them (IsLayer).
+const MediaTypeInToto = "application/vnd.in-toto+json"
+
+// IsLayer reports whether mediaType is one of LayerMediaTypes, i.e. the
+// blob is a tar stream.
+func IsLayer(mediaType string) bool { return slices.Contains(LayerMediaTypes, mediaType) }
+
 // MaxSize bounds every size in layer metadata (the blob size and the
 // eStargz uncompressed size): 1 TiB, far above any real layer, so that a
 // corrupt or hostile value is caught before it is used to size anything.
@@ -98,8 +108,9 @@ func (l *Layer) Validate() error {
 	case l.Size > MaxSize:
 		return fmt.Errorf("field size: %d is above the limit of %d bytes", l.Size, int64(MaxSize))
 	}
-	if !slices.Contains(LayerMediaTypes, l.MediaType) {
-		return fmt.Errorf("field mediaType: %q is not a layer media type; want one of %s", l.MediaType, strings.Join(LayerMediaTypes, ", "))
+	if !IsLayer(l.MediaType) && l.MediaType != MediaTypeInToto {
+		return fmt.Errorf("field mediaType: %q is not a layer media type; want one of %s (or %s in pulled attestations)",
+			l.MediaType, strings.Join(LayerMediaTypes, ", "), MediaTypeInToto)
 	}
 	if len(l.Name) > maxNameLen {
 		return fmt.Errorf("field name: %d bytes, more than the limit of %d", len(l.Name), maxNameLen)

@@ -59,9 +59,11 @@ func TestReadRejects(t *testing.T) {
 		{"size overflows int64", obj(name, diffID, mt, dg, `"size":99999999999999999999`, ann),
 			"field size: json: cannot unmarshal number 99999999999999999999 into Go struct field Layer.size of type int64"},
 		{"unknown media type", obj(name, diffID, `"mediaType":"text/plain"`, dg, size, ann),
-			`field mediaType: "text/plain" is not a layer media type; want one of ` + strings.Join(metadata.LayerMediaTypes, ", ")},
+			`field mediaType: "text/plain" is not a layer media type; want one of ` + strings.Join(metadata.LayerMediaTypes, ", ") +
+				" (or application/vnd.in-toto+json in pulled attestations)"},
 		{"empty media type", obj(name, diffID, `"mediaType":""`, dg, size, ann),
-			`field mediaType: "" is not a layer media type; want one of ` + strings.Join(metadata.LayerMediaTypes, ", ")},
+			`field mediaType: "" is not a layer media type; want one of ` + strings.Join(metadata.LayerMediaTypes, ", ") +
+				" (or application/vnd.in-toto+json in pulled attestations)"},
 		{"name with newline", obj(`"name":"a\nb"`, diffID, mt, dg, size, ann), `field name: "a\nb" holds a NUL or newline`},
 		{"name with NUL", obj(`"name":"a\u0000b"`, diffID, mt, dg, size, ann), `field name: "a\x00b" holds a NUL or newline`},
 		{"long name", obj(`"name":"`+strings.Repeat("n", 4097)+`"`, diffID, mt, dg, size, ann), "field name: 4097 bytes, more than the limit of 4096"},
@@ -114,6 +116,7 @@ func TestReadTooLarge(t *testing.T) {
 func TestReadAccepts(t *testing.T) {
 	for _, tc := range []struct{ name, content string }{
 		{"json.encode of image_import", `{"name":"registry.example/app@` + d2 + `","diff_id":"` + d1 + `","mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"` + d2 + `","size":31}`},
+		{"attestation of a pulled index", `{"name":"registry.example/app@` + d2 + `","diff_id":"` + d1 + `","mediaType":"application/vnd.in-toto+json","digest":"` + d2 + `","size":1467,"annotations":{"in-toto.io/predicate-type":"https://spdx.dev/Document"}}`},
 		{"foreign layer", `{"name":"n","diff_id":"` + d1 + `","mediaType":"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip","digest":"` + d2 + `","size":31,"annotations":{}}`},
 		{"non-distributable zstd", `{"name":"n","diff_id":"` + d1 + `","mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd","digest":"` + d2 + `","size":31,"annotations":{}}`},
 		{"surrounding whitespace", "\n\t " + `{"name":"","diff_id":"` + d1 + `","mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"` + d2 + `","size":1024}` + "\n\n"},
