@@ -169,3 +169,16 @@ func TestSignalRemovesTemporaryOutputs(t *testing.T) {
 		}
 	}
 }
+
+// TestIsBuildAction: the signal handler is for build actions only; the
+// servers handle SIGINT and SIGTERM themselves.
+func TestIsBuildAction(t *testing.T) {
+	for args, want := range map[string]bool{
+		"layer": true, "compress": true, "manifest": true, "oci-layout": true, "download-blob": true,
+		"registry": false, "bes": false, "nope": false, "": false,
+	} {
+		if got := isBuildAction(strings.Fields(args)); got != want {
+			t.Errorf("isBuildAction(%q) = %v, want %v", args, got, want)
+		}
+	}
+}
