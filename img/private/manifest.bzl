@@ -42,7 +42,11 @@ taken. Its layers come first; its config is inherited.""",
     "stop_signal": attr.string(doc = "Signal that stops the container, e.g. `SIGTERM`."),
     "config_fragment": attr.label(
         allow_single_file = [".json"],
-        doc = "JSON of a partial image config, merged over the base's config before the attributes above.",
+        doc = """JSON of a partial image config, merged over the base's config before the
+attributes above. It may not describe layers: `rootfs` is refused, and
+`history` may only add entries with `"empty_layer": true` (the manifest
+writes rootfs and one history entry per layer itself). A numeric user must
+be a uid (and gid) from 0 to 2147483647.""",
     ),
     "_os_cpu": attr.label(
         default = "//img/private/platforms:target_os_cpu",
