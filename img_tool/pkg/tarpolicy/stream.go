@@ -79,9 +79,9 @@ func (r *Reader) Next() (*tar.Header, Member, error) {
 	var se *StreamError
 	switch {
 	case errors.As(err, &se):
-		return nil, Member{}, fmt.Errorf("entry %d: %w", r.count+1, err)
+		return nil, Member{}, fmt.Errorf("reading entry %d: %w", r.count+1, err)
 	case err != nil:
-		return nil, Member{}, fmt.Errorf("entry %d: corrupt tar: %w", r.count+1, err)
+		return nil, Member{}, fmt.Errorf("corrupt tar at entry %d: %w", r.count+1, err)
 	}
 	r.count++
 	m, err := r.Check(h)
