@@ -51,12 +51,64 @@ func ParseFileMetadata(s string) (*FileMetadata, error) {
 		}
 		m.mtime = t
 	}
-	for _, id := range []*int{m.UID, m.GID} {
-		if id != nil && *id < 0 {
-			return nil, fmt.Errorf("negative uid/gid %d: %w", *id, ErrInvalidArgument)
+	for _, f := range []struct {
+		name string
+		id   *int
+	}{{"uid", m.UID}, {"gid", m.GID}} {
+		if f.id != nil && (*f.id < 0 || *f.id > maxID) {
+			return nil, fmt.Errorf("%s %d is out of range, want 0 to %d: %w", f.name, *f.id, maxID, ErrInvalidArgument)
 		}
 	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"uname", m.Uname}, {"gname", m.Gname}} {
+		if f.v != nil && (len(*f.v) > maxOwnerName || strings.ContainsAny(*f.v, "\x00\n")) {
+			return nil, fmt.Errorf("%s %q: at most %d bytes, without NUL or newline: %w", f.name, *f.v, maxOwnerName, ErrInvalidArgument)
+		}
+	}
+	if err := checkPAXRecords(m.PAXRecords); err != nil {
+		return nil, err
+	}
 	return &m, nil
+}
+
+const (
+	maxID        = 1<<31 - 1 // uid/gid: GNU tar and the kernel's idmaps refuse more
+	maxOwnerName = 256
+	maxPAXKey    = 256
+	maxPAXValue  = 64 << 10
+	maxPAXCount  = 256
+)
+
+// headerPAXKeys are the PAX keys the writer derives from the entry itself;
+// a record may not override them (the header and the record would disagree).
+var headerPAXKeys = []string{"path", "linkpath", "size", "uid", "gid", "uname", "gname", "mtime", "atime", "ctime", "GNU.sparse.map", "GNU.sparse.size", "GNU.sparse.name", "GNU.sparse.realsize", "GNU.sparse.major", "GNU.sparse.minor", "GNU.sparse.offset", "GNU.sparse.numbytes", "GNU.sparse.numblocks"}
+
+// checkPAXRecords refuses records a tar reader would misparse or that
+// contradict the header: empty keys, keys with NUL, newline or '=', values
+// with NUL, over-long keys and values, too many records, header keys.
+func checkPAXRecords(recs map[string]string) error {
+	if len(recs) > maxPAXCount {
+		return fmt.Errorf("pax_records: %d records, more than the limit of %d: %w", len(recs), maxPAXCount, ErrInvalidArgument)
+	}
+	keys := make([]string, 0, len(recs))
+	for k := range recs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := recs[k]
+		switch {
+		case k == "" || len(k) > maxPAXKey || strings.ContainsAny(k, "\x00\n="):
+			return fmt.Errorf("pax_records: key %q: want 1 to %d bytes without NUL, newline or '=': %w", k, maxPAXKey, ErrInvalidArgument)
+		case slices.Contains(headerPAXKeys, k):
+			return fmt.Errorf("pax_records: key %q is set from the entry itself (use mode, uid, gid, uname, gname, mtime): %w", k, ErrInvalidArgument)
+		case len(v) > maxPAXValue || strings.ContainsRune(v, 0):
+			return fmt.Errorf("pax_records: value of %q: at most %d bytes, without NUL: %w", k, maxPAXValue, ErrInvalidArgument)
+		}
+	}
+	return nil
 }
 
 // apply writes the set fields into h. With keepMode the mode is left alone

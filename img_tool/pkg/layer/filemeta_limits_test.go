@@ -1,0 +1,58 @@
+package layer
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseFileMetadataLimits(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		want string // "" when accepted
+	}{
+		{`{"uid": 2147483647, "gid": 0}`, ""},
+		{`{"uid": 2147483648}`, "uid 2147483648 is out of range, want 0 to 2147483647"},
+		{`{"gid": -1}`, "gid -1 is out of range"},
+		{`{"uname": "app", "gname": "staff"}`, ""},
+		{`{"uname": "a\nb"}`, `uname "a\nb": at most 256 bytes, without NUL or newline`},
+		{`{"gname": "` + strings.Repeat("g", 257) + `"}`, "gname"},
+		{`{"pax_records": {"SCHILY.xattr.user.k": "v"}}`, ""},
+		{`{"pax_records": {"": "v"}}`, `pax_records: key "": want 1 to 256 bytes without NUL, newline or '='`},
+		{`{"pax_records": {"a\nb": "v"}}`, `pax_records: key "a\nb"`},
+		{`{"pax_records": {"a=b": "v"}}`, `pax_records: key "a=b"`},
+		{`{"pax_records": {"path": "/etc/shadow"}}`, `pax_records: key "path" is set from the entry itself`},
+		{`{"pax_records": {"uid": "0"}}`, `pax_records: key "uid" is set from the entry itself`},
+		{`{"pax_records": {"k": "a\u0000b"}}`, `pax_records: value of "k": at most 65536 bytes, without NUL`},
+		{`{"pax_records": {"k": "` + strings.Repeat("v", 65537) + `"}}`, `pax_records: value of "k"`},
+	} {
+		_, err := ParseFileMetadata(tc.json)
+		short := tc.json
+		if len(short) > 60 {
+			short = short[:60] + "..."
+		}
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v, want accepted", short, err)
+		case tc.want != "" && err == nil:
+			t.Errorf("%s: accepted, want %q", short, tc.want)
+		case tc.want != "" && (!strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalidArgument)):
+			t.Errorf("%s: %v, want %q (ErrInvalidArgument)", short, err, tc.want)
+		}
+	}
+}
+
+func TestPAXRecordCount(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"pax_records": {`)
+	for i := 0; i < 257; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"k` + strings.Repeat("x", i) + `": "v"`)
+	}
+	b.WriteString("}}")
+	if _, err := ParseFileMetadata(b.String()); err == nil || !strings.Contains(err.Error(), "257 records, more than the limit of 256") {
+		t.Fatalf("257 records: %v", err)
+	}
+}
