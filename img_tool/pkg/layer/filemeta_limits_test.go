@@ -1,7 +1,12 @@
 package layer
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -54,5 +59,48 @@ func TestPAXRecordCount(t *testing.T) {
 	b.WriteString("}}")
 	if _, err := ParseFileMetadata(b.String()); err == nil || !strings.Contains(err.Error(), "257 records, more than the limit of 256") {
 		t.Fatalf("257 records: %v", err)
+	}
+}
+
+// sparseTar is GNU tar's PAX sparse archive of a file of size real that is
+// all hole: a few KiB of tar.
+func sparseTar(t *testing.T, real int64) []byte {
+	t.Helper()
+	gnutar, err := exec.LookPath("tar")
+	if err != nil {
+		t.Skip("no GNU tar")
+	}
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Truncate(f.Name(), real); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(gnutar, "--sparse", "--format=posix", "-C", dir, "-cf", "-", "big").Output()
+	if err != nil {
+		t.Skipf("GNU tar --sparse: %v", err)
+	}
+	return out
+}
+
+func TestImportSparseBound(t *testing.T) {
+	for _, tc := range []struct {
+		size int64
+		want string
+	}{
+		{1 << 20, ""},
+		{2 << 30, "import /big: sparse file of 2147483648 bytes: layers store sparse files whole, and at most 1073741824 bytes of one"},
+	} {
+		w := NewWriter(io.Discard, nil)
+		err := w.ImportTar("sparse.tar", bytes.NewReader(sparseTar(t, tc.size)))
+		if tc.want == "" && err != nil {
+			t.Errorf("%d bytes: %v", tc.size, err)
+		}
+		if tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%d bytes: %v, want %q", tc.size, err, tc.want)
+		}
 	}
 }

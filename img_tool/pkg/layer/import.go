@@ -52,16 +52,27 @@ func (w *Writer) ImportTar(name string, r io.Reader) error {
 	}
 }
 
+// maxSparseSize bounds the size of an imported sparse file, whose holes
+// become zeros in the layer.
+const maxSparseSize = 1 << 30
+
 func (w *Writer) importEntry(h *tar.Header, m tarpolicy.Member, r io.Reader) error {
 	clean := m.Name
 	h.Name = clean
 	h.Format = tar.FormatUnknown
 	delete(h.PAXRecords, "path")
 	delete(h.PAXRecords, "linkpath")
+	sparse := false
 	for k := range h.PAXRecords {
 		if strings.HasPrefix(k, "GNU.sparse.") {
+			sparse = true
 			delete(h.PAXRecords, k) // the content is read with its holes filled
 		}
+	}
+	if sparse && h.Size > maxSparseSize {
+		// A few bytes of sparse map can declare terabytes of holes, which the
+		// layer would store as zeros.
+		return fmt.Errorf("import /%s: sparse file of %d bytes: layers store sparse files whole, and at most %d bytes of one: %w", clean, h.Size, int64(maxSparseSize), ErrInvalidArgument)
 	}
 	switch h.Typeflag {
 	case tar.TypeReg, tar.TypeRegA:

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
 	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
@@ -419,6 +420,10 @@ func (w *Writer) spillAndWrite(h *tar.Header, key sizeKey, rec *entryRecord, r i
 		return fmt.Errorf("import /%s: %w", h.Name, err)
 	}
 	defer os.Remove(tmp.Name())
+	// An interrupted img removes it too (see atomicfile.RemoveOnSignal).
+	if release, err := atomicfile.Register(tmp.Name()); err == nil {
+		defer release()
+	}
 	defer tmp.Close()
 	s := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(tmp, s), io.LimitReader(r, h.Size)); err != nil {
