@@ -88,7 +88,16 @@ layer_from_tar = rule(
 
 With the defaults the tar itself is the blob and one action computes its
 metadata. A different `compress` recompresses it in one pass; `optimize`
-rewrites it with deduplicated contents; eStargz re-frames it. A corrupt tar
+rewrites it with deduplicated contents; eStargz re-frames it.
+
+Every path reads the tar under one policy, and a violation fails the action
+naming the member: names are cleaned (`./` and `/` prefixes dropped, as in
+`tar -C dir -cf x.tar .`) and may not escape the root with `..`; no entry
+may sit under a file or a symlink of the same tar; hardlinks point to
+earlier regular files; devices and fifos are kept; old GNU sparse entries
+are refused (PAX sparse files are stored whole, up to 1 GiB each); gzip CRCs
+and zstd checksums are verified, and zstd frames may use a window of at most
+128 MiB (`img --zstd-max-window` raises it). A corrupt or truncated tar
 fails the action.
 
 ```starlark
