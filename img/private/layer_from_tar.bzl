@@ -97,8 +97,8 @@ may sit under a file or a symlink of the same tar; hardlinks point to
 earlier regular files; devices and fifos are kept; old GNU sparse entries
 are refused (PAX sparse files are stored whole, up to 1 GiB each); gzip CRCs
 and zstd checksums are verified, and zstd frames may use a window of at most
-128 MiB (`img --zstd-max-window` raises it). A corrupt or truncated tar
-fails the action.
+128 MiB, which bounds the memory of decompression. A corrupt or truncated
+tar fails the action.
 
 ```starlark
 load("@rules_img//img:layer.bzl", "layer_from_tar")
