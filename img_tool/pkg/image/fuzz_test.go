@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -124,7 +124,7 @@ func FuzzBuildManifest(f *testing.F) {
 		if len(man.Layers) != len(cfg.RootFS.DiffIDs) {
 			t.Fatalf("%d layers, %d diff_ids", len(man.Layers), len(cfg.RootFS.DiffIDs))
 		}
-		if !reflect.DeepEqual(cfg.RootFS.DiffIDs[:len(probe.RootFS.DiffIDs)], probe.RootFS.DiffIDs) {
+		if len(cfg.RootFS.DiffIDs) < len(probe.RootFS.DiffIDs) || !slices.Equal(cfg.RootFS.DiffIDs[:len(probe.RootFS.DiffIDs)], probe.RootFS.DiffIDs) {
 			t.Fatalf("diff_ids %v do not start with the base's %v", cfg.RootFS.DiffIDs, probe.RootFS.DiffIDs)
 		}
 		m2, err := BuildManifest(ctx, opts...)
