@@ -309,11 +309,16 @@ func absentKeys(t *template.Template, vars map[string]any) []string {
 		case *parse.FieldNode:
 			seen[x.Ident[0]] = true
 		case *parse.VariableNode:
-			if x.Ident[0] == "$" && len(x.Ident) > 1 {
+			// $.K, and $v.K for a variable that may hold the data map.
+			if len(x.Ident) > 1 {
 				seen[x.Ident[1]] = true
 			}
 		case *parse.ChainNode:
+			// (pipeline).K: the pipeline may yield the data map.
 			walk(x.Node)
+			if len(x.Field) > 0 {
+				seen[x.Field[0]] = true
+			}
 		case *parse.IfNode:
 			walk(&x.BranchNode)
 		case *parse.RangeNode:
