@@ -43,6 +43,12 @@ while IFS= read -r file; do
       fi
       break
     done
+    # Twice the same race: the runs found nothing (every finding writes its
+    # failing input), so the target passed; say so.
+    if [ "$rc" != 0 ] && grep -qx '    context deadline exceeded' "$log" &&
+       ! grep -qE "Failing input written|panic:|--- FAIL: $name/" "$log"; then
+      rc=0 note=" (twice Go's fuzztime deadline race, go.dev/issue/75804; no failing input)"
+    fi
     execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
     if [ "$rc" = 0 ]; then
       pass=$((pass + 1))

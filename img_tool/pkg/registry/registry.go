@@ -167,11 +167,6 @@ func New(opts ...Option) (*Client, error) {
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: o.timeouts.Connect, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = o.timeouts.TLS
-	// Uploads (PUT, POST, PATCH) wait for the registry to store what was
-	// sent, which for a large blob may take longer than the header timeout
-	// that suits a fetch: they get their own transport without it.
-	write := tr.Clone()
-	tr.ResponseHeaderTimeout = o.timeouts.Header
 	if o.caFile != "" {
 		pool, err := LoadCAFile(o.caFile)
 		if err != nil {
@@ -182,6 +177,12 @@ func New(opts ...Option) (*Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
+	// Uploads (PUT, POST, PATCH) wait for the registry to store what was
+	// sent, which for a large blob may take longer than the header timeout
+	// that suits a fetch: they get their own transport without it (and
+	// with the same TLS settings).
+	write := tr.Clone()
+	tr.ResponseHeaderTimeout = o.timeouts.Header
 	c := &Client{o: o, keys: keychain(google.Keychain, &configKeychain{dir: o.configDir}, &authFileKeychain{paths: o.authFiles})}
 	c.base = &httpPolicy{
 		inner: &countingTransport{inner: &guardTransport{inner: tr, write: write, t: o.timeouts}, n: &c.read},

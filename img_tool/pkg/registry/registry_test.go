@@ -470,6 +470,20 @@ func TestCAFile(t *testing.T) {
 	if err != nil || string(data) != string(f.blob) {
 		t.Errorf("with the CA: %q, %v; want the blob", data, err)
 	}
+	// Uploads go through a transport of their own: it trusts the CA too.
+	c, err := New(WithConfigDir(t.TempDir()), WithCAFile(ca))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch} {
+		req, _ := http.NewRequest(method, f.URL+"/v2/base/app/blobs/uploads/", strings.NewReader("x"))
+		resp, err := c.base.RoundTrip(req)
+		if err != nil {
+			t.Errorf("%s with the CA: %v", method, err)
+			continue
+		}
+		resp.Body.Close()
+	}
 }
 
 func TestCredentialHelper(t *testing.T) {
