@@ -1,20 +1,8 @@
 """pull: a base image from a registry, fetched shallow by default."""
 
+load(":pull_common.bzl", "PULL_TOOL_ENVIRON", "apparent_name", "limits_env")
 load(":registry_sources.bzl", "registry_sources")
 
-# The tool's timeouts and blob size bound (see `pull_tool pull --help`);
-# they do not change what is fetched, so they are not in `environ`.
-_LIMITS_ENV = [
-    "IMG_REGISTRY_CONNECT_TIMEOUT",
-    "IMG_REGISTRY_TLS_TIMEOUT",
-    "IMG_REGISTRY_HEADER_TIMEOUT",
-    "IMG_REGISTRY_IDLE_TIMEOUT",
-    "IMG_REGISTRY_TOTAL_TIMEOUT",
-    "IMG_REGISTRY_MAX_BLOB_SIZE",
-]
-
-def _limits_env(env):
-    return {k: env[k] for k in _LIMITS_ENV if env.get(k)}
 
 _INDEX_TYPES = [
     "application/vnd.oci.image.index.v1+json",
@@ -48,13 +36,11 @@ and netrc apply; anonymous otherwise).""",
     "_pull_tool": attr.label(default = "@rules_img_pull_tool//:pull_tool", allow_single_file = True),
 }
 
-def _apparent_name(rctx):
-    return rctx.name.replace("+", "~").split("~")[-1]
 
 def _registries(rctx):
     err = registry_sources.check(rctx.attr.registry, rctx.attr.registries)
     if err:
-        fail("pull {}: {}".format(_apparent_name(rctx), err))
+        fail("pull {}: {}".format(apparent_name(rctx), err))
     return registry_sources.order(rctx.attr.registry, rctx.attr.registries)
 
 def _pull_with_tool(rctx, regs, out):
@@ -73,10 +59,10 @@ def _pull_with_tool(rctx, regs, out):
         args.extend(["--insecure-registry", host])
     if env.get("IMG_REGISTRY_CA_FILE"):
         args.extend(["--ca-file", env["IMG_REGISTRY_CA_FILE"]])
-    res = rctx.execute(args, timeout = 3600, quiet = True, environment = _limits_env(env))
+    res = rctx.execute(args, timeout = 3600, quiet = True, environment = limits_env(env))
     if res.return_code != 0:
         fail("pull {} ({}{} from {}): {}".format(
-            _apparent_name(rctx),
+            apparent_name(rctx),
             rctx.attr.repository,
             "@" + rctx.attr.digest if rctx.attr.digest else ":" + rctx.attr.tag,
             ", ".join(regs),
@@ -119,12 +105,12 @@ def _pull_with_bazel(rctx, regs, out):
     manifests = []
     for e in entries:
         if e.get("mediaType") in _INDEX_TYPES:
-            fail("pull {}: {} is a nested index, which is not supported".format(_apparent_name(rctx), e["digest"]))
+            fail("pull {}: {} is a nested index, which is not supported".format(apparent_name(rctx), e["digest"]))
         m = root if e["digest"] == rctx.attr.digest else _fetch_json(rctx, regs, "manifests", e["digest"], blobs + e["digest"][7:], accept)
         config = _fetch_json(rctx, regs, "blobs", m["config"]["digest"], blobs + m["config"]["digest"][7:])
         diff_ids = config.get("rootfs", {}).get("diff_ids", [])
         if len(diff_ids) != len(m["layers"]):
-            fail("pull {}: manifest {} has {} layers but its config {} diff_ids".format(_apparent_name(rctx), e["digest"], len(m["layers"]), len(diff_ids)))
+            fail("pull {}: manifest {} has {} layers but its config {} diff_ids".format(apparent_name(rctx), e["digest"], len(m["layers"]), len(diff_ids)))
         platform = {"os": config.get("os", ""), "architecture": config.get("architecture", "")}
         if config.get("variant"):
             platform["variant"] = config["variant"]
@@ -147,10 +133,10 @@ def _pull_with_bazel(rctx, regs, out):
 def _pull_impl(rctx):
     regs = _registries(rctx)
     if rctx.attr.digest and not (rctx.attr.digest.startswith("sha256:") and len(rctx.attr.digest) == 71):
-        fail("pull {}: digest {} is not sha256:<64 hex digits>".format(_apparent_name(rctx), repr(rctx.attr.digest)))
+        fail("pull {}: digest {} is not sha256:<64 hex digits>".format(apparent_name(rctx), repr(rctx.attr.digest)))
     if rctx.attr.downloader == "bazel":
         if not rctx.attr.digest:
-            fail("pull {}: the bazel downloader needs a pinned digest".format(_apparent_name(rctx)))
+            fail("pull {}: the bazel downloader needs a pinned digest".format(apparent_name(rctx)))
         _pull_with_bazel(rctx, regs, "image")
     else:
         _pull_with_tool(rctx, regs, "image")
@@ -159,7 +145,7 @@ def _pull_impl(rctx):
         fail("""pull {name}: no digest is pinned for {reg}/{repo}:{tag}. It resolves to
     digest = "{digest}",
 add that to the pull() call (a tag can move; a digest cannot).""".format(
-            name = _apparent_name(rctx),
+            name = apparent_name(rctx),
             reg = summary["registry"],
             repo = rctx.attr.repository,
             tag = rctx.attr.tag,
@@ -170,7 +156,7 @@ add that to the pull() call (a tag can move; a digest cannot).""".format(
     # content does not depend on which mirror was up at fetch time.
     layer_sizes = {l["digest"]: str(l["size"]) for m in summary["manifests"] for l in m["layers"]}
     layer_digests = sorted(layer_sizes.keys())
-    name = _apparent_name(rctx)
+    name = apparent_name(rctx)
     build = [
         'load("@rules_img//img/private:import.bzl", "image_import")',
         'load("@rules_img//img/private:download_blobs.bzl", "download_blobs")',
@@ -204,7 +190,7 @@ add that to the pull() call (a tag can move; a digest cannot).""".format(
 pull = repository_rule(
     implementation = _pull_impl,
     attrs = _ATTRS,
-    environ = ["DOCKER_CONFIG", "IMG_DOCKER_CONFIG", "IMG_INSECURE_REGISTRIES", "IMG_REGISTRY_CA_FILE", "SSL_CERT_FILE"],
+    environ = PULL_TOOL_ENVIRON,
     doc = """A base image from a registry.
 
 By default only the index, the manifests and the configs are fetched

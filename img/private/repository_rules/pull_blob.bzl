@@ -1,5 +1,6 @@
 """pull_blob_file, pull_blob_archive: one blob from a registry, by digest."""
 
+load(":pull_common.bzl", "PULL_TOOL_ENVIRON", "apparent_name", "limits_env")
 load(":registry_sources.bzl", "registry_sources")
 
 _SOURCE_ATTRS = {
@@ -23,24 +24,6 @@ and `IMG_REGISTRY_CA_FILE`, as for `pull`. `bazel`: Bazel's downloader (its
     "_pull_tool": attr.label(default = "@rules_img_pull_tool//:pull_tool", allow_single_file = True),
 }
 
-_ENVIRON = ["DOCKER_CONFIG", "IMG_DOCKER_CONFIG", "IMG_INSECURE_REGISTRIES", "IMG_REGISTRY_CA_FILE", "SSL_CERT_FILE"]
-
-# The tool's timeouts and blob size bound, as for `pull`; they do not change
-# what is fetched, so they are not in `environ`.
-_LIMITS_ENV = [
-    "IMG_REGISTRY_CONNECT_TIMEOUT",
-    "IMG_REGISTRY_TLS_TIMEOUT",
-    "IMG_REGISTRY_HEADER_TIMEOUT",
-    "IMG_REGISTRY_IDLE_TIMEOUT",
-    "IMG_REGISTRY_TOTAL_TIMEOUT",
-    "IMG_REGISTRY_MAX_BLOB_SIZE",
-]
-
-def _limits_env(env):
-    return {k: env[k] for k in _LIMITS_ENV if env.get(k)}
-
-def _apparent_name(rctx):
-    return rctx.name.replace("+", "~").split("~")[-1]
 
 def _where(sources, digest):
     """`repo@digest from reg1, reg2; repo2@digest from ...` for error messages."""
@@ -48,7 +31,7 @@ def _where(sources, digest):
 
 def _sources(rctx, kind):
     """Validated attributes: the (repository, registries) pairs to try."""
-    prefix = "{} {}".format(kind, _apparent_name(rctx))
+    prefix = "{} {}".format(kind, apparent_name(rctx))
     d = rctx.attr.digest
     if not (d.startswith("sha256:") and len(d) == 71 and not d[7:].strip("0123456789abcdef")):
         fail("{}: digest {} is not sha256:<64 lowercase hex digits>".format(prefix, repr(d)))
@@ -84,11 +67,11 @@ def _download_with_tool(rctx, kind, sources, output, executable):
         args = [tool, "download-blob", "--repository", s.repository]
         for r in s.registries:
             args.extend(["--registry", r])
-        res = rctx.execute(args + common, timeout = 3600, quiet = True, environment = _limits_env(env))
+        res = rctx.execute(args + common, timeout = 3600, quiet = True, environment = limits_env(env))
         if res.return_code == 0:
             return
         errors.append((res.stderr or res.stdout).strip())
-    fail("{} {}: cannot fetch blob {}:\n{}".format(kind, _apparent_name(rctx), _where(sources, rctx.attr.digest), "\n".join(errors)))
+    fail("{} {}: cannot fetch blob {}:\n{}".format(kind, apparent_name(rctx), _where(sources, rctx.attr.digest), "\n".join(errors)))
 
 def _download_with_bazel(rctx, kind, sources, output, executable):
     insecure = _insecure(rctx)
@@ -102,7 +85,7 @@ def _download_with_bazel(rctx, kind, sources, output, executable):
     )
     if not res.success:
         # Bazel's downloader has printed each URL's failure as a warning.
-        fail("{} {}: cannot fetch blob {} with Bazel's downloader (see the warnings above)".format(kind, _apparent_name(rctx), _where(sources, rctx.attr.digest)))
+        fail("{} {}: cannot fetch blob {} with Bazel's downloader (see the warnings above)".format(kind, apparent_name(rctx), _where(sources, rctx.attr.digest)))
 
 def _download(rctx, kind, sources, output, executable = False):
     """Fetches the blob to output, verified against the digest."""
@@ -129,10 +112,10 @@ def _pull_blob_file_impl(rctx):
     sources = _sources(rctx, "pull_blob_file")
     path = rctx.attr.downloaded_file_path
     if not path or path.startswith("/") or ".." in path.split("/"):
-        fail("pull_blob_file {}: downloaded_file_path {} must be a relative path inside the repository".format(_apparent_name(rctx), repr(path)))
+        fail("pull_blob_file {}: downloaded_file_path {} must be a relative path inside the repository".format(apparent_name(rctx), repr(path)))
     if rctx.attr.handling == "lazy":
         if len(sources) != 1:
-            fail("pull_blob_file {}: handling = \"lazy\" takes one repository, not {}".format(_apparent_name(rctx), len(sources)))
+            fail("pull_blob_file {}: handling = \"lazy\" takes one repository, not {}".format(apparent_name(rctx), len(sources)))
         rctx.file("BUILD.bazel", """load("@rules_img//img/private:download_blobs.bzl", "download_blobs")
 
 download_blobs(
@@ -174,7 +157,7 @@ filegroup(
 pull_blob_file = repository_rule(
     implementation = _pull_blob_file_impl,
     attrs = _FILE_ATTRS,
-    environ = _ENVIRON,
+    environ = PULL_TOOL_ENVIRON,
     doc = """One blob from a registry, as a file (like `http_file`).
 
 The blob is addressed by its digest and checked against it. `@name//file`
@@ -217,7 +200,7 @@ def _pull_blob_archive_impl(rctx):
 pull_blob_archive = repository_rule(
     implementation = _pull_blob_archive_impl,
     attrs = _ARCHIVE_ATTRS,
-    environ = _ENVIRON,
+    environ = PULL_TOOL_ENVIRON,
     doc = """One blob from a registry, extracted (like `http_archive`).
 
 The blob is addressed by its digest and checked against it before it is
