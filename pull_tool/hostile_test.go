@@ -82,10 +82,7 @@ func TestHostileRegistry(t *testing.T) {
 			if host == "" {
 				host = s.Host
 			}
-			repo := "hostile/" + string(tc.mode)
-			if tc.mode == "" {
-				repo = "hostile/any"
-			}
+			repo := tc.mode.Repository()
 			dir := t.TempDir()
 			args := append(append([]string{}, tc.args...), "--registry", host, "--repository", repo, "--docker-config", cfg, "--output", filepath.Join(dir, "out"))
 			args = append(args, hostileFlags...)
@@ -153,7 +150,7 @@ func TestHostileRegistryProcess(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			repo := "hostile/" + string(tc.mode)
+			repo := tc.mode.Repository()
 			args := append(append([]string{}, tc.args...), "--registry", s.Host, "--repository", repo, "--docker-config", cfg,
 				"--output", filepath.Join(dir, "out"), "--max-blob-size", "33554432")
 			args = append(args, hostileFlags...)

@@ -59,10 +59,7 @@ func TestDownloadBlobHostileRegistry(t *testing.T) {
 			if host == "" {
 				host = s.Host
 			}
-			repo := "hostile/" + string(tc.mode)
-			if tc.mode == "" {
-				repo = "hostile/any"
-			}
+			repo := tc.mode.Repository()
 			dir := t.TempDir()
 			args := append([]string{"download-blob", "--registry", host, "--repository", repo, "--docker-config", cfg,
 				"--digest", digest, "--output", filepath.Join(dir, "blob")}, tc.args...)

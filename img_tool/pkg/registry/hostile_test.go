@@ -60,10 +60,7 @@ func TestHostileRegistry(t *testing.T) {
 			if host == "" {
 				host = s.Host
 			}
-			repoName := "hostile/" + string(tc.mode)
-			if tc.mode == "" {
-				repoName = "hostile/any"
-			}
+			repoName := tc.mode.Repository()
 			c, err := New(WithConfigDir(cfg), WithTimeouts(hostileTimeouts), WithMaxBlobSize(1<<20),
 				WithRetryBackoff(DefaultBackoff))
 			if err != nil {

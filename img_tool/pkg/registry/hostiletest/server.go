@@ -46,6 +46,15 @@ var Secrets = []string{Password, Token, BasicAuth}
 // Mode is a misbehaviour, selected by the repository "hostile/MODE".
 type Mode string
 
+// Repository is the repository that selects m; the empty Mode selects a
+// repository without misbehaviour ("hostile/any").
+func (m Mode) Repository() string {
+	if m == "" {
+		return "hostile/any"
+	}
+	return "hostile/" + string(m)
+}
+
 const (
 	// HugeError answers every manifest and blob with 400 and a 1 GiB body.
 	HugeError Mode = "huge-error"
