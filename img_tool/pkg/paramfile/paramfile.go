@@ -5,6 +5,7 @@ package paramfile
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -55,6 +56,7 @@ func eachLine(name string, fn func(lineNo int, key, value string) error) error {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	sc.Split(scanLF)
 	lineNo := 0
 	for sc.Scan() {
 		lineNo++
@@ -74,4 +76,17 @@ func eachLine(name string, fn func(lineNo int, key, value string) error) error {
 		return fmt.Errorf("parameter file %s: %w", name, err)
 	}
 	return nil
+}
+
+// scanLF splits at '\n' only. bufio.ScanLines also drops a '\r' before the
+// line end, which would silently rename a file whose name ends in '\r';
+// Bazel writes parameter files with '\n' line ends on every platform.
+func scanLF(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }

@@ -40,6 +40,7 @@ func TestReadFiles(t *testing.T) {
 		{"empty lines skipped", "\na\x00fb\n\n", []paramfile.Entry{{Path: "a", Type: 'f', Source: "b"}}, nil, ""},
 		{"spaces kept", "/my dir/a b\x00fsrc/a b\n", []paramfile.Entry{{Path: "/my dir/a b", Type: 'f', Source: "src/a b"}}, nil, ""},
 		{"second NUL is part of the source", "a\x00fb\x00c\n", []paramfile.Entry{{Path: "a", Type: 'f', Source: "b\x00c"}}, nil, ""},
+		{"carriage returns are part of names", "a\r\x00fb\r\r\n", []paramfile.Entry{{Path: "a\r", Type: 'f', Source: "b\r\r"}}, nil, ""},
 		{"long line", "a\x00f" + long + "\n", []paramfile.Entry{{Path: "a", Type: 'f', Source: long}}, nil, ""},
 		{"no NUL", "a\x00fb\n/app/a bazel-out/a\n", nil, paramfile.ErrInvalidArgument, ":2:"},
 		{"empty path", "\x00fb\n", nil, paramfile.ErrInvalidArgument, ":1:"},
