@@ -47,7 +47,7 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&metadataOut, "metadata", "", "Write the layer metadata JSON here.")
 	fs.StringVar(&defaultMD, "default-metadata", "", "JSON defaults for every entry: mode, uid, gid, uname, gname, mtime, pax_records.")
 	fs.Var(&fileMD, "file-metadata", "PATH=JSON: metadata of one entry, over the defaults. Every PATH must match an entry. Repeatable.")
-	fs.BoolVar(&parents, "create-parent-directories", false, "Write a directory entry (0755, owner 0:0, mtime 0) for every parent of an entry that the layer does not list before it.")
+	fs.BoolVar(&parents, "create-parent-directories", false, "Write a directory entry (owner 0:0, mtime 0; mode 0755, but 01777 for /tmp, /var/tmp, /dev/shm and /run/lock) for every parent of an entry that the layer does not list before it.")
 	fs.StringVar(&treeHandling, "layer-tree-artifact-handling", string(layer.TreesFull), `Directory sources added at several paths: "full" writes each in full, "deduplicate_symlink" writes the first and makes the others relative symlinks to it.`)
 	comp.register(fs, "gzip")
 	window.register(fs)

@@ -218,3 +218,30 @@ func TestLayerTreeHandlingInvalid(t *testing.T) {
 		t.Errorf("a failed layer left %d files", len(ents))
 	}
 }
+
+// The parents that --create-parent-directories writes, as GNU tar lists
+// them: 0755, except the shared sticky directories (drwxrwxrwt).
+func TestLayerParentModes(t *testing.T) {
+	f := newFixture(t)
+	blob, md := f.o("layer.tar"), f.o("layer.json")
+	mustRun(t, "layer", "--name", "//app:parents", "--metadata", md, "--format", "none", "--create-parent-directories",
+		"--add", "/tmp/somefile="+f.i("a.txt"),
+		"--add", "/var/tmp/cache/x="+f.i("a.txt"),
+		"--executable", "/app/bin/x="+f.i("tool.sh"),
+		blob)
+	checkMetadata(t, blob, md, "//app:parents", metadata.MediaTypeTar, nil, false)
+	want := []string{
+		"drwxrwxrwt 0/0 0 1970-01-01 00:00 tmp/",
+		"-rwxr-xr-x 0/0 6 1970-01-01 00:00 tmp/somefile",
+		"drwxr-xr-x 0/0 0 1970-01-01 00:00 var/",
+		"drwxrwxrwt 0/0 0 1970-01-01 00:00 var/tmp/",
+		"drwxr-xr-x 0/0 0 1970-01-01 00:00 var/tmp/cache/",
+		"hrwxr-xr-x 0/0 0 1970-01-01 00:00 var/tmp/cache/x link to tmp/somefile",
+		"drwxr-xr-x 0/0 0 1970-01-01 00:00 app/",
+		"drwxr-xr-x 0/0 0 1970-01-01 00:00 app/bin/",
+		"-rwxr-xr-x 0/0 18 1970-01-01 00:00 app/bin/x",
+	}
+	if got := gnuTarListing(t, blob); !slices.Equal(got, want) {
+		t.Errorf("tar -tvf:\n got %q\nwant %q", got, want)
+	}
+}

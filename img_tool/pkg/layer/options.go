@@ -27,7 +27,8 @@ func WithZstdMaxWindow(n uint64) Option {
 
 // WithParentDirectories makes the writer add a directory entry for every
 // parent directory of an entry that the layer has not listed before it:
-// mode 0755, owner 0:0, mtime 0 (a file_metadata override of that exact
+// mode ParentMode (0755; 01777 for /tmp, /var/tmp, /dev/shm and
+// /run/lock), owner 0:0, mtime 0 (a file_metadata override of that exact
 // path applies; the layer-wide defaults do not), each written once, just
 // before the first entry below it, never for the root. Parents that the
 // layer already holds as a symlink or a file are left alone; a directory
