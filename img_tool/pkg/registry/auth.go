@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/docker/cli/cli/config"
@@ -17,11 +16,11 @@ import (
 )
 
 // configKeychain resolves credentials like authn.DefaultKeychain, from the
-// config.json in dir: "auths" entries, then "credHelpers" and "credsStore"
-// (docker-credential-* programs), for "registry/repository" first and then
-// "registry". No config file means anonymous access.
+// docker config.json at path: "auths" entries, then "credHelpers" and
+// "credsStore" (docker-credential-* programs), for "registry/repository"
+// first and then "registry". No config file means anonymous access.
 type configKeychain struct {
-	dir string
+	path string
 
 	once sync.Once
 	cf   *configfile.ConfigFile
@@ -30,13 +29,29 @@ type configKeychain struct {
 
 var _ authn.Keychain = (*configKeychain)(nil)
 
-func (k *configKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
-	k.once.Do(func() { k.cf, k.err = config.Load(k.dir) })
-	path := filepath.Join(k.dir, config.ConfigFileName)
-	if k.err != nil {
-		return nil, fmt.Errorf("docker config %s: %w", path, k.err)
+func (k *configKeychain) load() {
+	f, err := os.Open(k.path)
+	if errors.Is(err, os.ErrNotExist) {
+		k.cf = configfile.New(k.path)
+		return
 	}
-	return resolveIn(k.cf, path, target)
+	if err != nil {
+		k.err = err
+		return
+	}
+	defer f.Close()
+	k.cf, k.err = config.LoadFromReader(f)
+	if k.err == nil {
+		k.cf.Filename = k.path
+	}
+}
+
+func (k *configKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+	k.once.Do(k.load)
+	if k.err != nil {
+		return nil, fmt.Errorf("docker config %s: %w", k.path, k.err)
+	}
+	return resolveIn(k.cf, k.path, target)
 }
 
 // resolveIn looks target up in one config file (read from path):

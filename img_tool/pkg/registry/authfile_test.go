@@ -50,7 +50,7 @@ func TestAuthFiles(t *testing.T) {
 		{"unparsable file", []string{broken}, "other.example/app", "", broken},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			keys := keychain(authn.NewMultiKeychain(), &configKeychain{dir: dockerDir}, &authFileKeychain{paths: tc.files})
+			keys := keychain(authn.NewMultiKeychain(), &configKeychain{path: filepath.Join(dockerDir, "config.json")}, &authFileKeychain{paths: tc.files})
 			repo, err := name.NewRepository(tc.repo)
 			if err != nil {
 				t.Fatal(err)

@@ -1,18 +1,31 @@
 package registry
 
-import "strings"
+import (
+	"path/filepath"
+	"strings"
+)
 
 // EnvOptions reads the registry settings of the deploy tools from the
-// environment: IMG_DOCKER_CONFIG (or DOCKER_CONFIG), REGISTRY_AUTH_FILE and
-// $XDG_RUNTIME_DIR/containers/auth.json (further credential files),
-// IMG_INSECURE_REGISTRIES (hosts separated by commas or spaces) and
-// IMG_REGISTRY_CA_FILE (or SSL_CERT_FILE), and the timeouts and maximum
-// blob size of LimitsFromEnv.
+// environment: IMG_DOCKER_CONFIG (a config.json or its directory; a
+// relative path is relative to $BUILD_WORKSPACE_DIRECTORY when set, as
+// under `bazel run`) or DOCKER_CONFIG (its directory), REGISTRY_AUTH_FILE
+// and $XDG_RUNTIME_DIR/containers/auth.json (further credential files),
+// IMG_INSECURE (see Insecure), IMG_INSECURE_REGISTRIES (hosts separated by
+// commas or spaces), IMG_CREDENTIAL_HELPER_OCI_REGISTRY (or
+// IMG_CREDENTIAL_HELPER) and IMG_REGISTRY_CA_FILE (or SSL_CERT_FILE), and
+// the timeouts and maximum blob size of LimitsFromEnv.
 func EnvOptions(getenv func(string) string) []Option {
 	var opts []Option
-	if dir := firstSet(getenv, "IMG_DOCKER_CONFIG", "DOCKER_CONFIG"); dir != "" {
+	if p := getenv("IMG_DOCKER_CONFIG"); p != "" {
+		if ws := getenv("BUILD_WORKSPACE_DIRECTORY"); ws != "" && !filepath.IsAbs(p) {
+			p = filepath.Join(ws, p)
+		}
+		opts = append(opts, WithConfigPath(p))
+	} else if dir := getenv("DOCKER_CONFIG"); dir != "" {
 		opts = append(opts, WithConfigDir(dir))
 	}
+	opts = append(opts, WithInsecure(Insecure(getenv)))
+	opts = append(opts, WithCredentialHelper(HelperSettings{}.WithEnv(getenv).ForRegistry()))
 	files := []string{getenv("REGISTRY_AUTH_FILE")}
 	if run := getenv("XDG_RUNTIME_DIR"); run != "" {
 		files = append(files, run+"/containers/auth.json")
@@ -26,6 +39,18 @@ func EnvOptions(getenv func(string) string) []Option {
 		opts = append(opts, WithCAFile(ca))
 	}
 	return append(opts, LimitsFromEnv(getenv))
+}
+
+// EnvInsecure turns on insecure registry access (see WithInsecure).
+const EnvInsecure = "IMG_INSECURE"
+
+// Insecure reports whether IMG_INSECURE is set to anything but 0 or false.
+func Insecure(getenv func(string) string) bool {
+	switch strings.ToLower(strings.TrimSpace(getenv(EnvInsecure))) {
+	case "", "0", "false":
+		return false
+	}
+	return true
 }
 
 func firstSet(getenv func(string) string, keys ...string) string {

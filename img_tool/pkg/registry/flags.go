@@ -16,8 +16,10 @@ import (
 type Flags struct {
 	Registries []string
 	Repository string
-	configDir  string
+	configPath string
 	insecure   []string
+	allHTTP    bool
+	helper     string
 	caFile     string
 	timeouts   Timeouts
 	maxBlob    int64
@@ -36,15 +38,18 @@ func (l listValue) String() string {
 func (l listValue) Set(v string) error { *l.list = append(*l.list, v); return nil }
 
 // Register adds --registry (repeatable), --repository, --docker-config,
-// --insecure-registry (repeatable), --ca-file, the timeouts
+// --insecure, --insecure-registry (repeatable), --credential-helper,
+// --ca-file, the timeouts
 // (--registry-connect-timeout, --registry-tls-timeout,
 // --registry-header-timeout, --registry-idle-timeout,
 // --registry-total-timeout) and --max-blob-size to fs.
 func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.Var(listValue{&f.Registries}, "registry", "Registry host, e.g. index.docker.io or 127.0.0.1:5000. Repeatable: tried in order until one serves the request.")
 	fs.StringVar(&f.Repository, "repository", "", "Repository on the registries, e.g. library/ubuntu.")
-	fs.StringVar(&f.configDir, "docker-config", "", "Directory of the docker config.json with credentials. Default: $DOCKER_CONFIG, else ~/.docker.")
+	fs.StringVar(&f.configPath, "docker-config", "", "Docker config.json with credentials, or the directory holding it. Default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json.")
+	fs.BoolVar(&f.allHTTP, "insecure", false, "Treat every registry as insecure: plain HTTP allowed, TLS certificates not verified. Default: $IMG_INSECURE.")
 	fs.Var(listValue{&f.insecure}, "insecure-registry", "Host (or host:port) that may use plain HTTP besides loopback hosts. Repeatable.")
+	fs.StringVar(&f.helper, "credential-helper", "", "Credential helper (Bazel's protocol) asked for registry credentials before the docker config.")
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of CA certificates to trust besides the system ones.")
 	for _, t := range []struct {
 		name, env string
@@ -119,8 +124,10 @@ func (f *Flags) Check() error {
 // the environment (see LimitsFromEnv) unless a flag sets them.
 func (f *Flags) Options() []Option {
 	opts := []Option{
-		WithConfigDir(f.configDir),
+		WithConfigPath(f.configPath),
+		WithInsecure(f.allHTTP || Insecure(os.Getenv)),
 		WithInsecureRegistries(f.insecure...),
+		WithCredentialHelper(f.helper),
 		LimitsFromEnv(os.Getenv),
 		WithTimeouts(f.timeouts),
 		WithMaxBlobSize(f.maxBlob),

@@ -66,7 +66,7 @@ func TestKeychainOrder(t *testing.T) {
 	} {
 		t.Run(tc.ref, func(t *testing.T) {
 			google := &fakeKeychain{auth: fromGoogle}
-			keys := keychain(google, &configKeychain{dir: config})
+			keys := keychain(google, &configKeychain{path: ConfigFile(config)})
 			repo, err := name.NewRepository(tc.ref)
 			if err != nil {
 				t.Fatal(err)

@@ -22,6 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/credhelper"
+
+	"github.com/docker/cli/cli/config"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/google"
@@ -56,11 +59,13 @@ var DefaultBackoff = remote.Backoff{
 type Option func(*options) error
 
 type options struct {
-	configDir string
-	authFiles []string
-	insecure  []string
-	caFile    string
-	backoff   remote.Backoff
+	configPath string // the docker config.json; "" until New picks the default
+	authFiles  []string
+	insecure   []string
+	allHTTP    bool   // WithInsecure: every host, and no TLS verification
+	helper     string // WithCredentialHelper
+	caFile     string
+	backoff    remote.Backoff
 
 	timeouts    Timeouts
 	maxBlobSize int64
@@ -71,7 +76,56 @@ type options struct {
 func WithConfigDir(dir string) Option {
 	return func(o *options) error {
 		if dir != "" {
-			o.configDir = dir
+			o.configPath = filepath.Join(dir, config.ConfigFileName)
+		}
+		return nil
+	}
+}
+
+// WithConfigPath reads credentials from the docker config at path: a
+// config.json file, or a directory holding one (like DOCKER_CONFIG). It
+// replaces the default (see WithConfigDir); a file that does not exist
+// means no credentials from it. An empty path keeps the default.
+func WithConfigPath(path string) Option {
+	return func(o *options) error {
+		if path != "" {
+			o.configPath = ConfigFile(path)
+		}
+		return nil
+	}
+}
+
+// ConfigFile is the config.json that a docker config path names: path
+// itself, or path/config.json when path is a directory.
+func ConfigFile(path string) string {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return filepath.Join(path, config.ConfigFileName)
+	}
+	return path
+}
+
+// WithInsecure addresses every registry as an insecure one: plain HTTP is
+// allowed (HTTPS is tried first) and TLS certificates are not verified.
+// The default is false: only loopback hosts and WithInsecureRegistries
+// may use plain HTTP, and certificates are verified.
+func WithInsecure(insecure bool) Option {
+	return func(o *options) error {
+		o.allHTTP = o.allHTTP || insecure
+		return nil
+	}
+}
+
+// WithCredentialHelper asks the credential helper at path (Bazel's
+// credential helper protocol, see package credhelper) for the credentials
+// of each registry, with the URI https://REGISTRY, before the docker
+// config: a "Basic" Authorization header it returns is a user and
+// password, a "Bearer" one a registry token; no Authorization header
+// passes on to the docker config. The default is no helper; an empty path
+// keeps it.
+func WithCredentialHelper(path string) Option {
+	return func(o *options) error {
+		if path != "" {
+			o.helper = path
 		}
 		return nil
 	}
@@ -161,8 +215,8 @@ func New(opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("registry client: %w", err)
 		}
 	}
-	if o.configDir == "" {
-		o.configDir = defaultConfigDir()
+	if o.configPath == "" {
+		o.configPath = filepath.Join(defaultConfigDir(), config.ConfigFileName)
 	}
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: o.timeouts.Connect, KeepAlive: 30 * time.Second}).DialContext
@@ -177,16 +231,26 @@ func New(opts ...Option) (*Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
+	if o.allHTTP {
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{}
+		}
+		tr.TLSClientConfig.InsecureSkipVerify = true // #nosec G402 -- the insecure setting asks for it
+	}
 	// Uploads (PUT, POST, PATCH) wait for the registry to store what was
 	// sent, which for a large blob may take longer than the header timeout
 	// that suits a fetch: they get their own transport without it (and
 	// with the same TLS settings).
 	write := tr.Clone()
 	tr.ResponseHeaderTimeout = o.timeouts.Header
-	c := &Client{o: o, keys: keychain(google.Keychain, &configKeychain{dir: o.configDir}, &authFileKeychain{paths: o.authFiles})}
+	local := []authn.Keychain{&configKeychain{path: o.configPath}, &authFileKeychain{paths: o.authFiles}}
+	if o.helper != "" {
+		local = append([]authn.Keychain{&helperKeychain{helper: credhelper.New(o.helper), path: o.helper}}, local...)
+	}
+	c := &Client{o: o, keys: keychain(google.Keychain, local...)}
 	c.base = &httpPolicy{
 		inner: &countingTransport{inner: &guardTransport{inner: tr, write: write, t: o.timeouts}, n: &c.read},
-		allow: func(host string) bool { return AllowsHTTP(host, o.insecure) },
+		allow: c.allowsHTTP,
 	}
 	c.wrapped = transport.NewUserAgent(&retryTransport{inner: c.base, backoff: o.backoff, codes: retryStatusCodes}, UserAgent)
 	return c, nil
@@ -222,7 +286,12 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 
 // ConfigPath is the docker config.json that credentials are read from; it
 // need not exist.
-func (c *Client) ConfigPath() string { return filepath.Join(c.o.configDir, "config.json") }
+func (c *Client) ConfigPath() string { return c.o.configPath }
+
+// allowsHTTP reports whether host may be reached over plain HTTP.
+func (c *Client) allowsHTTP(host string) bool {
+	return c.o.allHTTP || AllowsHTTP(host, c.o.insecure)
+}
 
 // BytesRead is the number of response body bytes read from the network so
 // far, over all requests of this Client, including failed ones.
@@ -250,7 +319,7 @@ func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
 // NameOptions returns the name options for references on host: name.Insecure
 // when the host may use plain HTTP.
 func (c *Client) NameOptions(host string) []name.Option {
-	if AllowsHTTP(host, c.o.insecure) {
+	if c.allowsHTTP(host) {
 		return []name.Option{name.Insecure}
 	}
 	return nil
