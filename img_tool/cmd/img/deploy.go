@@ -65,8 +65,14 @@ Flags:
 
 const deployEnvUsage = `
 Environment:
-  IMG_DOCKER_CONFIG, DOCKER_CONFIG  directory of the docker config.json with credentials (default ~/.docker)
+  IMG_DOCKER_CONFIG                 docker config.json with credentials, or its directory; relative to the
+                                    workspace (default: //img/settings:docker_config_path, else
+                                    $DOCKER_CONFIG/config.json, else ~/.docker/config.json)
+  DOCKER_CONFIG                     directory of the docker config.json with credentials
+  IMG_INSECURE                      1: every registry is insecure, as with --insecure (//img/settings:insecure)
   IMG_INSECURE_REGISTRIES           comma-separated hosts (or host:port) that may use plain HTTP; loopback always may
+  IMG_CREDENTIAL_HELPER_OCI_REGISTRY  credential helper for registries, asked before the docker config
+                                    (default: //img/settings:credential_helper_oci_registry, else IMG_CREDENTIAL_HELPER)
   IMG_REGISTRY_CA_FILE, SSL_CERT_FILE  PEM file of CA certificates to trust besides the system ones
   CONTAINERD_ADDRESS                containerd socket to try first (then /run/containerd/containerd.sock,
                                     /run/docker/containerd/containerd.sock, /var/run/docker/containerd/containerd.sock)
@@ -129,7 +135,7 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 		tags               listFlag
 		registryHost, repo string
 		platform, daemon   string
-		quiet              bool
+		quiet, insecure    bool
 		jobs, attempts     int
 	)
 	tagUsage := "Push: a tag to write besides the target's tags (repeatable). Load: a name to load as besides the target's names, e.g. app:dev."
@@ -140,6 +146,7 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	fs.StringVar(&platform, "platform", "", "Load: manifests of an index to load, a comma-separated list of os/arch[/variant], or all (default: all for containerd; for the others $DOCKER_DEFAULT_PLATFORM, else "+load.HostPlatform()+"). The tar of daemons tar and containerization holds the whole index; this picks the manifest that its manifest.json lists (default: as above, or the index's first).")
 	fs.StringVar(&daemon, "daemon", "", "Load: runtime to load into instead of the target's: "+strings.Join(load.Daemons, ", ")+".")
 	fs.BoolVar(&quiet, "quiet", false, "Print only the pushed references and the loaded names.")
+	fs.BoolVar(&insecure, "insecure", false, "Treat every registry as insecure: plain HTTP allowed, TLS certificates not verified (default: $IMG_INSECURE, //img/settings:insecure).")
 	fs.IntVar(&jobs, "jobs", deploy.DefaultJobs, "Blobs to upload (push) or write into containerd (load) at once.")
 	fs.IntVar(&attempts, "attempts", registry.DefaultBackoff.Steps, "Attempts per request that fails with a 5xx, 429 or a connection reset (exponential backoff between them).")
 	if err := fs.Parse(args); err != nil {
@@ -158,7 +165,7 @@ func deployMain(ctx context.Context, rf deploy.Runfiles, args []string, getenv f
 	backoff.Steps = attempts
 	opts := []deploy.Option{
 		deploy.WithJobs(jobs),
-		deploy.WithRegistryOptions(append(deployRegistryOptions(getenv), registry.WithRetryBackoff(backoff))...),
+		deploy.WithRegistryOptions(append(deployRegistryOptions(getenv, d.Settings, insecure), registry.WithRetryBackoff(backoff))...),
 	}
 	if !quiet {
 		opts = append(opts, deploy.WithProgress(stderr))
@@ -261,7 +268,22 @@ func printReport(w io.Writer, rep *deploy.Report) {
 	}
 }
 
-// deployRegistryOptions reads the registry settings from the environment.
-func deployRegistryOptions(getenv func(string) string) []registry.Option {
-	return registry.EnvOptions(getenv)
+// deployRegistryOptions reads the registry settings from the environment
+// and the deploy manifest's settings: the registry credential helper is
+// credential_helper_oci_registry, else credential_helper, each overridden
+// by its environment variable.
+func deployRegistryOptions(getenv func(string) string, s deploy.Settings, insecure bool) []registry.Option {
+	return append(registry.EnvOptions(getenv),
+		registry.WithInsecure(insecure),
+		registry.WithCredentialHelper(helperSettings(s, getenv).ForRegistry()))
+}
+
+// helperSettings are the credential helpers of the deploy manifest's
+// settings with the environment's overrides.
+func helperSettings(s deploy.Settings, getenv func(string) string) registry.HelperSettings {
+	return registry.HelperSettings{
+		Generic:     s.CredentialHelper,
+		OCIRegistry: s.CredentialHelperOCIRegistry,
+		RemoteCache: s.CredentialHelperRemoteCache,
+	}.WithEnv(getenv)
 }

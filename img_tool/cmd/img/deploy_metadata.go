@@ -150,6 +150,8 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 	if err != nil {
 		return err
 	}
+	d.Settings.CredentialHelperOCIRegistry = remote.CredentialHelperOCIRegistry
+	d.Settings.CredentialHelperRemoteCache = remote.CredentialHelperRemoteCache
 	return d.Write(fs.Arg(0))
 }
 
@@ -158,5 +160,7 @@ func runDeployMetadata(ctx context.Context, args []string, stdout io.Writer) err
 func remoteCacheFlags(fs *flag.FlagSet, s *deploy.Settings) {
 	fs.StringVar(&s.RemoteCache, "remote-cache", "", "REAPI remote cache that lazy pushes read blobs from: grpc://HOST:PORT or grpcs://HOST:PORT.")
 	fs.StringVar(&s.RemoteInstanceName, "remote-instance-name", "", "Instance name on the remote cache.")
-	fs.StringVar(&s.CredentialHelper, "credential-helper", "", "Credential helper that gives the headers for the remote cache.")
+	fs.StringVar(&s.CredentialHelper, "credential-helper", "", "Credential helper for the remote cache and the registries, unless one of the next two is set.")
+	fs.StringVar(&s.CredentialHelperOCIRegistry, "credential-helper-oci-registry", "", "Credential helper for registry calls (push, pull, tag).")
+	fs.StringVar(&s.CredentialHelperRemoteCache, "credential-helper-remote-cache", "", "Credential helper for gRPC calls to the remote cache.")
 }

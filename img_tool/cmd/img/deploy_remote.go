@@ -19,7 +19,10 @@ import (
 const remoteEnvUsage = `  IMG_REAPI_ENDPOINT                remote cache that blobs missing from the runfiles are read from (lazy):
                                     grpc://HOST:PORT or grpcs://HOST:PORT (default: //img/settings:remote_cache)
   IMG_REAPI_INSTANCE_NAME           its instance name (default: //img/settings:remote_instance_name)
-  IMG_CREDENTIAL_HELPER             credential helper for it (default: //img/settings:credential_helper)
+  IMG_CREDENTIAL_HELPER_REMOTE_CACHE  credential helper for it (default: //img/settings:credential_helper_remote_cache,
+                                    else IMG_CREDENTIAL_HELPER)
+  IMG_CREDENTIAL_HELPER             credential helper for the remote cache and registries that have no helper
+                                    of their own (default: //img/settings:credential_helper)
   IMG_REMOTE_HEADERS                static headers for it, comma-separated Name=Value pairs
   IMG_REAPI_CA_FILE                 PEM file of CA certificates for grpcs://
   IMG_BLOB_CACHE_ENDPOINT           cas_registry: grpc://HOST:PORT of the registry's blob cache (img registry --grpc-port)
@@ -48,7 +51,7 @@ func newRemoteBlobs(ctx context.Context, d *deploy.Dispatch, rf deploy.Runfiles,
 		c := reapi.Config{
 			Endpoint:         r.endpoint,
 			InstanceName:     pick("IMG_REAPI_INSTANCE_NAME", d.Settings.RemoteInstanceName),
-			CredentialHelper: pick("IMG_CREDENTIAL_HELPER", d.Settings.CredentialHelper),
+			CredentialHelper: helperSettings(d.Settings, getenv).ForRemoteCache(),
 			CAFile:           getenv("IMG_REAPI_CA_FILE"),
 			Headers:          strings.Split(getenv("IMG_REMOTE_HEADERS"), ","),
 		}

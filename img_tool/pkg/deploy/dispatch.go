@@ -67,6 +67,12 @@ type Settings struct {
 	RemoteCache        string `json:"remote_cache,omitempty"`
 	RemoteInstanceName string `json:"remote_instance_name,omitempty"`
 	CredentialHelper   string `json:"credential_helper,omitempty"`
+	// CredentialHelperOCIRegistry and CredentialHelperRemoteCache are the
+	// helpers of registry calls and of remote cache calls; each wins over
+	// CredentialHelper for its kind (IMG_CREDENTIAL_HELPER_OCI_REGISTRY,
+	// IMG_CREDENTIAL_HELPER_REMOTE_CACHE override them).
+	CredentialHelperOCIRegistry string `json:"credential_helper_oci_registry,omitempty"`
+	CredentialHelperRemoteCache string `json:"credential_helper_remote_cache,omitempty"`
 }
 
 // Descriptor names a blob or manifest by content.
