@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image"
+	"github.com/rules-img/rules_img/img_tool/pkg/template"
 )
 
 func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
@@ -14,7 +17,8 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 	var (
 		osName, arch, variant                       string
 		baseManifest, baseConfig                    string
-		fragment, templates                         string
+		fragment, templates, overrides, name        string
+		created, createdFile, createdFromStatus     string
 		user, workingDir, stopSignal                string
 		manifestOut, configOut, descriptorOut, dOut string
 		layers, entrypoint, cmd                     listFlag
@@ -30,6 +34,12 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&baseConfig, "base-config", "", "Config JSON of the base image. Needs --base-manifest.")
 	fs.StringVar(&fragment, "config-fragment", "", "Partial image config JSON merged over the base config.")
 	fs.StringVar(&templates, "config-templates", "", `JSON {"env":{},"labels":{},"annotations":{}}; each map replaces --env, --label or --annotation.`)
+	fs.StringVar(&overrides, "config-overrides", "",
+		`JSON of the layers' configs and the image's user, working_dir, stop_signal, entrypoint and cmd, where "<inherit from base>\x00" keeps the value so far (see image.ConfigOverrides). Conflicts with --user, --entrypoint, --cmd, --working-dir and --stop-signal.`)
+	fs.StringVar(&created, "created", "", "Creation time of the image: RFC 3339, or Unix seconds. Default: the Unix epoch.")
+	fs.StringVar(&createdFile, "created-file", "", "File holding the creation time (RFC 3339 or Unix seconds; surrounding whitespace ignored).")
+	fs.StringVar(&createdFromStatus, "created-from-status", "", "Bazel workspace status file whose BUILD_TIMESTAMP (Unix seconds) is the creation time.")
+	fs.StringVar(&name, "name", "", "Label of the image target, named in errors.")
 	fs.StringVar(&user, "user", "", "User (name or UID) the container runs as.")
 	fs.Var(&env, "env", "KEY=VALUE environment variable. Repeatable.")
 	fs.Var(&entrypoint, "entrypoint", "Entrypoint argument. Repeatable; replaces the inherited entrypoint.")
@@ -49,7 +59,13 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	createdValue, err := createdFlag(created, createdFile, createdFromStatus)
+	if err != nil {
+		return withName(name, err)
+	}
 	opts := []image.Option{
+		image.WithConfigOverrides(overrides),
+		image.WithCreated(createdValue),
 		image.WithPlatform(osName, arch, variant),
 		image.WithLayers(layers...),
 		image.WithConfigFragment(fragment),
@@ -71,10 +87,58 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	m, err := image.BuildManifest(ctx, opts...)
 	if err != nil {
-		return err
+		return withName(name, err)
 	}
 	if err := m.Config.Write(configOut, "", ""); err != nil {
 		return err
 	}
 	return m.Manifest.Write(manifestOut, descriptorOut, dOut)
+}
+
+// createdFlag returns the creation time given by at most one of --created,
+// --created-file and --created-from-status, unparsed; "" for none.
+func createdFlag(value, file, status string) (string, error) {
+	given := 0
+	for _, v := range []string{value, file, status} {
+		if v != "" {
+			given++
+		}
+	}
+	if given > 1 {
+		return "", errors.New("give at most one of --created, --created-file and --created-from-status")
+	}
+	switch {
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("created file: %w", err)
+		}
+		v := strings.TrimSpace(string(data))
+		if _, err := image.ParseCreated(v); err != nil {
+			return "", fmt.Errorf("created file %s: %w", file, err)
+		}
+		return v, nil
+	case status != "":
+		vars := map[string]any{}
+		if err := template.ReadStatusFile(status, vars); err != nil {
+			return "", err
+		}
+		v, ok := vars["BUILD_TIMESTAMP"].(string)
+		if !ok {
+			return "", fmt.Errorf("workspace status %s: no BUILD_TIMESTAMP", status)
+		}
+		if _, err := image.ParseCreated(v); err != nil {
+			return "", fmt.Errorf("workspace status %s: BUILD_TIMESTAMP %w", status, err)
+		}
+		return v, nil
+	}
+	return value, nil
+}
+
+// withName prefixes err with the image target's label, when known.
+func withName(name string, err error) error {
+	if name == "" {
+		return err
+	}
+	return fmt.Errorf("image %s: %w", name, err)
 }

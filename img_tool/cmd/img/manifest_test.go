@@ -215,6 +215,13 @@ func mfManifest(t *testing.T, args ...string) (string, []string, error) {
 // media types agree, and that go-containerregistry reads the same.
 func mfCheckManifest(t *testing.T, dir string) *mfResult {
 	t.Helper()
+	return mfCheckManifestCreated(t, dir, time.Unix(0, 0).UTC())
+}
+
+// mfCheckManifestCreated is mfCheckManifest for a config created at
+// created rather than the epoch.
+func mfCheckManifestCreated(t *testing.T, dir string, created time.Time) *mfResult {
+	t.Helper()
 	r := &mfResult{raw: map[string][]byte{}}
 	for _, o := range mfOutputs {
 		data, err := os.ReadFile(filepath.Join(dir, o))
@@ -254,7 +261,8 @@ func mfCheckManifest(t *testing.T, dir string) *mfResult {
 	if got := string(r.raw["digest"]); got != string(wantDesc.Digest) {
 		t.Errorf("digest file = %q, want %q", got, wantDesc.Digest)
 	}
-	if c.Created == nil || !c.Created.Equal(time.Unix(0, 0)) || !bytes.Contains(r.raw["config"], []byte(`"created":"1970-01-01T00:00:00Z"`)) {
+	wantCreated, _ := json.Marshal(map[string]time.Time{"created": created})
+	if c.Created == nil || !c.Created.Equal(created) || !bytes.Contains(r.raw["config"], bytes.Trim(wantCreated, "{}")) {
 		t.Errorf("config created = %v", c.Created)
 	}
 	if len(c.RootFS.DiffIDs) != len(m.Layers) {
@@ -297,7 +305,7 @@ func mfCheckManifest(t *testing.T, dir string) *mfResult {
 	if err != nil {
 		t.Fatalf("ggcr ParseConfigFile: %v", err)
 	}
-	if gc.OS != c.OS || gc.Architecture != c.Architecture || gc.Variant != c.Variant || !gc.Created.Equal(time.Unix(0, 0)) ||
+	if gc.OS != c.OS || gc.Architecture != c.Architecture || gc.Variant != c.Variant || !gc.Created.Equal(created) ||
 		gc.RootFS.Type != "layers" || len(gc.RootFS.DiffIDs) != len(c.RootFS.DiffIDs) || len(gc.History) != len(c.History) {
 		t.Errorf("ggcr config = %+v", gc)
 	}

@@ -3,7 +3,8 @@
 // descriptors of other manifests. It never reads a layer blob.
 //
 // Equal inputs give byte-identical outputs: JSON is written compactly with
-// sorted map keys, and every timestamp is the Unix epoch.
+// sorted map keys, and every timestamp is the Unix epoch unless a creation
+// time is given (WithCreated).
 package image
 
 import (

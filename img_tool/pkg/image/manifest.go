@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -25,6 +26,8 @@ type options struct {
 	user, workingDir, stop   string
 	env, labels, annotations map[string]string
 	entrypoint, cmd          []string
+	overrides                string
+	created                  *time.Time
 }
 
 // WithPlatform sets the platform of the image. The default is linux/amd64
@@ -76,6 +79,33 @@ func WithConfigFragment(path string) Option {
 // WithLabels or WithAnnotations. The default is none.
 func WithConfigTemplates(path string) Option {
 	return func(o *options) error { o.templates = path; return nil }
+}
+
+// WithConfigOverrides reads a JSON file of ConfigOverrides: the configs
+// of the layers and the image's own user, working_dir, stop_signal,
+// entrypoint and cmd, with InheritFromBase for "keep". The default is
+// none. It conflicts with non-empty WithUser, WithWorkingDir,
+// WithStopSignal, WithEntrypoint and WithCmd, which keep the inherited
+// value when empty and so cannot unset a field.
+func WithConfigOverrides(path string) Option {
+	return func(o *options) error { o.overrides = path; return nil }
+}
+
+// WithCreated sets the config's created time from s, as ParseCreated
+// reads it. The default, and "", is the Unix epoch.
+func WithCreated(s string) Option {
+	return func(o *options) error {
+		if s == "" {
+			o.created = nil
+			return nil
+		}
+		t, err := ParseCreated(s)
+		if err != nil {
+			return fmt.Errorf("created %w", err)
+		}
+		o.created = &t
+		return nil
+	}
 }
 
 // WithUser sets config.User. The default "" keeps the inherited user. A
@@ -143,13 +173,17 @@ type Manifest struct {
 //
 // The config starts from the base config (if any): its rootfs, history
 // and the config fields User, Env, Entrypoint, Cmd, WorkingDir, Labels,
-// ExposedPorts, Volumes and StopSignal. The config fragment is merged over
-// it: Env keys already present are replaced in place and new ones appended
-// in fragment order; Labels are merged; User, WorkingDir, StopSignal and
+// ExposedPorts, Volumes and StopSignal. The layers' configs of
+// WithConfigOverrides are applied over it, in order (see LayerConfig).
+// The config fragment is merged over that: Env keys already present are
+// replaced in place and new ones appended in fragment order; Labels are
+// merged; User, WorkingDir, StopSignal and
 // author replace when not empty; Entrypoint, Cmd, ExposedPorts and Volumes
 // replace when present (an empty list clears); history is appended. Then
-// the options are applied with the same rules. Finally the new layers
-// extend rootfs.diff_ids and get one history entry each.
+// the options are applied with the same rules, and the image's own fields
+// of WithConfigOverrides (see ConfigOverrides). Finally the new layers
+// extend rootfs.diff_ids and get one history entry each (created at the
+// epoch); the config is created at WithCreated's time, or the epoch.
 //
 // A base config or fragment for another os or architecture (or another
 // variant, when both name one) fails with ErrPlatformMismatch. Every input
@@ -162,6 +196,16 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 		}
 	}
 	platform := specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant}
+	var overrides *ConfigOverrides
+	if o.overrides != "" {
+		if o.user != "" || o.workingDir != "" || o.stop != "" || len(o.entrypoint) > 0 || len(o.cmd) > 0 {
+			return nil, fmt.Errorf("config overrides %s: user, working dir, stop signal, entrypoint and cmd are given there; give none as an option too", o.overrides)
+		}
+		var err error
+		if overrides, err = readOverrides(o.overrides); err != nil {
+			return nil, err
+		}
+	}
 
 	cfg := specv1.Image{Platform: platform, RootFS: specv1.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}}
 	layers := []specv1.Descriptor{}
@@ -174,6 +218,11 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 			return nil, err
 		}
 		layers = append(layers, base.Layers...)
+	}
+	if overrides != nil {
+		for i := range overrides.Layers {
+			applyLayerConfig(&cfg.Config, &overrides.Layers[i])
+		}
 	}
 	if o.fragment != "" {
 		frag, err := readFragment(o.fragment)
@@ -200,6 +249,9 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 		}
 	}
 	applyOptions(&cfg.Config, &o)
+	if overrides != nil {
+		applyImageOverrides(&cfg.Config, overrides)
+	}
 
 	for _, path := range o.layers {
 		if err := ctx.Err(); err != nil {
@@ -227,6 +279,9 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 		})
 	}
 	created := epoch
+	if o.created != nil {
+		created = *o.created
+	}
 	cfg.Created = &created
 
 	config, err := newBlob(specv1.MediaTypeImageConfig, cfg, nil)
