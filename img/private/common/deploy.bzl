@@ -67,11 +67,14 @@ def target_label(label):
     return s
 
 # Settings that say where the remote cache of lazy pushes (and of the Build
-# Event Service push) is; recorded in the deploy manifest.
+# Event Service push) is, and the credential helpers of remote cache and
+# registry calls; recorded in the deploy manifest.
 REMOTE_CACHE_ATTRS = {
     "_remote_cache": attr.label(default = "//img/settings:remote_cache", providers = [BuildSettingInfo]),
     "_remote_instance_name": attr.label(default = "//img/settings:remote_instance_name", providers = [BuildSettingInfo]),
     "_credential_helper": attr.label(default = "//img/settings:credential_helper", providers = [BuildSettingInfo]),
+    "_credential_helper_oci_registry": attr.label(default = "//img/settings:credential_helper_oci_registry", providers = [BuildSettingInfo]),
+    "_credential_helper_remote_cache": attr.label(default = "//img/settings:credential_helper_remote_cache", providers = [BuildSettingInfo]),
 }
 
 def remote_cache_args(ctx, args):
@@ -85,6 +88,8 @@ def remote_cache_args(ctx, args):
         ("--remote-cache", ctx.attr._remote_cache),
         ("--remote-instance-name", ctx.attr._remote_instance_name),
         ("--credential-helper", ctx.attr._credential_helper),
+        ("--credential-helper-oci-registry", ctx.attr._credential_helper_oci_registry),
+        ("--credential-helper-remote-cache", ctx.attr._credential_helper_remote_cache),
     ]:
         value = attr_value[BuildSettingInfo].value
         if value:
@@ -192,6 +197,7 @@ def deploy_executable(ctx, ops, dispatch):
 # Settings that reach the launcher through its environment.
 DEPLOY_ENV_ATTRS = {
     "_docker_config_path": attr.label(default = "//img/settings:docker_config_path", providers = [BuildSettingInfo]),
+    "_insecure": attr.label(default = "//img/settings:insecure", providers = [BuildSettingInfo]),
 }
 
 def deploy_environment(ctx):
@@ -206,8 +212,19 @@ def deploy_environment(ctx):
     env = {}
     docker_config = ctx.attr._docker_config_path[BuildSettingInfo].value
     if docker_config:
-        env["REGISTRY_AUTH_FILE"] = docker_config
+        # Read instead of ~/.docker/config.json; the launcher resolves a
+        # relative path against $BUILD_WORKSPACE_DIRECTORY.
+        env["IMG_DOCKER_CONFIG"] = docker_config
+    if ctx.attr._insecure[BuildSettingInfo].value == "enabled":
+        env["IMG_INSECURE"] = "1"
     return RunEnvironmentInfo(
         environment = env,
-        inherited_environment = ["DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "LOADER_BINARY", "DOCKER_DEFAULT_PLATFORM"],
+        inherited_environment = [
+            "DOCKER_CONFIG",
+            "IMG_DOCKER_CONFIG",
+            "IMG_INSECURE",
+            "REGISTRY_AUTH_FILE",
+            "LOADER_BINARY",
+            "DOCKER_DEFAULT_PLATFORM",
+        ],
     )

@@ -8,5 +8,9 @@ LoadSettingsInfo = provider(
         "remote_cache": "string: `remote_cache`; empty when unset.",
         "remote_instance_name": "string: `remote_instance_name`; empty when unset.",
         "credential_helper": "string: `credential_helper`; empty when unset.",
+        "credential_helper_oci_registry": "string: `credential_helper_oci_registry`, the helper of registry calls (before `credential_helper`); empty when unset.",
+        "credential_helper_remote_cache": "string: `credential_helper_remote_cache`, the helper of remote cache calls (before `credential_helper`); empty when unset.",
+        "docker_config_path": "string: `docker_config_path`, a config.json or its directory; empty when unset.",
+        "insecure": "bool: `insecure` is enabled (plain HTTP and unverified TLS for every registry).",
     },
 )

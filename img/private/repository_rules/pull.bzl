@@ -1,6 +1,6 @@
 """pull: a base image from a registry, fetched shallow by default."""
 
-load(":pull_common.bzl", "PULL_TOOL_ENVIRON", "apparent_name", "limits_env")
+load(":pull_common.bzl", "DOCKER_CONFIG_PATH_DOC", "PULL_TOOL_ENVIRON", "apparent_name", "insecure", "limits_env", "registry_flags")
 load(":registry_sources.bzl", "registry_sources")
 
 
@@ -29,10 +29,11 @@ download the layers when something needs their bytes.""",
         default = "img_tool",
         values = ["img_tool", "bazel"],
         doc = """`img_tool`: the pull tool, with docker config.json credentials
-(`DOCKER_CONFIG`, `IMG_DOCKER_CONFIG`, `~/.docker/config.json`) and
-credential helpers. `bazel`: Bazel's downloader (its `--credential_helper`
-and netrc apply; anonymous otherwise).""",
+(`docker_config_path`, `IMG_DOCKER_CONFIG`, `DOCKER_CONFIG`,
+`~/.docker/config.json`) and credential helpers. `bazel`: Bazel's downloader
+(its `--credential_helper` and netrc apply; anonymous otherwise).""",
     ),
+    "docker_config_path": attr.string(doc = DOCKER_CONFIG_PATH_DOC),
     "_pull_tool": attr.label(default = "@rules_img_pull_tool//:pull_tool", allow_single_file = True),
 }
 
@@ -53,12 +54,7 @@ def _pull_with_tool(rctx, regs, out):
     if rctx.attr.digest:
         args.extend(["--digest", rctx.attr.digest])
     env = rctx.os.environ
-    if env.get("IMG_DOCKER_CONFIG"):
-        args.extend(["--docker-config", env["IMG_DOCKER_CONFIG"]])
-    for host in [h for h in env.get("IMG_INSECURE_REGISTRIES", "").split(",") if h]:
-        args.extend(["--insecure-registry", host])
-    if env.get("IMG_REGISTRY_CA_FILE"):
-        args.extend(["--ca-file", env["IMG_REGISTRY_CA_FILE"]])
+    args.extend(registry_flags(rctx, rctx.attr.docker_config_path))
     res = rctx.execute(args, timeout = 3600, quiet = True, environment = limits_env(env))
     if res.return_code != 0:
         fail("pull {} ({}{} from {}): {}".format(
@@ -71,15 +67,17 @@ def _pull_with_tool(rctx, regs, out):
     if res.stderr:
         print(res.stderr.strip())  # buildifier: disable=print
 
-def _url(registry, repository, kind, ref):
+def _url(registry, repository, kind, ref, plain_http):
     host = registry.split("/")[0]
-    scheme = "http" if host.startswith("127.") or host.startswith("localhost") or host.startswith("[::1]") else "https"
+    loopback = host.startswith("127.") or host.startswith("localhost") or host.startswith("[::1]")
+    scheme = "http" if loopback or plain_http else "https"
     return "{}://{}/v2/{}/{}/{}".format(scheme, registry, repository, kind, ref)
 
 def _fetch(rctx, regs, kind, digest, path, accept = None):
     """Downloads one manifest or blob by digest (checked) to path."""
+    plain_http = insecure(rctx)
     rctx.download(
-        url = [_url(r, rctx.attr.repository, kind, digest) for r in regs],
+        url = [_url(r, rctx.attr.repository, kind, digest, plain_http) for r in regs],
         output = path,
         sha256 = digest.removeprefix("sha256:"),
         headers = {"Accept": [accept]} if accept else {},
@@ -232,15 +230,20 @@ PullInfo lists the registries in the same order, and a push or load that
 needs base layers fetches or mounts them from the first that has them.
 
 **Auth and transport** (downloader `img_tool`). Credentials come from a
-docker `config.json` (`auths`, `credHelpers`, `credsStore`): the directory
-in `IMG_DOCKER_CONFIG` or `DOCKER_CONFIG`, else `~/.docker`. Repository rules
-see only the environment Bazel passes, so set them with `--repo_env`, e.g.
-`common --repo_env=IMG_DOCKER_CONFIG=/home/me/.docker`. A missing or wrong
-credential fails with the registry, the repository and the config file in
-the message, never a secret. Plain HTTP is used only for loopback registries
-and those listed in `IMG_INSECURE_REGISTRIES` (comma-separated); a private
-CA bundle can be given in `IMG_REGISTRY_CA_FILE`. With downloader `bazel`,
-Bazel's downloader fetches (its `--credential_helper`, netrc and
+docker `config.json` (`auths`, `credHelpers`, `credsStore`): the file or
+directory in `docker_config_path`, else in `IMG_DOCKER_CONFIG`, else the
+directory `DOCKER_CONFIG`, else `~/.docker`. A credential helper of Bazel's
+protocol in `IMG_CREDENTIAL_HELPER_OCI_REGISTRY` (else
+`IMG_CREDENTIAL_HELPER`) is asked first. Repository rules see only the
+environment Bazel passes and no build settings, so set these with
+`--repo_env`, e.g. `common --repo_env=IMG_DOCKER_CONFIG=/home/me/.docker`.
+A missing or wrong credential fails with the registry, the repository and
+the config file in the message, never a secret. Plain HTTP is used only for
+loopback registries and those listed in `IMG_INSECURE_REGISTRIES`
+(comma-separated); `IMG_INSECURE=1` makes every registry insecure (plain
+HTTP allowed, TLS certificates not verified). A private CA bundle can be
+given in `IMG_REGISTRY_CA_FILE`. With downloader `bazel`, Bazel's downloader
+fetches (its `--credential_helper`, netrc and
 `--experimental_downloader_config` apply).
 
 **Timeouts and bounds** (downloader `img_tool`). A registry that does not

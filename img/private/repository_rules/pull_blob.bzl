@@ -1,6 +1,6 @@
 """pull_blob_file, pull_blob_archive: one blob from a registry, by digest."""
 
-load(":pull_common.bzl", "PULL_TOOL_ENVIRON", "apparent_name", "limits_env")
+load(":pull_common.bzl", "DOCKER_CONFIG_PATH_DOC", "PULL_TOOL_ENVIRON", "apparent_name", "insecure", "limits_env", "registry_flags")
 load(":registry_sources.bzl", "registry_sources")
 
 _SOURCE_ATTRS = {
@@ -17,10 +17,12 @@ are tried in order; an empty list means Docker Hub."""),
         default = "img_tool",
         values = ["img_tool", "bazel"],
         doc = """`img_tool`: the pull tool, with docker config.json credentials
-(`IMG_DOCKER_CONFIG`, `DOCKER_CONFIG`, `~/.docker`), `IMG_INSECURE_REGISTRIES`
-and `IMG_REGISTRY_CA_FILE`, as for `pull`. `bazel`: Bazel's downloader (its
-`--credential_helper`, netrc and repository cache apply; anonymous otherwise).""",
+(`docker_config_path`, `IMG_DOCKER_CONFIG`, `DOCKER_CONFIG`, `~/.docker`),
+`IMG_INSECURE`, `IMG_INSECURE_REGISTRIES` and `IMG_REGISTRY_CA_FILE`, as for
+`pull`. `bazel`: Bazel's downloader (its `--credential_helper`, netrc and
+repository cache apply; anonymous otherwise).""",
     ),
+    "docker_config_path": attr.string(doc = DOCKER_CONFIG_PATH_DOC),
     "_pull_tool": attr.label(default = "@rules_img_pull_tool//:pull_tool", allow_single_file = True),
 }
 
@@ -43,11 +45,12 @@ def _sources(rctx, kind):
 def _insecure(rctx):
     return [h for h in rctx.os.environ.get("IMG_INSECURE_REGISTRIES", "").split(",") if h]
 
-def _url(registry, repository, digest, insecure):
-    """Plain HTTP only for loopback hosts and those in IMG_INSECURE_REGISTRIES."""
+def _url(registry, repository, digest, insecure_hosts, plain_http):
+    """Plain HTTP only for loopback hosts, those in IMG_INSECURE_REGISTRIES
+    and, with IMG_INSECURE, every host."""
     host = registry.split("/")[0]
     loopback = host.startswith("127.") or host.startswith("localhost") or host.startswith("[::1]")
-    scheme = "http" if loopback or host in insecure else "https"
+    scheme = "http" if loopback or plain_http or host in insecure_hosts else "https"
     return "{}://{}/v2/{}/blobs/{}".format(scheme, registry, repository, digest)
 
 def _download_with_tool(rctx, kind, sources, output, executable):
@@ -56,12 +59,7 @@ def _download_with_tool(rctx, kind, sources, output, executable):
     common = ["--digest", rctx.attr.digest, "--output", output]
     if executable:
         common.append("--executable")
-    if env.get("IMG_DOCKER_CONFIG"):
-        common.extend(["--docker-config", env["IMG_DOCKER_CONFIG"]])
-    for host in _insecure(rctx):
-        common.extend(["--insecure-registry", host])
-    if env.get("IMG_REGISTRY_CA_FILE"):
-        common.extend(["--ca-file", env["IMG_REGISTRY_CA_FILE"]])
+    common.extend(registry_flags(rctx, rctx.attr.docker_config_path))
     errors = []
     for s in sources:
         args = [tool, "download-blob", "--repository", s.repository]
@@ -74,8 +72,8 @@ def _download_with_tool(rctx, kind, sources, output, executable):
     fail("{} {}: cannot fetch blob {}:\n{}".format(kind, apparent_name(rctx), _where(sources, rctx.attr.digest), "\n".join(errors)))
 
 def _download_with_bazel(rctx, kind, sources, output, executable):
-    insecure = _insecure(rctx)
-    urls = [_url(r, s.repository, rctx.attr.digest, insecure) for s in sources for r in s.registries]
+    hosts, plain_http = _insecure(rctx), insecure(rctx)
+    urls = [_url(r, s.repository, rctx.attr.digest, hosts, plain_http) for s in sources for r in s.registries]
     res = rctx.download(
         url = urls,
         output = output,

@@ -14,13 +14,17 @@ def _load_settings_impl(ctx):
         remote_cache = _value(ctx, "remote_cache"),
         remote_instance_name = _value(ctx, "remote_instance_name"),
         credential_helper = _value(ctx, "credential_helper"),
+        credential_helper_oci_registry = _value(ctx, "credential_helper_oci_registry"),
+        credential_helper_remote_cache = _value(ctx, "credential_helper_remote_cache"),
+        docker_config_path = _value(ctx, "docker_config_path"),
+        insecure = _value(ctx, "insecure") == "enabled",
     )]
 
 load_settings = rule(
     implementation = _load_settings_impl,
     attrs = {
         "_" + name: attr.label(default = "//img/settings:" + name, providers = [BuildSettingInfo])
-        for name in ["load_strategy", "load_daemon", "remote_cache", "remote_instance_name", "credential_helper"]
+        for name in ["load_strategy", "load_daemon", "remote_cache", "remote_instance_name", "credential_helper", "credential_helper_oci_registry", "credential_helper_remote_cache", "docker_config_path", "insecure"]
     },
     doc = "LoadSettingsInfo of the build's //img/settings values.",
 )
