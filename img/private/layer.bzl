@@ -1,8 +1,8 @@
 """image_layer: one action writes a layer blob and its metadata."""
 
-load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
-load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
-load("//img/private/common:compression.bzl", "COMPRESSION_ATTRS", "compression", "layer_name")
+load("//img/private/common:build.bzl", "TOOLCHAINS")
+load("//img/private/common:compression.bzl", "COMPRESSION_ATTRS", "compression")
+load("//img/private/common:layer_action.bzl", "LAYER_DIRECTORY_ATTRS", "directory_options", "write_layer")
 load("//img/private/providers:layer_info.bzl", "LayerInfo")
 
 _ATTRS = {
@@ -28,38 +28,7 @@ runfiles under `<path>.runfiles/`.""",
         doc = """Path in the image -> tar header overrides from `file_metadata()`. Every path
 must match an entry of the layer, or the action fails.""",
     ),
-    "create_parent_directories": attr.string(
-        default = "auto",
-        values = ["auto", "enabled", "disabled"],
-        doc = """`enabled`: the layer also holds a directory entry (mode 0755, owner 0:0,
-mtime 0) for every parent directory of its entries that it does not list
-itself, written once, before the first entry below it; never for `/`.
-Layer-wide `default_metadata` does not apply to them; a `file_metadata`
-entry for such a directory does. `disabled`: only the listed entries, so
-the directories of lower layers keep their modes and owners. `auto`:
-`//img/settings:create_parent_directories`.""",
-    ),
-    "tree_artifact_handling": attr.string(
-        default = "auto",
-        values = ["auto", "full", "deduplicate_symlink"],
-        doc = """A directory output (tree artifact) at more than one path of the layer, for
-example in `srcs` and in the runfiles of an executable. `full`: written in
-full at every path (its files are stored once, the others hardlinked).
-`deduplicate_symlink`: written in full at the first path; each later path
-is a relative symlink to it. `auto`:
-`//img/settings:layer_tree_artifact_handling`.""",
-    ),
-    "_default_create_parent_directories": attr.label(
-        default = "//img/settings:create_parent_directories",
-        providers = [BuildSettingInfo],
-        doc = "The setting behind `create_parent_directories = \"auto\"`.",
-    ),
-    "_default_tree_artifact_handling": attr.label(
-        default = "//img/settings:layer_tree_artifact_handling",
-        providers = [BuildSettingInfo],
-        doc = "The setting behind `tree_artifact_handling = \"auto\"`.",
-    ),
-} | COMPRESSION_ATTRS
+} | COMPRESSION_ATTRS | LAYER_DIRECTORY_ATTRS
 
 def _check_path(ctx, attr_name, path):
     parts = path.strip("/").split("/")
@@ -75,44 +44,8 @@ def _runfiles_path(workspace_name, f):
 def _typed(f):
     return ("d" if f.is_directory else "f") + f.path
 
-def _tree_options(ctx):
-    """The directory choices of the layer action, `auto` resolved.
-
-    Args:
-        ctx: image_layer's rule context.
-
-    Returns:
-        struct(parents, trees): parents a bool, trees "full" or
-        "deduplicate_symlink".
-    """
-    parents = ctx.attr.create_parent_directories
-    if parents == "auto":
-        parents = ctx.attr._default_create_parent_directories[BuildSettingInfo].value
-    trees = ctx.attr.tree_artifact_handling
-    if trees == "auto":
-        trees = ctx.attr._default_tree_artifact_handling[BuildSettingInfo].value
-    if parents not in ["enabled", "disabled"]:
-        fail("{}: //img/settings:create_parent_directories must be enabled or disabled, not {}".format(ctx.label, repr(parents)))
-    if trees not in ["full", "deduplicate_symlink"]:
-        fail("{}: //img/settings:layer_tree_artifact_handling must be full or deduplicate_symlink, not {}".format(ctx.label, repr(trees)))
-    return struct(parents = parents == "enabled", trees = trees)
-
 def _emit_layer(ctx, fmt, dirs):
-    out = ctx.actions.declare_file(ctx.label.name + compression.extension(fmt.format))
-    metadata = ctx.actions.declare_file(ctx.label.name + "_metadata.json")
     args = ctx.actions.args()
-    args.add("layer")
-    args.add("--name", layer_name(ctx.label))
-    args.add("--format", fmt.format)
-    args.add("--metadata", metadata)
-    if fmt.estargz:
-        args.add("--estargz")
-    args.add_all(compression.tuning_args(ctx, fmt.format))
-    if dirs.parents:
-        args.add("--create-parent-directories")
-    args.add("--layer-tree-artifact-handling", dirs.trees)
-    for k, v in ctx.attr.annotations.items():
-        args.add("--annotation", "{}={}".format(k, v))
     if ctx.attr.default_metadata:
         args.add("--default-metadata", ctx.attr.default_metadata)
     for path, md in ctx.attr.file_metadata.items():
@@ -163,19 +96,11 @@ def _emit_layer(ctx, fmt, dirs):
             links.add(path.strip("/") + "\0" + target)
         extra.append(links)
 
-    ctx.actions.run(
-        executable = img_tool(ctx),
-        arguments = [args] + extra + [files, out.path],
-        inputs = depset(transitive = inputs),
-        outputs = [out, metadata],
-        mnemonic = "LayerTar",
-        progress_message = "Writing layer %{label}",
-    )
-    return LayerInfo(blob = out, metadata = metadata, media_type = compression.media_type(fmt.format), estargz = fmt.estargz)
+    return write_layer(ctx, basename = ctx.label.name, fmt = fmt, dirs = dirs, entry_args = [args] + extra + [files], inputs = inputs)
 
 def _image_layer_impl(ctx):
     fmt = compression.resolve(ctx, ctx.attr.compress, ctx.attr.estargz)
-    info = _emit_layer(ctx, fmt, _tree_options(ctx))
+    info = _emit_layer(ctx, fmt, directory_options(ctx))
     return [
         DefaultInfo(files = depset([info.blob])),
         OutputGroupInfo(layer = depset([info.blob]), metadata = depset([info.metadata])),

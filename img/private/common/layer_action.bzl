@@ -1,0 +1,107 @@
+"""The layer action shared by the layer rules: one action, blob and metadata."""
+
+load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
+load("//img/private/common:build.bzl", "img_tool")
+load("//img/private/common:compression.bzl", "compression", "layer_name")
+load("//img/private/providers:layer_info.bzl", "LayerInfo")
+
+# Directory handling of the layer rules that take files, with the hidden
+# settings behind `auto`.
+LAYER_DIRECTORY_ATTRS = {
+    "create_parent_directories": attr.string(
+        default = "auto",
+        values = ["auto", "enabled", "disabled"],
+        doc = """`enabled`: the layer also holds a directory entry (owner 0:0, mtime 0) for
+every parent directory of its entries that it does not list itself,
+written once, before the first entry below it; never for `/`. The mode is
+0755, except for the world-writable directories `/tmp`, `/var/tmp`,
+`/dev/shm` and `/run/lock`, which get 1777 so that a layer never narrows
+them in a base image.
+Layer-wide `default_metadata` does not apply to them; a `file_metadata`
+entry for such a directory does. `disabled`: only the listed entries, so
+the directories of lower layers keep their modes and owners. `auto`:
+`//img/settings:create_parent_directories`.""",
+    ),
+    "tree_artifact_handling": attr.string(
+        default = "auto",
+        values = ["auto", "full", "deduplicate_symlink"],
+        doc = """A directory output (tree artifact) at more than one path of the layer, for
+example in `srcs` and in the runfiles of an executable. `full`: written in
+full at every path (its files are stored once, the others hardlinked).
+`deduplicate_symlink`: written in full at the first path; each later path
+is a relative symlink to it. `auto`:
+`//img/settings:layer_tree_artifact_handling`.""",
+    ),
+    "_default_create_parent_directories": attr.label(
+        default = "//img/settings:create_parent_directories",
+        providers = [BuildSettingInfo],
+        doc = "The setting behind `create_parent_directories = \"auto\"`.",
+    ),
+    "_default_tree_artifact_handling": attr.label(
+        default = "//img/settings:layer_tree_artifact_handling",
+        providers = [BuildSettingInfo],
+        doc = "The setting behind `tree_artifact_handling = \"auto\"`.",
+    ),
+}
+
+def directory_options(ctx):
+    """The directory choices of a layer action, `auto` resolved.
+
+    Args:
+        ctx: rule context with LAYER_DIRECTORY_ATTRS.
+
+    Returns:
+        struct(parents, trees): parents a bool, trees "full" or
+        "deduplicate_symlink".
+    """
+    parents = ctx.attr.create_parent_directories
+    if parents == "auto":
+        parents = ctx.attr._default_create_parent_directories[BuildSettingInfo].value
+    trees = ctx.attr.tree_artifact_handling
+    if trees == "auto":
+        trees = ctx.attr._default_tree_artifact_handling[BuildSettingInfo].value
+    if parents not in ["enabled", "disabled"]:
+        fail("{}: //img/settings:create_parent_directories must be enabled or disabled, not {}".format(ctx.label, repr(parents)))
+    if trees not in ["full", "deduplicate_symlink"]:
+        fail("{}: //img/settings:layer_tree_artifact_handling must be full or deduplicate_symlink, not {}".format(ctx.label, repr(trees)))
+    return struct(parents = parents == "enabled", trees = trees)
+
+def write_layer(ctx, *, basename, fmt, dirs, entry_args, inputs, name = None):
+    """Declares the blob and metadata of one layer and the action writing both.
+
+    Args:
+        ctx: rule context with COMPRESSION_ATTRS and `annotations`.
+        basename: file name stem of the outputs (the blob gets the extension).
+        fmt: struct(format, estargz) from compression.resolve.
+        dirs: struct(parents, trees) from directory_options.
+        entry_args: list of Args (or strings) naming what goes into the layer.
+        inputs: list of depsets of the files those arguments read.
+        name: the name recorded in the metadata; default the target's label.
+
+    Returns:
+        LayerInfo of the new layer.
+    """
+    out = ctx.actions.declare_file(basename + compression.extension(fmt.format))
+    metadata = ctx.actions.declare_file(basename + "_metadata.json")
+    args = ctx.actions.args()
+    args.add("layer")
+    args.add("--name", name or layer_name(ctx.label))
+    args.add("--format", fmt.format)
+    args.add("--metadata", metadata)
+    if fmt.estargz:
+        args.add("--estargz")
+    args.add_all(compression.tuning_args(ctx, fmt.format))
+    if dirs.parents:
+        args.add("--create-parent-directories")
+    args.add("--layer-tree-artifact-handling", dirs.trees)
+    for k, v in ctx.attr.annotations.items():
+        args.add("--annotation", "{}={}".format(k, v))
+    ctx.actions.run(
+        executable = img_tool(ctx),
+        arguments = [args] + entry_args + [out.path],
+        inputs = depset(transitive = inputs),
+        outputs = [out, metadata],
+        mnemonic = "LayerTar",
+        progress_message = "Writing layer %{label}" + ("" if name == None else " ({})".format(name)),
+    )
+    return LayerInfo(blob = out, metadata = metadata, media_type = compression.media_type(fmt.format), estargz = fmt.estargz)
