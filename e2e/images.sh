@@ -165,6 +165,9 @@ else
   tail -30 "$work/build.out"; bad "bazel build --output_groups=tarball //images:load_multiarch"
 fi
 
+# 5. create_parent_directories over a base with a sticky /tmp (see parents.sh).
+"$here/parents.sh" && ok "parents (see above)" || bad "parents"
+
 rm -rf "$work"
 echo "images: $pass passed, $fail failed"
 [ "$fail" = 0 ]
