@@ -122,5 +122,41 @@ else
   grep -q "push_tag_and_tag_list: set tag or tag_list, not both" "$work/run.out" && ok "tag and tag_list: analysis error" || bad "tag and tag_list: unclear"
 fi
 
+# 7. Registry settings. docker_config_path: credentials only in a config
+#    file of any name in a temp dir (DOCKER_CONFIG points at an empty
+#    directory, so ~/.docker is not read either); a relative path is
+#    relative to the workspace. insecure: the self-signed TLS registry
+#    without its CA.
+mkdir -p "$work/creds" "$work/empty-docker"
+printf '{"auths":{"127.0.0.1:5001":{"auth":"%s"}}}\n' "$(printf '%s:%s' "$R_auth_REGISTRY_USER" "$R_auth_REGISTRY_PASSWORD" | base64 -w0)" >"$work/creds/registry-auth.json"
+auth_digest() { DOCKER_CONFIG=$R_auth_REGISTRY_DOCKER_CONFIG crane digest "127.0.0.1:5001/e2e/hello:$1" 2>&1; }
+if DOCKER_CONFIG=$work/empty-docker bazel run --@rules_img//img/settings:docker_config_path="$work/creds/registry-auth.json" \
+  //images:push_hello_auth -- --tag via-config-path >"$work/run.out" 2>&1 &&
+  [ "$(auth_digest via-config-path)" = "$(digest_of //images:hello)" ]; then
+  ok "docker_config_path: pushed to the htpasswd registry with credentials only in $work/creds/registry-auth.json; crane reads $(digest_of //images:hello)"
+else
+  tail -5 "$work/run.out"; bad "docker_config_path push"
+fi
+grep -q "$R_auth_REGISTRY_PASSWORD" "$work/run.out" && bad "docker_config_path: the output shows the password" || ok "docker_config_path: no password in the output"
+rel=$(realpath --relative-to="$here/basic" "$work/creds/registry-auth.json")
+DOCKER_CONFIG=$work/empty-docker bazel run --@rules_img//img/settings:docker_config_path="$rel" \
+  //images:push_hello_auth -- --tag via-relative-path >"$work/run.out" 2>&1 &&
+  [ "$(auth_digest via-relative-path)" = "$(digest_of //images:hello)" ] &&
+  ok "docker_config_path relative to the workspace ($rel)" || { tail -5 "$work/run.out"; bad "docker_config_path relative"; }
+if DOCKER_CONFIG=$work/empty-docker bazel run //images:push_hello_auth -- --tag without-config >"$work/run.out" 2>&1; then
+  bad "without docker_config_path the push to the htpasswd registry succeeded"
+else
+  grep -q "127.0.0.1:5001" "$work/run.out" && grep -qi "401\|authentication" "$work/run.out" &&
+    ok "without docker_config_path: 401 naming 127.0.0.1:5001" || { tail -3 "$work/run.out"; bad "without docker_config_path: unclear error"; }
+fi
+if env -u SSL_CERT_FILE -u IMG_REGISTRY_CA_FILE bazel run //images:push_hello_tls -- --tag untrusted >"$work/run.out" 2>&1; then
+  bad "tls: push without the CA and without insecure succeeded"
+else
+  ok "tls: without the CA and without insecure the push fails ($(grep -o 'x509[^"]*' "$work/run.out" | head -1 | cut -c1-60))"
+fi
+env -u SSL_CERT_FILE -u IMG_REGISTRY_CA_FILE bazel run --@rules_img//img/settings:insecure=enabled //images:push_hello_tls -- --tag insecure >"$work/run.out" 2>&1 &&
+  [ "$(SSL_CERT_FILE=$R_tls_REGISTRY_CA crane digest 127.0.0.1:5002/e2e/hello:insecure 2>&1)" = "$(digest_of //images:hello)" ] &&
+  ok "insecure=enabled: pushed to the self-signed TLS registry without its CA" || { tail -5 "$work/run.out"; bad "insecure push"; }
+
 echo "push: $pass passed, $fail failed"
 [ "$fail" = 0 ]
