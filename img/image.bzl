@@ -7,6 +7,11 @@ load("@rules_img//img:image.bzl", "image_index", "image_manifest")
 
 load("//img/private:index.bzl", _image_index = "image_index")
 load("//img/private:manifest.bzl", _image_manifest = "image_manifest")
+load("//img/private/common:inherit.bzl", _INHERIT_FROM_BASE = "INHERIT_FROM_BASE")
 
 image_manifest = _image_manifest
 image_index = _image_index
+
+# Default of image_manifest's user, working_dir, stop_signal (and, as the
+# only item, entrypoint and cmd): inherit the base's value.
+INHERIT_FROM_BASE = _INHERIT_FROM_BASE

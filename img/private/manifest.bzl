@@ -1,15 +1,20 @@
 """image_manifest: a single-platform image from a base and layers."""
 
+load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
 load("//img/private/common:compression.bzl", "compression", "layer_name")
 load("//img/private/common:image_outputs.bzl", "IMAGE_OUTPUT_ATTRS", "image_output_groups")
+load("//img/private/common:inherit.bzl", "INHERIT_FROM_BASE", "inherit")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "expand_templates")
 load("//img/private/common:transitions.bzl", "normalize_layer_transition")
 load("//img/private/platforms:platforms.bzl", "TargetPlatformInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
+load("//img/private/providers:layer_config_info.bzl", "ImageLayerConfigInfo")
 load("//img/private/providers:layer_info.bzl", "LayerInfo")
+load("//img/private/providers:layers_info.bzl", "LayersInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
 load("//img/private/providers:pull_info.bzl", "PullInfo")
+load("//img/private/providers:stamp_setting_info.bzl", "StampSettingInfo")
 
 _ATTRS = {
     "base": attr.label(
@@ -21,7 +26,12 @@ taken. Its layers come first; its config is inherited.""",
     "layers": attr.label_list(
         allow_files = compression.tar_extensions,
         cfg = normalize_layer_transition,
-        doc = "Layers on top of the base, bottom first: `image_layer`/`layer_from_tar` targets or plain tar files.",
+        doc = """Layers on top of the base, bottom first: targets with LayerInfo
+(`image_layer`, `layer_from_tar`), targets with LayersInfo (all their
+layers, in order, e.g. `layer_from_binary`), or plain tar files. A target
+that also returns ImageLayerConfigInfo brings config along (e.g. the
+entrypoint of its binary): the layers' configs are applied in this order
+over the base's config, before `config_fragment` and the attributes below.""",
     ),
     "os": attr.string(
         doc = "OS of the image (GOOS). Empty: the base image's, else the target platform's.",
@@ -32,14 +42,70 @@ taken. Its layers come first; its config is inherited.""",
     "platform": attr.string_dict(
         doc = "Further platform fields, e.g. `{\"variant\": \"v8\"}`; also used to choose the manifest of a base index.",
     ),
-    "user": attr.string(doc = "User (name or UID, optionally `:group`) the container process runs as."),
-    "env": attr.string_dict(doc = "Environment variables; a base's variable of the same name is replaced. Templates allowed."),
-    "entrypoint": attr.string_list(doc = "Entrypoint argv; replaces the base's."),
-    "cmd": attr.string_list(doc = "Default arguments (cmd); replaces the base's."),
-    "working_dir": attr.string(doc = "Working directory of the container process."),
+    "user": attr.string(
+        default = INHERIT_FROM_BASE,
+        doc = """User (name or UID, optionally `:group`) the container process runs as.
+Default `INHERIT_FROM_BASE`: the base's (after the layers' configs); `""`
+unsets it.""",
+    ),
+    "env": attr.string_dict(doc = """Environment variables, over the base's and then the layers' (a variable
+of the same name is replaced in place). Templates allowed."""),
+    "entrypoint": attr.string_list(
+        default = [INHERIT_FROM_BASE],
+        doc = """Entrypoint argv. Default `[INHERIT_FROM_BASE]`: the base's, or the last
+one a layer set (ImageLayerConfigInfo); `[]` unsets it; each
+`INHERIT_FROM_BASE` item is replaced by that inherited list, so
+`[INHERIT_FROM_BASE, "--verbose"]` appends an argument.""",
+    ),
+    "cmd": attr.string_list(
+        default = [INHERIT_FROM_BASE],
+        doc = """Default arguments (cmd), with the same rules as `entrypoint`:
+`[INHERIT_FROM_BASE]` (the default) inherits, `[]` unsets, items
+`INHERIT_FROM_BASE` splice the inherited list in. A layer that sets an
+entrypoint also sets cmd (to its own, or empty), as Dockerfile's
+`ENTRYPOINT` does.""",
+    ),
+    "working_dir": attr.string(
+        default = INHERIT_FROM_BASE,
+        doc = """Working directory of the container process. Default `INHERIT_FROM_BASE`:
+the base's (after the layers' configs); `""` unsets it.""",
+    ),
     "labels": attr.string_dict(doc = "Config labels, merged over the base's. Templates allowed."),
     "annotations": attr.string_dict(doc = "Manifest annotations. Templates allowed."),
-    "stop_signal": attr.string(doc = "Signal that stops the container, e.g. `SIGTERM`."),
+    "stop_signal": attr.string(
+        default = INHERIT_FROM_BASE,
+        doc = """Signal that stops the container, e.g. `SIGTERM`. Default
+`INHERIT_FROM_BASE`: the base's; `""` unsets it.""",
+    ),
+    "created": attr.label(
+        allow_single_file = True,
+        doc = """File holding the creation time of the image (the config's `created`),
+as an RFC 3339 date-time (e.g. `2024-05-06T07:08:09Z`) or Unix seconds;
+whitespace around it is ignored. E.g. a file written by a stamped genrule.
+Wins over `created_timestamp` and `stamp_created`. An invalid time fails
+the build, naming the target and the value.""",
+    ),
+    "created_timestamp": attr.string(
+        doc = """Creation time of the image: an RFC 3339 date-time (e.g.
+`2024-05-06T07:08:09Z`, an offset and fractional seconds are kept as
+written) or Unix seconds as digits (e.g. `1700000000`, written as RFC 3339
+in UTC). Used when `created` is not set; wins over `stamp_created`.
+Without `created`, `created_timestamp` and stamping, the image is created
+at the Unix epoch, so that equal inputs give equal digests.""",
+    ),
+    "stamp_created": attr.string(
+        default = "auto",
+        values = ["auto", "enabled", "disabled"],
+        doc = """Whether a stamped build sets the creation time to the build's time
+(`BUILD_TIMESTAMP` of Bazel's volatile workspace status, in UTC).
+`enabled`: when Bazel's `--stamp` is given (or `//img/settings:stamp` is
+`force`); `disabled`: never; `auto`: as `//img/settings:stamp_created`
+says (default `disabled`). `created` and `created_timestamp` win over it.""",
+    ),
+    "_stamp_created_setting": attr.label(
+        default = "//img/settings:stamp_created",
+        providers = [BuildSettingInfo],
+    ),
     "config_fragment": attr.label(
         allow_single_file = [".json"],
         doc = """JSON of a partial image config, merged over the base's config before the
@@ -82,8 +148,17 @@ def _select_base(ctx, os, arch):
     ))
 
 def _layer_infos(ctx):
+    """The new layers, bottom first, and the layers' configs in layer order."""
     infos = []
+    configs = []
     for target in ctx.attr.layers:
+        if ImageLayerConfigInfo in target:
+            configs.append(target[ImageLayerConfigInfo])
+        if LayersInfo in target:
+            if not target[LayersInfo].layers:
+                fail("{}: layers entry {} has LayersInfo without layers".format(ctx.label, target.label))
+            infos.extend(target[LayersInfo].layers)
+            continue
         if LayerInfo in target:
             infos.append(target[LayerInfo])
             continue
@@ -102,7 +177,16 @@ def _layer_infos(ctx):
         )
         fmt = compression.source_compression(tar)
         infos.append(LayerInfo(blob = tar, metadata = md, media_type = compression.media_type(fmt), estargz = False))
-    return infos
+    return infos, configs
+
+def _stamp_created(ctx):
+    """Whether the creation time comes from the workspace status."""
+    if ctx.attr.stamp_created == "disabled":
+        return False
+    if ctx.attr.stamp_created == "auto" and ctx.attr._stamp_created_setting[BuildSettingInfo].value != "enabled":
+        return False
+    info = ctx.attr._stamp_setting[StampSettingInfo]
+    return info.bazel_setting or info.user_preference == "force"
 
 def _image_manifest_impl(ctx):
     target = ctx.attr._os_cpu[TargetPlatformInfo]
@@ -123,7 +207,7 @@ def _image_manifest_impl(ctx):
     if not os or not arch:
         fail("{}: the target platform has no known OS/CPU constraint; set os and architecture".format(ctx.label))
 
-    new_layers = _layer_infos(ctx)
+    new_layers, layer_configs = _layer_infos(ctx)
     name = ctx.label.name
     manifest = ctx.actions.declare_file(name + "_manifest.json")
     config = ctx.actions.declare_file(name + "_config.json")
@@ -132,6 +216,7 @@ def _image_manifest_impl(ctx):
 
     args = ctx.actions.args()
     args.add("manifest")
+    args.add("--name", layer_name(ctx.label))
     args.add("--os", os)
     args.add("--architecture", arch)
     if platform.get("variant"):
@@ -146,20 +231,30 @@ def _image_manifest_impl(ctx):
     if ctx.file.config_fragment:
         args.add("--config-fragment", ctx.file.config_fragment)
         inputs.append(ctx.file.config_fragment)
-    if ctx.attr.user:
-        args.add("--user", ctx.attr.user)
+    overrides = inherit.config_overrides(ctx, name, layer_configs, {
+        "user": ctx.attr.user,
+        "working_dir": ctx.attr.working_dir,
+        "stop_signal": ctx.attr.stop_signal,
+        "entrypoint": ctx.attr.entrypoint,
+        "cmd": ctx.attr.cmd,
+    })
+    if overrides:
+        args.add("--config-overrides", overrides)
+        inputs.append(overrides)
+    if ctx.file.created:
+        args.add("--created-file", ctx.file.created)
+        inputs.append(ctx.file.created)
+    elif ctx.attr.created_timestamp:
+        args.add("--created", ctx.attr.created_timestamp)
+    elif _stamp_created(ctx):
+        args.add("--created-from-status", ctx.version_file)
+        inputs.append(ctx.version_file)
     for k, v in ctx.attr.env.items():
         args.add("--env", "{}={}".format(k, v))
-    args.add_all(ctx.attr.entrypoint, before_each = "--entrypoint")
-    args.add_all(ctx.attr.cmd, before_each = "--cmd")
-    if ctx.attr.working_dir:
-        args.add("--working-dir", ctx.attr.working_dir)
     for k, v in ctx.attr.labels.items():
         args.add("--label", "{}={}".format(k, v))
     for k, v in ctx.attr.annotations.items():
         args.add("--annotation", "{}={}".format(k, v))
-    if ctx.attr.stop_signal:
-        args.add("--stop-signal", ctx.attr.stop_signal)
     templates = expand_templates(ctx, name, {
         "env": ctx.attr.env,
         "labels": ctx.attr.labels,
