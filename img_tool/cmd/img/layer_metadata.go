@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/compress"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
@@ -19,9 +20,13 @@ func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) erro
 		name        string
 		annotations = kvFlag{name: "annotation"}
 		window      zstdWindowFlag
+		mediaType   string
+		diffIDKeys  stringList
 	)
 	fs.StringVar(&name, "name", "", "Name recorded in the metadata. Defaults to the digest.")
 	fs.Var(&annotations, "annotation", "KEY=VALUE annotation for the layer descriptor. Repeatable.")
+	fs.StringVar(&mediaType, "media-type", "", "Media type recorded in the metadata: a tar layer media type whose compression (none, gzip, zstd) must be the blob's. Defaults to the OCI tar media type of the blob's compression.")
+	fs.Var(&diffIDKeys, "diff-id-annotation", "KEY: an annotation whose value is the diff_id of the blob. Repeatable.")
 	window.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -32,13 +37,52 @@ func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) erro
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
 	res, err := describeBlob(in, window.limits())
+	if err == nil && mediaType != "" {
+		res.MediaType, err = declaredMediaType(mediaType, res.MediaType)
+	}
 	if err != nil {
 		if name != "" {
 			return fmt.Errorf("layer-metadata %s (%s): %w", name, in, err)
 		}
 		return fmt.Errorf("layer-metadata %s: %w", in, err)
 	}
-	return writeMetadata(out, name, res, annotations.Map())
+	ann := annotations.Map()
+	for _, k := range diffIDKeys {
+		if _, ok := ann[k]; ok {
+			return fmt.Errorf("layer-metadata %s: annotation %q is given by both --annotation and --diff-id-annotation", in, k)
+		}
+		ann[k] = res.DiffID
+	}
+	return writeMetadata(out, name, res, ann)
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// declaredMediaType checks a media type given for a blob whose compression
+// showed as the OCI media type detected: it must be a tar layer media type
+// (metadata.LayerMediaTypes) of the same compression. Docker names the
+// compression with a dot (".tar.gzip"), OCI with a plus ("+gzip").
+func declaredMediaType(declared, detected string) (string, error) {
+	if !metadata.IsLayer(declared) {
+		return "", fmt.Errorf("media type %q is not a tar layer media type; want one of %s", declared, strings.Join(metadata.LayerMediaTypes, ", "))
+	}
+	compression := func(mt string) string {
+		switch {
+		case strings.HasSuffix(mt, "+gzip"), strings.HasSuffix(mt, ".gzip"):
+			return "gzip"
+		case strings.HasSuffix(mt, "+zstd"), strings.HasSuffix(mt, ".zstd"):
+			return "zstd"
+		}
+		return "uncompressed"
+	}
+	if got, want := compression(detected), compression(declared); got != want {
+		return "", fmt.Errorf("the blob is a %s tar, but media type %q says %s", got, declared, want)
+	}
+	return declared, nil
 }
 
 // describeBlob reads an existing layer blob once: the raw bytes are hashed
