@@ -57,6 +57,7 @@ def _emit_layer(ctx, fmt, dirs):
     files.use_param_file("--add-from-file=%s", use_always = True)
     inputs = []
     extra = []
+    empty_file = []  # the one empty input, declared when first needed
     ws = ctx.workspace_name
     for path, target in ctx.attr.srcs.items():
         _check_path(ctx, "srcs", path)
@@ -71,6 +72,15 @@ def _emit_layer(ctx, fmt, dirs):
             rf.add_all(runfiles.files, map_each = lambda f: _runfiles_path(ws, f) + "\0" + _typed(f), expand_directories = False, allow_closure = True)
             rf.add_all(runfiles.symlinks, map_each = lambda s: ws + "/" + s.path + "\0" + _typed(s.target_file), allow_closure = True)
             rf.add_all(runfiles.root_symlinks, map_each = lambda s: s.path + "\0" + _typed(s.target_file), allow_closure = True)
+            if runfiles.empty_filenames:
+                # Files Bazel creates empty in runfiles trees (Python's
+                # __init__.py), all from one empty input.
+                if not empty_file:
+                    empty_file.append(ctx.actions.declare_file(ctx.label.name + "_empty_file"))
+                    ctx.actions.write(empty_file[0], "")
+                empty = empty_file[0]
+                rf.add_all(runfiles.empty_filenames, map_each = lambda n: (n[3:] if n.startswith("../") else ws + "/" + n) + "\0" + _typed(empty), allow_closure = True)
+                inputs.append(depset([empty]))
             repo_mapping = getattr(info.files_to_run, "repo_mapping_manifest", None)
             if repo_mapping:
                 # Runfiles libraries resolve apparent repository names with it.
