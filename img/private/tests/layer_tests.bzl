@@ -143,7 +143,10 @@ layer_directory_flags_settings_test = analysistest.make(
 def _test_binary_impl(ctx):
     exe = ctx.actions.declare_file(ctx.label.name)
     ctx.actions.symlink(output = exe, target_file = ctx.file.src, is_executable = True)
-    return [DefaultInfo(executable = exe, runfiles = ctx.runfiles(files = ctx.files.data))]
+    return [
+        DefaultInfo(executable = exe, runfiles = ctx.runfiles(files = ctx.files.data)),
+        RunEnvironmentInfo(environment = ctx.attr.run_env),
+    ]
 
 # An executable with runfiles, like sh_binary, without a rules_shell dependency
 # (the tests load when rules_img is not the root module, e.g. in BCR presubmits).
@@ -153,5 +156,6 @@ test_binary = rule(
     attrs = {
         "src": attr.label(mandatory = True, allow_single_file = True),
         "data": attr.label_list(allow_files = True),
+        "run_env": attr.string_dict(doc = "Environment for `bazel run`, as RunEnvironmentInfo (Starlark rules have no `env`)."),
     },
 )
