@@ -326,6 +326,26 @@ image_manifest(
 )
 ```
 
+Config fields, in order: the base's config, then each layer's config
+(ImageLayerConfigInfo, e.g. from `layer_from_binary`), then
+`config_fragment`, then the attributes. `user`, `working_dir`,
+`stop_signal`, `entrypoint` and `cmd` default to `INHERIT_FROM_BASE`
+(loaded from `@rules_img//img:image.bzl`): left alone they keep that
+value, set to `""` or `[]` they unset the field, and in a list the item
+`INHERIT_FROM_BASE` stands for the inherited list:
+
+```starlark
+load("@rules_img//img:image.bzl", "INHERIT_FROM_BASE", "image_manifest")
+
+image_manifest(
+    name = "debug",
+    base = ":app",
+    entrypoint = [INHERIT_FROM_BASE, "--verbose"],  # the base's, plus a flag
+    cmd = [],  # no cmd
+    user = "",  # no user: root
+)
+```
+
 Output groups: `descriptor`, `digest`, `oci_layout` (a directory),
 `oci_tarball` (the layout as a tar, for `ctr images import` or
 `podman load`) and `tarball` (for `docker load`).""",
