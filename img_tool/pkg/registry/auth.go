@@ -147,6 +147,9 @@ type AuthError struct {
 	Code string
 	// ConfigPath is the docker config.json that credentials came from.
 	ConfigPath string
+	// ConfigMissing is true when ConfigPath did not exist, e.g. a path
+	// outside a build action's sandbox (Bazel's hermetic /tmp).
+	ConfigMissing bool
 	// HaveCredentials is true when the config yielded credentials for the
 	// registry, false when the request was anonymous.
 	HaveCredentials bool
@@ -157,11 +160,15 @@ type AuthError struct {
 func (e *AuthError) Error() string {
 	status := fmt.Sprintf("%d %s", e.StatusCode, e.Code)
 	prefix := fmt.Sprintf("registry %s repository %s: ", e.Registry, e.Repository)
+	config := e.ConfigPath
+	if e.ConfigMissing {
+		config += " (which does not exist here)"
+	}
 	switch {
 	case !e.HaveCredentials && e.StatusCode == http.StatusUnauthorized:
-		return prefix + fmt.Sprintf("authentication required (%s); set up credentials in %s or a credential helper", status, e.ConfigPath)
+		return prefix + fmt.Sprintf("authentication required (%s); set up credentials in %s or a credential helper", status, config)
 	case !e.HaveCredentials:
-		return prefix + fmt.Sprintf("access denied (%s) to anonymous pulls; set up credentials in %s or a credential helper", status, e.ConfigPath)
+		return prefix + fmt.Sprintf("access denied (%s) to anonymous pulls; set up credentials in %s or a credential helper", status, config)
 	case e.StatusCode == http.StatusUnauthorized:
 		return prefix + fmt.Sprintf("authentication failed (%s): the registry rejected the credentials for %s from %s", status, e.Registry, e.ConfigPath)
 	default:
@@ -182,7 +189,9 @@ func asAuthError(err error, registry, repository, configPath string, haveCredent
 		return nil
 	}
 	code := ErrorCode(terr)
+	_, statErr := os.Stat(configPath)
 	return &AuthError{
+		ConfigMissing:   errors.Is(statErr, os.ErrNotExist),
 		Registry:        registry,
 		Repository:      repository,
 		StatusCode:      terr.StatusCode,

@@ -237,13 +237,17 @@ func TestAuthErrors(t *testing.T) {
 		{"bearer rejected", 401, "UNAUTHORIZED", bearer, true, "authentication failed (401 UNAUTHORIZED)"},
 		{"denied", 403, "DENIED", basic, true, "access denied (403 DENIED): the credentials for HOST from CONFIG have no pull access to base/app"},
 		{"denied anonymous", 403, "DENIED", basic, false, "access denied (403 DENIED) to anonymous pulls; set up credentials in CONFIG"},
+		{"no config file", 401, "UNAUTHORIZED", basic, false, "authentication required (401 UNAUTHORIZED); set up credentials in CONFIG (which does not exist here) or a credential helper"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newDenyServer(t, tc.status, tc.code, tc.challenge)
 			host := strings.TrimPrefix(s.URL, "http://")
-			dir := t.TempDir()
-			if tc.creds {
+			dir := t.TempDir() // no config.json
+			switch {
+			case tc.creds:
 				dir = authsConfig(t, host)
+			case !strings.Contains(tc.want, "does not exist"):
+				dir = writeConfig(t, "{}")
 			}
 			c, err := New(WithConfigDir(dir), WithRetryBackoff(fastBackoff))
 			if err != nil {
