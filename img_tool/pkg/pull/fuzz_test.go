@@ -138,8 +138,14 @@ func FuzzPull(f *testing.F) {
 		reg.mu.Lock()
 		reg.root = root
 		reg.mu.Unlock()
-		out := filepath.Join(dir, "image")
-		os.RemoveAll(out)
+		// A fresh parent per input: what one input leaves behind (or a
+		// slow cleanup of it) cannot be mistaken for the next one's output.
+		parent, err := os.MkdirTemp(dir, "run")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(parent)
+		out := filepath.Join(parent, "image")
 		req := Request{
 			Registries:      []string{host},
 			Repository:      "fuzz/app",
