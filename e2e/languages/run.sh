@@ -45,8 +45,8 @@ write_module() { sed -e "s|@REGISTRY@|$registry|g" -e "s|@DIGEST@|$1|g" MODULE.b
 files() { bazel cquery --output=files ${2:+--output_groups=$2} "$1" 2>/dev/null; }
 # elf_machine: e_machine of the ELF file on stdin, as "3e00" (x86-64) or "b700" (aarch64).
 elf_machine() { head -c 20 | od -An -tx1 -j18 -N2 | tr -d ' \n'; }
-# member TAR PATH: the name of PATH in TAR, with or without a leading "./".
-member() { tar -tf "$1" 2>/dev/null | grep -m1 -xE "(\./)?$2"; }
+# member LIST PATH: the name of PATH in a tar's listing, with or without a leading "./".
+member() { grep -m1 -xE "(\./)?$2" "$1"; }
 
 # 1. The root file systems, cached by their inputs.
 for arch in amd64 arm64; do
@@ -156,14 +156,22 @@ if bazel build //py:multiarch --output_groups=+digest >"$work/b.out" 2>&1 &&
   echo "$arm" | jq -e '.architecture == "arm64" and .os == "linux" and (.config.Cmd == ["--lang", "python"])' >/dev/null &&
     ok "multiarch: the arm64 config says linux/arm64, cmd $(echo "$arm" | jq -c .config.Cmd)" || bad "multiarch: arm64 config $(echo "$arm" | jq -c '{architecture, os}')"
   crane export --insecure --platform linux/arm64 "$ref" "$work/arm64.tar" >/dev/null 2>&1
-  m=$(tar -xOf "$work/arm64.tar" "$(member "$work/arm64.tar" usr/bin/python3.11)" 2>/dev/null | elf_machine)
-  [ "$m" = b700 ] && ok "multiarch: the arm64 image's usr/bin/python3.11 is an ELF for aarch64 (e_machine 0xb7)" || bad "multiarch: arm64 python3.11 e_machine $m"
+  tar -tf "$work/arm64.tar" >"$work/arm64.list" 2>/dev/null
+  m=$(tar -xOf "$work/arm64.tar" "$(member "$work/arm64.list" usr/bin/python3.11)" 2>/dev/null | elf_machine)
+  # The control: the same check of the amd64 image must see x86-64.
+  crane export --insecure --platform linux/amd64 "$ref" "$work/amd64.tar" >/dev/null 2>&1
+  m64=$(tar -xOf "$work/amd64.tar" "$(tar -tf "$work/amd64.tar" | grep -m1 -xE '(\./)?usr/bin/python3.11')" 2>/dev/null | elf_machine)
+  [ "$m" = b700 ] && [ "$m64" = 3e00 ] && ok "multiarch: usr/bin/python3.11 is an ELF for aarch64 (e_machine 0xb7) in the arm64 image, for x86-64 (0x3e) in the amd64 one" || bad "multiarch: python3.11 e_machine arm64 $m, amd64 $m64"
+  base_layer() { crane manifest --insecure --platform "linux/$2" "$1" 2>/dev/null | jq -r '.layers[0].digest'; }
+  b=$(base_layer "$registry/e2e/debian-python:bookworm" arm64)
+  [ -n "$b" ] && [ "$b" != null ] && [ "$(base_layer "$ref" arm64)" = "$b" ] && [ "$(base_layer "$ref" amd64)" != "$b" ] &&
+    ok "multiarch: the arm64 image sits on the base's arm64 layer ${b:0:19}…, the amd64 one on another" || bad "multiarch: base layers: arm64 $(base_layer "$ref" arm64), base arm64 $b"
   entry=$(echo "$arm" | jq -r '.config.Entrypoint[0]' | sed 's|^/||')
-  tar -xOf "$work/arm64.tar" "$(member "$work/arm64.tar" "$entry.runfiles/_main/py/greeting.txt")" 2>/dev/null | grep -qx "hello from a Python runfile" &&
-    tar -tf "$work/arm64.tar" | grep -qE "^(\./)?$entry.runfiles/.*python/runfiles/runfiles.py$" &&
+  [ "$(tar -xOf "$work/arm64.tar" "$(member "$work/arm64.list" "$entry.runfiles/_main/py/greeting.txt")" 2>/dev/null)" = "hello from a Python runfile" ] &&
+    member "$work/arm64.list" "$entry.runfiles/.*python/runfiles/runfiles.py" >/dev/null &&
     ok "multiarch: the arm64 image holds the program, its data file and the runfiles library under /$entry.runfiles" ||
-    bad "multiarch: /$entry.runfiles in the arm64 image: $(tar -tf "$work/arm64.tar" | grep -cE "^(\./)?$entry") entries"
-  rm -f "$work/arm64.tar"
+    bad "multiarch: /$entry.runfiles in the arm64 image: $(grep -cE "^(\./)?$entry" "$work/arm64.list") entries"
+  rm -f "$work/arm64.tar" "$work/amd64.tar"
 else
   tail -20 "$work/b.out" "$work/r.out" 2>/dev/null; bad "multiarch: build and push"
 fi
@@ -179,7 +187,7 @@ fi
 
 # 5. Layer digests across bazel clean --expunge (the registry still serves
 #    the base to the fresh pull).
-layers="//cc:image.layer //sh:image.layer //py:image.layer //py:multiarch.layer //base:rootfs_amd64"
+layers="//cc:image.layer //sh:image.layer //py:image.layer //base:rootfs_amd64 //base:rootfs_arm64"
 digests() {
   # shellcheck disable=SC2086
   bazel build $layers --output_groups=+metadata >"$work/b.out" 2>&1 || { tail -20 "$work/b.out"; return 1; }
