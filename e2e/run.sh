@@ -22,7 +22,11 @@
 #      platforms to binaries cross-compiled for each (exec_platforms.sh);
 #  12. a release built twice byte-identically, consumed through
 #      archive_override without go: pull, build, push, load, the six
-#      platforms' prebuilt binaries (release/run.sh).
+#      platforms' prebuilt binaries (release/run.sh);
+#  13. programs in C, shell and Python as image_from_binary images on a
+#      Debian base built with mmdebstrap and pulled from a loopback registry:
+#      run in containerd and dockerd, a linux/amd64 + linux/arm64 index,
+#      layer digests across clean builds (languages/run.sh).
 # The bzlmod workspaces run under Bazel 8's and 9's defaults (bazel8.bazelrc).
 # Ends with "N passed, N failed". Needs bazel on PATH (tools/setup.sh).
 set -uo pipefail
@@ -150,6 +154,9 @@ bazel shutdown >/dev/null 2>&1
 
 # 12. A release, consumed without go (see release/run.sh).
 "$here/release/run.sh" && ok "release (see above)" || bad "release"
+
+# 13. Programs in several languages as images (see languages/run.sh).
+"$here/languages/run.sh" && ok "languages (see above)" || bad "languages"
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" = 0 ]

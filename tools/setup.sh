@@ -17,6 +17,8 @@ need=()
 for tool in jq openssl zstd; do command -v "$tool" >/dev/null || need+=("$tool"); done
 # A static shell for the base image of e2e/compat.
 command -v busybox >/dev/null || need+=(busybox-static)
+# The Debian root file systems of e2e/languages.
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 # Package lists first when anything is missing (a fresh machine may have none).
 if [ ${#need[@]} -gt 0 ] || ! command -v containerd >/dev/null || ! command -v dockerd >/dev/null || ! command -v podman >/dev/null; then
   apt-get update -qq
