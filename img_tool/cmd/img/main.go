@@ -105,6 +105,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
+	if len(args) > 1 && (args[0] == "--insecure" || args[0] == "-insecure") {
+		// img --insecure COMMAND: the command's own --insecure.
+		args = append([]string{args[1], "--insecure"}, args[2:]...)
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "img: unknown command %q\n\n", args[0])
