@@ -14,7 +14,11 @@ pass=0 fail=0
 ok() { echo "ok   $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 work=$(mktemp -d /tmp/rules_img_pull.XXXXXX)
+# Sandboxed actions get a private /tmp (Bazel 7's hermetic /tmp): the config
+# file of the DownloadBlob check lives outside it.
+action_creds=$(mkdir -p "$HOME/.cache" && mktemp -d "$HOME/.cache/rules_img_pull_creds.XXXXXX")
 cleanup() {
+  rm -rf "$action_creds"
   (cd "$here" && bazel shutdown >/dev/null 2>&1)
   for m in plain auth tls; do "$services/registry.sh" clean "$m" >/dev/null 2>&1; done
   rm -rf "$work" "$here/MODULE.bazel"
@@ -44,7 +48,12 @@ for repo in base/app:v1 base/eager:v1 base/lazy:v1 base/mirror:v1 base/workspace
 push auth base/app:v1 || seeded=0
 push tls base/app:v1 || seeded=0
 [ "$seeded" = 1 ] && ok "crane pushed the base ($digest, $total bytes) to plain, auth and tls registries" || { tail -5 "$work/seed.out"; bad "seeding the registries"; exit 1; }
-sed -e "s|@DIGEST@|$digest|g" "$here/MODULE.bazel.in" >"$here/MODULE.bazel"
+# A docker config file (any name) with the htpasswd registry's credentials,
+# for docker_config_path; DOCKER_CONFIG=$work/empty-docker keeps ~/.docker out.
+mkdir -p "$work/creds" "$work/empty-docker"
+auth_config=$work/creds/registry-auth.json
+printf '{"auths":{"127.0.0.1:5001":{"auth":"%s"}}}\n' "$(printf '%s:%s' "$R_auth_REGISTRY_USER" "$R_auth_REGISTRY_PASSWORD" | base64 -w0)" >"$auth_config"
+sed -e "s|@DIGEST@|$digest|g" -e "s|@AUTH_CONFIG@|$auth_config|g" "$here/MODULE.bazel.in" >"$here/MODULE.bazel"
 
 cd "$here" || exit 1
 # blob_gets LOG REPO: digests of blobs fetched from REPO (GET, not HEAD).
@@ -182,6 +191,40 @@ if bazel build @no_digest//:image >"$work/b.out" 2>&1; then
   bad "pull without digest accepted"
 else
   grep -q "digest = \"$digest\"" "$work/b.out" && ok "no digest: the error prints the digest to pin" || { bad "no digest: no digest printed"; grep -A3 ERROR "$work/b.out" | head -5; }
+fi
+
+# 10. docker_config_path: the pull attribute, and the setting for the
+#     DownloadBlob actions of the layers; no credentials in ~/.docker (DOCKER_CONFIG
+#     is an empty directory), no credential helper.
+nohelper=(--repo_env=DOCKER_CONFIG="$work/empty-docker" --repo_env=IMG_DOCKER_CONFIG= --repo_env=IMG_CREDENTIAL_HELPER= --repo_env=IMG_CREDENTIAL_HELPER_OCI_REGISTRY=)
+if bazel build "${nohelper[@]}" @base_auth_config//:image >"$work/b.out" 2>&1 &&
+  jq -e --arg d "$digest" '.root.digest == $d' "$(bazel info output_base 2>/dev/null)/external/+_repo_rules+base_auth_config/image/pull.json" >/dev/null; then
+  ok "docker_config_path: pulled $digest from the htpasswd registry with credentials only in $auth_config"
+else
+  tail -10 "$work/b.out"; bad "docker_config_path pull"
+fi
+if bazel build "${nohelper[@]}" @base_auth//:image >"$work/b.out" 2>&1; then
+  bad "without docker_config_path the pull from the htpasswd registry succeeded"
+elif grep -q "127.0.0.1:5001" "$work/b.out" && grep -qi "401\|authentication required" "$work/b.out"; then
+  grep -q "$R_auth_REGISTRY_PASSWORD" "$work/b.out" && bad "without docker_config_path: the error prints the password" || ok "without docker_config_path: clear 401 naming 127.0.0.1:5001: $(grep -o 'registry 127.0.0.1:5001[^;]*' "$work/b.out" | head -1)"
+else
+  bad "without docker_config_path: unclear error"; grep -E 'ERROR|rror' "$work/b.out" | head -3
+fi
+if bazel build "${nohelper[@]}" @base_auth_config//:layers >"$work/b.out" 2>&1; then
+  bad "DownloadBlob without the docker_config_path setting succeeded"
+else
+  grep -q "127.0.0.1:5001" "$work/b.out" && ok "DownloadBlob without the setting: fails naming 127.0.0.1:5001" || { bad "DownloadBlob without the setting: unclear"; grep ERROR "$work/b.out" | head -3; }
+fi
+cp "$auth_config" "$action_creds/registry-auth.json"
+with_setting=(--@rules_img//img/settings:docker_config_path="$action_creds/registry-auth.json")
+if bazel build "${nohelper[@]}" "${with_setting[@]}" @base_auth_config//:layers >"$work/b.out" 2>&1; then
+  n=0
+  for f in $(bazel cquery "${nohelper[@]}" "${with_setting[@]}" --output=files @base_auth_config//:layers 2>/dev/null); do
+    [ "sha256:$(sha256sum "$f" | cut -d' ' -f1)" = "sha256:$(basename "$f")" ] && n=$((n + 1))
+  done
+  [ "$n" = "$(layers base_auth_config | wc -l)" ] && ok "docker_config_path setting: DownloadBlob actions fetched all $n layers from the htpasswd registry, digests verified with sha256sum" || bad "DownloadBlob with the setting: $n layers verified"
+else
+  tail -10 "$work/b.out"; bad "DownloadBlob with the docker_config_path setting"
 fi
 
 echo "pull: $pass passed, $fail failed"
