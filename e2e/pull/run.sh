@@ -55,6 +55,17 @@ auth_config=$work/creds/registry-auth.json
 printf '{"auths":{"127.0.0.1:5001":{"auth":"%s"}}}\n' "$(printf '%s:%s' "$R_auth_REGISTRY_USER" "$R_auth_REGISTRY_PASSWORD" | base64 -w0)" >"$auth_config"
 sed -e "s|@DIGEST@|$digest|g" -e "s|@AUTH_CONFIG@|$auth_config|g" "$here/MODULE.bazel.in" >"$here/MODULE.bazel"
 
+# The base for the INHERIT_FROM_BASE checks (section 2b): its linux/amd64
+# image with entrypoint, cmd, user and working dir set by crane mutate.
+cfg_ref=127.0.0.1:5000/base/config
+if crane push --insecure "$layout" "$cfg_ref:v1" >>"$work/seed.out" 2>&1 &&
+  crane mutate --insecure --platform linux/amd64 --entrypoint /app/bin/hello,--plain --cmd --greeting,world \
+    --user 1000:1000 --workdir /app -t "$cfg_ref:mutated" "$cfg_ref:v1" >>"$work/seed.out" 2>&1; then
+  sed -i "s|@CONFIG_DIGEST@|$(crane digest --insecure "$cfg_ref:mutated")|g" "$here/MODULE.bazel"
+else
+  tail -5 "$work/seed.out"; bad "crane mutate: a base with entrypoint, cmd, user and working dir"
+fi
+
 cd "$here" || exit 1
 # blob_gets LOG REPO: digests of blobs fetched from REPO (GET, not HEAD).
 blob_gets() { grep -o "\"GET /v2/$2/blobs/sha256:[0-9a-f]*" "$1" | sed 's/.*blobs\///' | sort -u; }
@@ -75,6 +86,29 @@ if bazel build //:app_on_base >"$work/b.out" 2>&1; then
 else
   tail -20 "$work/b.out"; bad "shallow pull"
 fi
+# 2b. INHERIT_FROM_BASE on the pulled base/config: config fields left alone
+#     equal the base's (read with crane), "" and [] unset them, an
+#     INHERIT_FROM_BASE item splices the base's list in; created_timestamp.
+if bazel build //:config_inherit //:config_unset //:config_append >"$work/b.out" 2>&1; then
+  crane config --insecure "$cfg_ref:mutated" >"$work/base_config.json"
+  # cfg TARGET JQ-ARGS...: jq over the config the target built.
+  cfg() { local t=$1; shift; jq "$@" "$(bazel cquery --output=files "//:$t" 2>/dev/null | grep _config.json)"; }
+  fields='.config | {Entrypoint, Cmd, User, WorkingDir}'
+  want='{"Entrypoint":["/app/bin/hello","--plain"],"Cmd":["--greeting","world"],"User":"1000:1000","WorkingDir":"/app"}'
+  jq -e --argjson w "$want" "($fields) == \$w" "$work/base_config.json" >/dev/null || bad "base/config: crane mutate did not set $want"
+  [ "$(cfg config_inherit "$fields")" = "$(jq "$fields" "$work/base_config.json")" ] &&
+    ok "INHERIT_FROM_BASE (default): entrypoint, cmd, user, working dir equal the pulled base's" ||
+    bad "inherit: $(cfg config_inherit -c "$fields" 2>&1)"
+  cfg config_unset -e '(.config | has("Cmd") or has("User") | not) and .config.Entrypoint == ["/app/bin/hello","--plain"] and .config.WorkingDir == "/app"' >/dev/null &&
+    ok "cmd = [], user = \"\": both absent from the config, the rest inherited" || bad "unset: $(cfg config_unset -c .config)"
+  cfg config_append -e --slurpfile b "$work/base_config.json" '.config.Entrypoint == $b[0].config.Entrypoint + ["--verbose"] and .config.Cmd == $b[0].config.Cmd' >/dev/null &&
+    ok "entrypoint = [INHERIT_FROM_BASE, \"--verbose\"]: the base's entrypoint + --verbose" || bad "append: $(cfg config_append -c .config.Entrypoint)"
+  [ "$(cfg config_append -r .created)" = 2023-11-14T22:13:20Z ] && [ "$(cfg config_inherit -r .created)" = 1970-01-01T00:00:00Z ] &&
+    ok "created_timestamp = \"1700000000\": created 2023-11-14T22:13:20Z; without it the epoch" || bad "created: $(cfg config_append -r .created)"
+else
+  tail -20 "$work/b.out"; bad "images on base/config"
+fi
+
 # The layout of an image on a shallow base cannot be complete.
 if bazel build --output_groups=oci_layout //:app_on_base >"$work/b.out" 2>&1; then
   bad "shallow: oci_layout without base blobs was allowed"
