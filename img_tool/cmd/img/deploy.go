@@ -65,11 +65,11 @@ Flags:
 
 const deployEnvUsage = `
 Environment:
-  IMG_DOCKER_CONFIG                 docker config.json with credentials, or its directory; relative to the
-                                    workspace (default: //img/settings:docker_config_path, else
-                                    $DOCKER_CONFIG/config.json, else ~/.docker/config.json)
+  IMG_DOCKER_CONFIG                 docker config.json with credentials, or its directory, read instead of
+                                    $DOCKER_CONFIG/config.json and ~/.docker/config.json; relative to the
+                                    workspace (//img/settings:docker_config_path sets it)
   DOCKER_CONFIG                     directory of the docker config.json with credentials
-  IMG_INSECURE                      1: every registry is insecure, as with --insecure (//img/settings:insecure)
+  IMG_INSECURE                      1: every registry is insecure, as with --insecure (//img/settings:insecure sets it)
   IMG_INSECURE_REGISTRIES           comma-separated hosts (or host:port) that may use plain HTTP; loopback always may
   IMG_CREDENTIAL_HELPER_OCI_REGISTRY  credential helper for registries, asked before the docker config
                                     (default: //img/settings:credential_helper_oci_registry, else IMG_CREDENTIAL_HELPER)
