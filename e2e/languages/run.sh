@@ -15,7 +15,7 @@
 #   5. layer digests of the binary layers identical across
 #      `bazel clean --expunge`.
 # Usage: run.sh   (needs bazel, crane, jq, mmdebstrap, the services of
-# tools/services). Env: LANGUAGES_REGISTRY_PORT (5030).
+# tools/services). Env: LANGUAGES_REGISTRY_PORT (5050).
 # Ends with "languages: N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,8 +25,15 @@ pass=0 fail=0
 ok() { echo "ok   $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# finish: the summary; a failed set-up step ends the run here.
+finish() {
+  echo "     languages: $(($(ms "$start") / 1000)) s in all"
+  echo "languages: $pass passed, $fail failed"
+  [ "$fail" = 0 ]
+  exit
+}
 start=$(date +%s%N)
-port=${LANGUAGES_REGISTRY_PORT:-5030}
+port=${LANGUAGES_REGISTRY_PORT:-5050}
 registry=127.0.0.1:$port
 work=$(mktemp -d /tmp/rules_img_languages.XXXXXX)
 cleanup() {
@@ -55,13 +62,13 @@ for arch in amd64 arm64; do
     ln -sfn "$rootfs" "base/rootfs_$arch.tar"
     ok "rootfs $arch: $(($(stat -c %s "$rootfs") / 1048576)) MiB tar in $(ms "$s") ms ($(basename "$rootfs"))"
   else
-    tail -5 "$work/rootfs.err"; bad "rootfs $arch"; exit 1
+    tail -5 "$work/rootfs.err"; bad "rootfs $arch"; finish
   fi
 done
 
 # The base index, pushed to a registry of its own.
 "$services/registry.sh" clean plain "$port" >/dev/null 2>&1
-"$services/registry.sh" start plain "$port" >/dev/null 2>&1 || { bad "start the registry on $registry"; exit 1; }
+"$services/registry.sh" start plain "$port" >/dev/null 2>&1 || { bad "start the registry on $registry"; finish; }
 write_module sha256:0000000000000000000000000000000000000000000000000000000000000000
 s=$(date +%s%N)
 if bazel build //base:debian_python --output_groups=+digest >"$work/b.out" 2>&1 &&
@@ -72,10 +79,10 @@ if bazel build //base:debian_python --output_groups=+digest >"$work/b.out" 2>&1 
   if [ "$got" = "$digest" ] && [ "$archs" = "linux/amd64 linux/arm64" ]; then
     ok "base: built and pushed in $(ms "$s") ms; crane reads $digest ($archs)"
   else
-    bad "base: crane reads $got ($archs), built $digest"; exit 1
+    bad "base: crane reads $got ($archs), built $digest"; finish
   fi
 else
-  tail -20 "$work/b.out" "$work/r.out" 2>/dev/null; bad "base: build and push"; exit 1
+  tail -20 "$work/b.out" "$work/r.out" 2>/dev/null; bad "base: build and push"; finish
 fi
 write_module "$digest"
 
@@ -90,7 +97,7 @@ s=$(date +%s%N)
 if bazel build //cc:all //sh:all //py:all >"$work/b.out" 2>&1; then
   ok "built the images and load targets of cc, sh and py in $(ms "$s") ms"
 else
-  tail -30 "$work/b.out"; bad "build the images"; exit 1
+  tail -30 "$work/b.out"; bad "build the images"; finish
 fi
 for l in $langs; do
   cfg=$(files "//$l:image" | grep '_config\.json$')
@@ -206,6 +213,4 @@ else
   bad "determinism: build failed"
 fi
 
-echo "     languages: $(($(ms "$start") / 1000)) s in all"
-echo "languages: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
