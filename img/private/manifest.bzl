@@ -188,7 +188,14 @@ def _stamp_created(ctx):
     info = ctx.attr._stamp_setting[StampSettingInfo]
     return info.bazel_setting or info.user_preference == "force"
 
+def _check_created_timestamp(ctx):
+    """Fails early for a created_timestamp of neither shape; `img manifest` checks the rest."""
+    ts = ctx.attr.created_timestamp
+    if ts and not ts.isdigit() and not (len(ts) >= 20 and ts[4] == "-" and ts[10] == "T"):
+        fail("{}: created_timestamp {} is neither an RFC 3339 date-time (2024-05-06T07:08:09Z) nor Unix seconds".format(ctx.label, repr(ts)))
+
 def _image_manifest_impl(ctx):
+    _check_created_timestamp(ctx)
     target = ctx.attr._os_cpu[TargetPlatformInfo]
     want_os = ctx.attr.os or target.os
     want_arch = ctx.attr.architecture or target.architecture

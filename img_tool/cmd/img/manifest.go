@@ -109,7 +109,7 @@ func createdFlag(value, file, status string) (string, error) {
 	}
 	switch {
 	case file != "":
-		data, err := os.ReadFile(file)
+		data, err := readSmall(file, 1024)
 		if err != nil {
 			return "", fmt.Errorf("created file: %w", err)
 		}
@@ -141,4 +141,21 @@ func withName(name string, err error) error {
 		return err
 	}
 	return fmt.Errorf("image %s: %w", name, err)
+}
+
+// readSmall reads a file of at most limit bytes.
+func readSmall(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	return data, nil
 }

@@ -129,6 +129,8 @@ func TestManifestConfigOverridesErrors(t *testing.T) {
 		{"bad seconds", []string{"--name", "//app:img", "--created", "99999999999999"}, []string{"image //app:img", `"99999999999999"`}},
 		{"bad created file", []string{"--name", "//app:img", "--created-file", mfWrite(t, f.path("bad.txt"), "tomorrow")},
 			[]string{"image //app:img", f.path("bad.txt"), `"tomorrow"`}},
+		{"created file too large", []string{"--created-file", mfWrite(t, f.path("big.txt"), strings.Repeat("1", 2000))},
+			[]string{f.path("big.txt"), "larger than 1024 bytes"}},
 		{"status without BUILD_TIMESTAMP", []string{"--created-from-status", mfWrite(t, f.path("status.txt"), "BUILD_HOST x\n")},
 			[]string{f.path("status.txt"), "no BUILD_TIMESTAMP"}},
 		{"two created flags", []string{"--created", "1", "--created-file", f.path("bad.txt")}, []string{"at most one of --created"}},
