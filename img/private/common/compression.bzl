@@ -1,6 +1,7 @@
 """Compression choices of layer actions: formats, media types, tuning."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
+load(":media_types.bzl", "GZIP_LAYER", "UNCOMPRESSED_LAYER", "ZSTD_LAYER")
 
 _EXTENSIONS = {
     "gzip": ".tgz",
@@ -9,9 +10,9 @@ _EXTENSIONS = {
 }
 
 _MEDIA_TYPES = {
-    "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
-    "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
-    "none": "application/vnd.oci.image.layer.v1.tar",
+    "gzip": GZIP_LAYER,
+    "zstd": ZSTD_LAYER,
+    "none": UNCOMPRESSED_LAYER,
 }
 
 # Compression of a tar input, from its file name.
