@@ -55,14 +55,23 @@ elf_machine() { head -c 20 | od -An -tx1 -j18 -N2 | tr -d ' \n'; }
 # member LIST PATH: the name of PATH in a tar's listing, with or without a leading "./".
 member() { grep -m1 -xE "(\./)?$2" "$1"; }
 
-# 1. The root file systems, cached by their inputs.
+# 1. The root file systems, cached by their inputs. A cold cache builds
+#    the amd64 one twice (the second time in a scratch cache): the same bytes.
 for arch in amd64 arm64; do
   s=$(date +%s%N)
+  cached=$(find "${XDG_CACHE_HOME:-$HOME/.cache}/rules_img/e2e-languages" -maxdepth 1 -name '*.tar' 2>/dev/null)
   if rootfs=$("$here/base/rootfs.sh" "$arch" 2>"$work/rootfs.err"); then
     ln -sfn "$rootfs" "base/rootfs_$arch.tar"
-    ok "rootfs $arch: $(($(stat -c %s "$rootfs") / 1048576)) MiB tar in $(ms "$s") ms ($(basename "$rootfs"))"
+    if grep -qxF "$rootfs" <<<"$cached"; then how=cached; else how=built; fi
+    ok "rootfs $arch: $(($(stat -c %s "$rootfs") / 1048576)) MiB tar in $(ms "$s") ms ($how: $(basename "$rootfs"))"
   else
     tail -5 "$work/rootfs.err"; bad "rootfs $arch"; finish
+  fi
+  if [ "$arch" = amd64 ] && [ "$how" = built ]; then
+    again=$(XDG_CACHE_HOME=$work/cache "$here/base/rootfs.sh" amd64 2>"$work/rootfs.err")
+    cmp -s "$rootfs" "$again" && ok "rootfs amd64: a second cold build gives the same bytes (sha256 $(sha256sum <"$again" | cut -c1-16)…)" ||
+      bad "rootfs amd64: two cold builds differ ($(cmp "$rootfs" "$again" 2>&1 | head -1))"
+    rm -rf "$work/cache"
   fi
 done
 
