@@ -20,7 +20,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 services=$here/../../tools/services
-export PATH="$(go env GOPATH 2>/dev/null || echo /root/go)/bin:$PATH"
+gopath=$(go env GOPATH 2>/dev/null || echo /root/go)
+export PATH="$gopath/bin:$PATH"
 pass=0 fail=0
 ok() { echo "ok   $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL $*"; fail=$((fail + 1)); }
