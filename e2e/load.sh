@@ -68,7 +68,7 @@ cp "$work/config.txt.orig" "$data"
 # 3. One platform of an index.
 arm_note=$(jq -r .digest "$(bazel cquery --output=files --output_groups=metadata //images:arm64_note 2>/dev/null | head -1)")
 if bazel run //images:load_multiarch -- --platform linux/amd64 >"$work/r.out" 2>&1; then
-  if $ctr content ls -q | grep -qx "$arm_note"; then bad "--platform linux/amd64 also wrote the arm64 layer"; else ok "--platform linux/amd64 wrote no arm64 blob ($(summary "$work/r.out"))"; fi
+  if $ctr content ls -q | grep -cx "$arm_note" >/dev/null; then bad "--platform linux/amd64 also wrote the arm64 layer"; else ok "--platform linux/amd64 wrote no arm64 blob ($(summary "$work/r.out"))"; fi
   run_greets docker.io/e2e/multiarch:latest multi && ok "containerd: the index runs" || bad "containerd: index run"
 else
   tail -10 "$work/r.out"; bad "load one platform of the index"
@@ -138,7 +138,7 @@ clean_tar() { # FILE: a whole tar and nothing after it
 }
 has_entries() { # FILE NAME...: tar -tf lists each NAME
   local f=$1 n; shift
-  for n; do tar -tf "$f" | grep -qx "$n" || return 1; done
+  for n; do tar -tf "$f" | grep -cx "$n" >/dev/null || return 1; done
 }
 if bazel run $tarflag //images:load_hello_auto >"$work/hello.tar" 2>"$work/r.err"; then
   clean_tar "$work/hello.tar" && ok "tar: stdout holds the tar and nothing else ($(stat -c %s "$work/hello.tar") bytes)" || bad "tar: stdout is not just a tar"

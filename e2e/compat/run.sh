@@ -94,7 +94,7 @@ checks() {
   tags=$(crane ls --insecure "$reg/$repo" 2>/dev/null)
   [ -z "$tags" ] && ok "$mode: no tag written by the failed push" || bad "$mode: tags after the failed push: $tags"
   if bazel run "${bz[@]}" --stamp //:push_stamped -- --registry "$reg" --repository "$repo" >"$R" 2>&1 &&
-    crane ls --insecure "$reg/$repo" 2>/dev/null | grep -qx c0ffee1; then
+    crane ls --insecure "$reg/$repo" 2>/dev/null | grep -cx c0ffee1 >/dev/null; then
     ok "$mode: with --stamp the push writes tag c0ffee1"
   else
     tail -10 "$R"; bad "$mode: stamped push"
@@ -145,7 +145,7 @@ checks() {
   # A load without a tag, by digest; --tag adds a name.
   if bazel run "${bz[@]}" --@rules_img//img/settings:load_daemon=containerd //:load >"$R" 2>&1; then
     want=$(cat "$(bazel cquery "${bz[@]}" --output=files --output_groups=digest //:app 2>/dev/null)")
-    $ctr content ls -q | grep -qx "$want" && ok "$mode: image_load without a tag put $want into containerd ($(tail -1 "$R"))" || bad "$mode: manifest $want not in containerd"
+    $ctr content ls -q | grep -cx "$want" >/dev/null && ok "$mode: image_load without a tag put $want into containerd ($(tail -1 "$R"))" || bad "$mode: manifest $want not in containerd"
   else
     tail -10 "$R"; bad "$mode: load without a tag"
   fi

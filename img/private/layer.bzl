@@ -2,7 +2,7 @@
 
 load("//img/private/common:build.bzl", "TOOLCHAINS")
 load("//img/private/common:compression.bzl", "COMPRESSION_ATTRS", "compression")
-load("//img/private/common:layer_action.bzl", "LAYER_DIRECTORY_ATTRS", "directory_options", "write_layer")
+load("//img/private/common:layer_action.bzl", "LAYER_DIRECTORY_ATTRS", "directory_options", "runfiles_path", "typed_source", "write_layer")
 load("//img/private/providers:layer_info.bzl", "LayerInfo")
 
 _ATTRS = {
@@ -35,15 +35,6 @@ def _check_path(ctx, attr_name, path):
     if path.strip("/") == "" or ".." in parts:
         fail("{}: {} key {} is not a path inside the image".format(ctx.label, attr_name, repr(path)))
 
-def _runfiles_path(workspace_name, f):
-    """Path of f below a runfiles root: <repo>/<path>."""
-    if f.short_path.startswith("../"):
-        return f.short_path[3:]
-    return workspace_name + "/" + f.short_path
-
-def _typed(f):
-    return ("d" if f.is_directory else "f") + f.path
-
 def _emit_layer(ctx, fmt, dirs):
     args = ctx.actions.args()
     if ctx.attr.default_metadata:
@@ -69,9 +60,9 @@ def _emit_layer(ctx, fmt, dirs):
             rf = ctx.actions.args()
             rf.set_param_file_format("multiline")
             rf.use_param_file("--runfiles=" + exe.path + "=%s", use_always = True)
-            rf.add_all(runfiles.files, map_each = lambda f: _runfiles_path(ws, f) + "\0" + _typed(f), expand_directories = False, allow_closure = True)
-            rf.add_all(runfiles.symlinks, map_each = lambda s: ws + "/" + s.path + "\0" + _typed(s.target_file), allow_closure = True)
-            rf.add_all(runfiles.root_symlinks, map_each = lambda s: s.path + "\0" + _typed(s.target_file), allow_closure = True)
+            rf.add_all(runfiles.files, map_each = lambda f: runfiles_path(ws, f) + "\0" + typed_source(f), expand_directories = False, allow_closure = True)
+            rf.add_all(runfiles.symlinks, map_each = lambda s: ws + "/" + s.path + "\0" + typed_source(s.target_file), allow_closure = True)
+            rf.add_all(runfiles.root_symlinks, map_each = lambda s: s.path + "\0" + typed_source(s.target_file), allow_closure = True)
             if runfiles.empty_filenames:
                 # Files Bazel creates empty in runfiles trees (Python's
                 # __init__.py), all from one empty input.
@@ -79,12 +70,12 @@ def _emit_layer(ctx, fmt, dirs):
                     empty_file.append(ctx.actions.declare_file(ctx.label.name + "_empty_file"))
                     ctx.actions.write(empty_file[0], "")
                 empty = empty_file[0]
-                rf.add_all(runfiles.empty_filenames, map_each = lambda n: (n[3:] if n.startswith("../") else ws + "/" + n) + "\0" + _typed(empty), allow_closure = True)
+                rf.add_all(runfiles.empty_filenames, map_each = lambda n: (n[3:] if n.startswith("../") else ws + "/" + n) + "\0" + typed_source(empty), allow_closure = True)
                 inputs.append(depset([empty]))
             repo_mapping = getattr(info.files_to_run, "repo_mapping_manifest", None)
             if repo_mapping:
                 # Runfiles libraries resolve apparent repository names with it.
-                rf.add("_repo_mapping\0" + _typed(repo_mapping))
+                rf.add("_repo_mapping\0" + typed_source(repo_mapping))
             extra.append(rf)
             args.add("--executable", "{}={}".format(path, exe.path))
             inputs.append(depset([exe] + ([repo_mapping] if repo_mapping else []), transitive = [runfiles.files]))
@@ -92,7 +83,7 @@ def _emit_layer(ctx, fmt, dirs):
             continue
         if not info.files.to_list():
             fail("{}: srcs[{}] = {} provides no files".format(ctx.label, repr(path), target.label))
-        files.add_all(info.files, map_each = _typed, format_each = path.replace("%", "%%") + "\0%s", expand_directories = False)
+        files.add_all(info.files, map_each = typed_source, format_each = path.replace("%", "%%") + "\0%s", expand_directories = False)
         inputs.append(info.files)
 
     if ctx.attr.symlinks:

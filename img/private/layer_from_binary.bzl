@@ -3,7 +3,7 @@
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS")
 load("//img/private/common:compression.bzl", "COMPRESSION_ATTRS", "compression", "layer_name")
-load("//img/private/common:layer_action.bzl", "LAYER_DIRECTORY_ATTRS", "directory_options", "write_layer")
+load("//img/private/common:layer_action.bzl", "LAYER_DIRECTORY_ATTRS", "directory_options", "runfiles_path", "typed_source", "write_layer")
 load("//img/private/providers:layer_config_info.bzl", "ImageLayerConfigInfo")
 load("//img/private/providers:layers_info.bzl", "LayersInfo")
 
@@ -34,15 +34,6 @@ _run_info_aspect = aspect(
     doc = "Reads `args` and `env` of the binary itself (not of its deps).",
 )
 
-def _rlocation(workspace_name, f):
-    """Path of f below a runfiles root: <repo>/<path>."""
-    if f.short_path.startswith("../"):
-        return f.short_path[3:]
-    return workspace_name + "/" + f.short_path
-
-def _typed(f):
-    return ("d" if f.is_directory else "f") + f.path
-
 def _clean(ctx, attr_name, path):
     clean = path.strip("/")
     if clean == "" or ".." in clean.split("/"):
@@ -53,7 +44,7 @@ def _placement(ctx, exe):
     """Where the binary and its runfiles go, and how runfiles are shared."""
     path = ctx.attr.path
     if not path:
-        path = _rlocation(ctx.workspace_name, exe)
+        path = runfiles_path(ctx.workspace_name, exe)
     elif path.endswith("/"):
         path = path + exe.basename
     path = _clean(ctx, "path", path)
@@ -97,15 +88,15 @@ def _runfiles_args(ctx, runfiles, content, repos, main):
     prefix = content + "/"
 
     def file_entry(f):
-        rel = _rlocation(ws, f)
+        rel = runfiles_path(ws, f)
         if repos != None and rel.split("/", 1)[0] not in repos:
             return None
-        return prefix + rel + "\0" + _typed(f)
+        return prefix + rel + "\0" + typed_source(f)
 
     args.add_all(runfiles.files, map_each = file_entry, expand_directories = False, uniquify = True, allow_closure = True)
     if main:
-        args.add_all(runfiles.symlinks, map_each = lambda s: prefix + ws + "/" + s.path + "\0" + _typed(s.target_file), allow_closure = True)
-        args.add_all(runfiles.root_symlinks, map_each = lambda s: prefix + s.path + "\0" + _typed(s.target_file), allow_closure = True)
+        args.add_all(runfiles.symlinks, map_each = lambda s: prefix + ws + "/" + s.path + "\0" + typed_source(s.target_file), allow_closure = True)
+        args.add_all(runfiles.root_symlinks, map_each = lambda s: prefix + s.path + "\0" + typed_source(s.target_file), allow_closure = True)
     return args
 
 def _empty_files_args(ctx, runfiles, content, empty):
@@ -123,7 +114,7 @@ def _empty_files_args(ctx, runfiles, content, empty):
     return args
 
 def _repo_of(ws, f):
-    return _rlocation(ws, f).split("/", 1)[0]
+    return runfiles_path(ws, f).split("/", 1)[0]
 
 def _layer_from_binary_impl(ctx):
     exe = ctx.executable.binary
@@ -138,7 +129,7 @@ def _layer_from_binary_impl(ctx):
     main_args = ctx.actions.args()
     main_args.set_param_file_format("multiline")
     main_args.use_param_file("--add-from-file=%s", use_always = True)
-    main_args.add(where.path + "\0" + _typed(exe))
+    main_args.add(where.path + "\0" + typed_source(exe))
     main_inputs = [depset([exe])]
 
     # Repositories whose runfiles get a layer of their own: with shared
@@ -179,8 +170,8 @@ def _layer_from_binary_impl(ctx):
         if repo_mapping:
             # Runfiles libraries resolve apparent repository names with it;
             # each binary has its own, so it never goes to the shared tree.
-            main_args.add(where.runfiles + "/_repo_mapping\0" + _typed(repo_mapping))
-            main_args.add(where.path + ".repo_mapping\0" + _typed(repo_mapping))
+            main_args.add(where.runfiles + "/_repo_mapping\0" + typed_source(repo_mapping))
+            main_args.add(where.path + ".repo_mapping\0" + typed_source(repo_mapping))
             main_inputs.append(depset([repo_mapping]))
 
     layers = []

@@ -12,14 +12,17 @@ if [ "$(sum "$1")" = "$(sum "$3")" ]; then echo "ok   @bazel_tools layers are on
 else echo "FAIL @bazel_tools layers differ: $(sum "$1") $(sum "$3")"; fail=1; fi
 if [ "$(sum "$2")" != "$(sum "$4")" ]; then echo "ok   main layers differ"
 else echo "FAIL main layers are equal"; fail=1; fi
-list() { tar -tvf "$1"; }
-if list "$1" | grep -q ' \.shared_runfiles/bazel_tools/tools/bash/runfiles/runfiles.bash$'; then echo "ok   runfiles.bash in the shared tree"
-else echo "FAIL no runfiles.bash in the shared tree:"; list "$1"; fail=1; fi
-if list "$1" | grep -q 'runfiles/_main'; then echo "FAIL the @bazel_tools layer holds main-repository files"; fail=1; fi
+# Listings are read whole first: `grep -q` in a pipefail pipe could stop
+# tar early and fail the pipe although the line was found.
+tools=$(tar -tvf "$1")
+main=$(tar -tvf "$2")
+if grep -q ' \.shared_runfiles/bazel_tools/tools/bash/runfiles/runfiles.bash$' <<<"$tools"; then echo "ok   runfiles.bash in the shared tree"
+else echo "FAIL no runfiles.bash in the shared tree:"; echo "$tools"; fail=1; fi
+if grep -q 'runfiles/_main' <<<"$tools"; then echo "FAIL the @bazel_tools layer holds main-repository files"; fail=1; fi
 for want in "usr/local/bin/greet.runfiles/bazel_tools -> ../../../../.shared_runfiles/bazel_tools" \
             "usr/local/bin/greet.runfiles/_main -> ../../../../.shared_runfiles/_main" \
             ".shared_runfiles/_main/binary/message.txt"; do
-  if list "$2" | grep -qF "$want"; then echo "ok   main layer: $want"
-  else echo "FAIL main layer lacks $want:"; list "$2"; fail=1; fi
+  if grep -qF "$want" <<<"$main"; then echo "ok   main layer: $want"
+  else echo "FAIL main layer lacks $want:"; echo "$main"; fail=1; fi
 done
 exit $fail

@@ -44,6 +44,31 @@ is a relative symlink to it. `auto`:
     ),
 }
 
+def runfiles_path(workspace_name, f):
+    """Path of a runfile below a runfiles root: `<repo>/<path>`.
+
+    Args:
+        workspace_name: the main repository's directory name (ctx.workspace_name).
+        f: a File.
+
+    Returns:
+        The path as runfiles libraries look it up.
+    """
+    if f.short_path.startswith("../"):
+        return f.short_path[3:]
+    return workspace_name + "/" + f.short_path
+
+def typed_source(f):
+    """A layer parameter-file source: `f` or `d` (a directory output), then the path.
+
+    Args:
+        f: a File.
+
+    Returns:
+        The string after the NUL of an `--add-from-file` line.
+    """
+    return ("d" if f.is_directory else "f") + f.path
+
 def directory_options(ctx):
     """The directory choices of a layer action, `auto` resolved.
 
