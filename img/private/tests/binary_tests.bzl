@@ -25,7 +25,11 @@ def _layer_from_binary_impl(ctx):
         for i, arg in enumerate(argv):
             if arg == "--name":
                 names.append(argv[i + 1])
-    asserts.equals(env, sorted(ctx.attr.want_names), sorted(names), "layer names")
+    # {skylib}: bazel_skylib's canonical repository name, which depends on
+    # the Bazel version (bazel_skylib~ or bazel_skylib+).
+    skylib = Label("@bazel_skylib//lib:paths").repo_name
+    want_names = [n.replace("{skylib}", skylib) for n in ctx.attr.want_names]
+    asserts.equals(env, sorted(want_names), sorted(names), "layer names")
     config = target[ImageLayerConfigInfo]
     asserts.equals(env, ctx.attr.want_entrypoint, config.entrypoint)
     asserts.equals(env, ctx.attr.want_cmd, config.cmd)
@@ -61,3 +65,21 @@ image_from_binary_test = analysistest.make(_image_from_binary_impl, attrs = {
     "want_architectures": attr.string_list(mandatory = True),
     "want_layer_count": attr.int(mandatory = True),
 })
+
+# `runfiles_sharing_mode = "auto"` follows the setting; `shared` there splits
+# the runfiles per repository and moves them below runfiles_shared_path.
+layer_from_binary_shared_setting_test = analysistest.make(
+    _layer_from_binary_impl,
+    attrs = {
+        "want_layers": attr.int(mandatory = True),
+        "want_names": attr.string_list(mandatory = True),
+        "want_entrypoint": attr.string_list(mandatory = True),
+        "want_cmd": attr.string_list(),
+        "want_env": attr.string_dict(),
+        "want_working_dir": attr.string(),
+    },
+    config_settings = {
+        str(Label("//img/settings:runfiles_sharing_mode")): "shared",
+        str(Label("//img/settings:runfiles_shared_path")): "/srv/runfiles",
+    },
+)
