@@ -158,5 +158,33 @@ env -u SSL_CERT_FILE -u IMG_REGISTRY_CA_FILE bazel run --@rules_img//img/setting
   [ "$(SSL_CERT_FILE=$R_tls_REGISTRY_CA crane digest 127.0.0.1:5002/e2e/hello:insecure 2>&1)" = "$(digest_of //images:hello)" ] &&
   ok "insecure=enabled: pushed to the self-signed TLS registry without its CA" || { tail -5 "$work/run.out"; bad "insecure push"; }
 
+# credential_helper_oci_registry over credential_helper: the generic helper
+# gives a wrong password, the registry helper the right one; DOCKER_CONFIG is
+# empty. With the generic helper alone the push is refused.
+helper() { # helper FILE USER:PASSWORD: a credential helper of Bazel's protocol
+  printf '#!/bin/sh\n[ "$1" = get ] || exit 2\ncat >>%s.uris\nprintf %s\n' "$1" \
+    "'{\"headers\":{\"Authorization\":[\"Basic $(printf '%s' "$2" | base64 -w0)\"]}}'" >"$1"
+  chmod +x "$1"
+}
+helper "$work/creds/oci-helper" "$R_auth_REGISTRY_USER:$R_auth_REGISTRY_PASSWORD"
+helper "$work/creds/generic-helper" "$R_auth_REGISTRY_USER:wrong-password"
+if DOCKER_CONFIG=$work/empty-docker bazel run --@rules_img//img/settings:credential_helper="$work/creds/generic-helper" \
+  --@rules_img//img/settings:credential_helper_oci_registry="$work/creds/oci-helper" \
+  //images:push_hello_auth -- --tag via-helper >"$work/run.out" 2>&1 &&
+  [ "$(auth_digest via-helper)" = "$(digest_of //images:hello)" ] && grep -q '"uri":"https://127.0.0.1:5001"' "$work/creds/oci-helper.uris" &&
+  [ ! -e "$work/creds/generic-helper.uris" ]; then
+  ok "credential_helper_oci_registry: pushed with its credentials (asked for https://127.0.0.1:5001), the generic helper not asked"
+else
+  tail -5 "$work/run.out"; bad "credential_helper_oci_registry push"
+fi
+if DOCKER_CONFIG=$work/empty-docker bazel run --@rules_img//img/settings:credential_helper="$work/creds/generic-helper" \
+  //images:push_hello_auth -- --tag via-generic >"$work/run.out" 2>&1; then
+  bad "the generic helper's wrong password was accepted"
+else
+  grep -q "127.0.0.1:5001" "$work/run.out" && grep -qi "401\|authentication" "$work/run.out" && ! grep -q "wrong-password\|$R_auth_REGISTRY_PASSWORD" "$work/run.out" &&
+    [ -e "$work/creds/generic-helper.uris" ] && ok "credential_helper alone: asked for the registry, its wrong password refused (401 naming 127.0.0.1:5001, no secret printed)" ||
+    { tail -3 "$work/run.out"; bad "credential_helper alone: unclear"; }
+fi
+
 echo "push: $pass passed, $fail failed"
 [ "$fail" = 0 ]
