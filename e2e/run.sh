@@ -100,7 +100,7 @@ expect_failure //bad:bad_mode "//bad:bad_mode.*/etc/app/config.txt.*mode \"rwxr-
 expect_failure //bad:corrupt_tar "//bad:corrupt_tar \\(tars/corrupt.tar\\): corrupt tar at entry 1"
 expect_failure //bad:truncated_tar_optimized "//bad:truncated_tar_optimized: import tars/truncated.tar: tar ends after entry [0-9]+ without an end-of-archive marker \\(truncated\\)"
 expect_failure //:files_layer "compress.*lz4" "--@rules_img//img/settings:compress=lz4"
-expect_failure //bad:malformed_fragment "img manifest: config fragment bad/malformed_fragment.json: invalid character"
+expect_failure //bad:malformed_fragment "img manifest: image //bad:malformed_fragment: config fragment bad/malformed_fragment.json: invalid character"
 # A key that the workspace status lacks: an error only when stamping (without
 # --stamp the label is empty and the build succeeds).
 expect_failure //bad:unknown_template_key "//bad:unknown_template_key: labels\\[\"org.example.version\"\\] = \"\\{\\{.STABLE_NOT_THERE\\}\\}\": unknown template key.*known keys: BUILD_" --stamp

@@ -275,7 +275,7 @@ func printReport(w io.Writer, rep *deploy.Report) {
 func deployRegistryOptions(getenv func(string) string, s deploy.Settings, insecure bool) []registry.Option {
 	return append(registry.EnvOptions(getenv),
 		registry.WithInsecure(insecure),
-		registry.WithCredentialHelper(helperSettings(s, getenv).ForRegistry()))
+		registry.WithRegistryHelpers(helperSettings(s, getenv)))
 }
 
 // helperSettings are the credential helpers of the deploy manifest's

@@ -25,7 +25,7 @@ func EnvOptions(getenv func(string) string) []Option {
 		opts = append(opts, WithConfigDir(dir))
 	}
 	opts = append(opts, WithInsecure(Insecure(getenv)))
-	opts = append(opts, WithCredentialHelper(HelperSettings{}.WithEnv(getenv).ForRegistry()))
+	opts = append(opts, WithRegistryHelpers(HelperSettings{}.WithEnv(getenv)))
 	files := []string{getenv("REGISTRY_AUTH_FILE")}
 	if run := getenv("XDG_RUNTIME_DIR"); run != "" {
 		files = append(files, run+"/containers/auth.json")

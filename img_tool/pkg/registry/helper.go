@@ -3,8 +3,11 @@ package registry
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os/exec"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -68,8 +71,9 @@ func (s HelperSettings) ForRemoteCache() string {
 // Bazel's protocol, asked for https://REGISTRY. A helper that returns no
 // Authorization header leaves the registry to the next keychain.
 type helperKeychain struct {
-	helper *credhelper.Helper
-	path   string
+	helper   *credhelper.Helper
+	path     string
+	optional bool // a helper that cannot be started passes on
 }
 
 var _ authn.ContextKeychain = (*helperKeychain)(nil)
@@ -81,6 +85,9 @@ func (k *helperKeychain) Resolve(target authn.Resource) (authn.Authenticator, er
 func (k *helperKeychain) ResolveContext(ctx context.Context, target authn.Resource) (authn.Authenticator, error) {
 	reg := target.RegistryStr()
 	headers, err := k.helper.Headers(ctx, "https://"+reg)
+	if err != nil && k.optional && (errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist)) {
+		return authn.Anonymous, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: %w", reg, err)
 	}

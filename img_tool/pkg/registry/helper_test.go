@@ -91,15 +91,21 @@ func TestCredentialPrecedence(t *testing.T) {
 		name     string
 		settings HelperSettings
 		want     authn.AuthConfig
+		wantErr  string
 	}{
-		{"oci helper first", HelperSettings{Generic: generic, OCIRegistry: oci, RemoteCache: empty}, authn.AuthConfig{Username: "from-oci", Password: "p1"}},
-		{"generic helper next", HelperSettings{Generic: generic, RemoteCache: oci}, authn.AuthConfig{Username: "from-generic", Password: "p2"}},
-		{"docker config last", HelperSettings{RemoteCache: oci}, authn.AuthConfig{Username: "from-config", Password: "p3"}},
-		{"helper without Authorization passes on", HelperSettings{OCIRegistry: empty, Generic: generic}, authn.AuthConfig{Username: "from-config", Password: "p3"}},
-		{"bearer is a registry token", HelperSettings{OCIRegistry: bearer}, authn.AuthConfig{RegistryToken: "access-token-xyz"}},
+		{"oci helper first", HelperSettings{Generic: generic, OCIRegistry: oci, RemoteCache: empty}, authn.AuthConfig{Username: "from-oci", Password: "p1"}, ""},
+		{"generic helper next", HelperSettings{Generic: generic, RemoteCache: oci}, authn.AuthConfig{Username: "from-generic", Password: "p2"}, ""},
+		{"docker config last", HelperSettings{RemoteCache: oci}, authn.AuthConfig{Username: "from-config", Password: "p3"}, ""},
+		{"helper without Authorization passes on", HelperSettings{OCIRegistry: empty, Generic: generic}, authn.AuthConfig{Username: "from-config", Password: "p3"}, ""},
+		{"bearer is a registry token", HelperSettings{OCIRegistry: bearer}, authn.AuthConfig{RegistryToken: "access-token-xyz"}, ""},
+		// upstream's README sets the generic helper for the remote cache;
+		// where it is not installed, registries still get the docker config.
+		{"generic helper not installed passes on", HelperSettings{Generic: "no-such-helper-on-path"}, authn.AuthConfig{Username: "from-config", Password: "p3"}, ""},
+		{"generic helper path missing passes on", HelperSettings{Generic: filepath.Join(dir, "missing")}, authn.AuthConfig{Username: "from-config", Password: "p3"}, ""},
+		{"oci helper not installed fails", HelperSettings{OCIRegistry: "no-such-helper-on-path", Generic: generic}, authn.AuthConfig{}, "no-such-helper-on-path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := New(WithConfigPath(cfg), WithCredentialHelper(tc.settings.ForRegistry()))
+			c, err := New(WithConfigPath(cfg), WithRegistryHelpers(tc.settings))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,6 +117,12 @@ func TestCredentialPrecedence(t *testing.T) {
 				t.Fatal(err)
 			}
 			a, err := c.keys.Resolve(repo)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Resolve() error = %v, want one naming %s", err, tc.wantErr)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

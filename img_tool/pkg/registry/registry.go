@@ -63,9 +63,12 @@ type options struct {
 	authFiles  []string
 	insecure   []string
 	allHTTP    bool   // WithInsecure: every host, and no TLS verification
-	helper     string // WithCredentialHelper
-	caFile     string
-	backoff    remote.Backoff
+	helper     string // WithCredentialHelper, WithRegistryHelpers
+	// helperOptional: a helper that cannot be started passes on to the
+	// docker config instead of failing (the generic helper, WithRegistryHelpers).
+	helperOptional bool
+	caFile         string
+	backoff        remote.Backoff
 
 	timeouts    Timeouts
 	maxBlobSize int64
@@ -126,6 +129,23 @@ func WithCredentialHelper(path string) Option {
 	return func(o *options) error {
 		if path != "" {
 			o.helper = path
+			o.helperOptional = false
+		}
+		return nil
+	}
+}
+
+// WithRegistryHelpers uses the registry helper of s (see ForRegistry).
+// The helper named for registries (OCIRegistry) must run; the generic one
+// is often set for the remote cache alone (upstream's README sets it to a
+// helper that is not installed everywhere), so when it cannot be started
+// (not found) registries get the docker config as without a helper. A
+// generic helper that runs and fails still fails the call.
+func WithRegistryHelpers(s HelperSettings) Option {
+	return func(o *options) error {
+		if h := s.ForRegistry(); h != "" {
+			o.helper = h
+			o.helperOptional = s.OCIRegistry == ""
 		}
 		return nil
 	}
@@ -245,7 +265,7 @@ func New(opts ...Option) (*Client, error) {
 	tr.ResponseHeaderTimeout = o.timeouts.Header
 	local := []authn.Keychain{&configKeychain{path: o.configPath}, &authFileKeychain{paths: o.authFiles}}
 	if o.helper != "" {
-		local = append([]authn.Keychain{&helperKeychain{helper: credhelper.New(o.helper), path: o.helper}}, local...)
+		local = append([]authn.Keychain{&helperKeychain{helper: credhelper.New(o.helper), path: o.helper, optional: o.helperOptional}}, local...)
 	}
 	c := &Client{o: o, keys: keychain(google.Keychain, local...)}
 	c.base = &httpPolicy{
