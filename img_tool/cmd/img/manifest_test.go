@@ -651,18 +651,7 @@ func TestManifestErrors(t *testing.T) {
 			for name, content := range tc.files {
 				mfWrite(t, f.path(name), content)
 			}
-			out, _, err := mfManifest(t, tc.args...)
-			if err == nil {
-				t.Fatal("img manifest succeeded, want an error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-			if ents, _ := os.ReadDir(out); len(ents) != 0 {
-				t.Errorf("outputs written despite the error: %v", ents)
-			}
+			wantManifestFailure(t, tc.want, tc.args...)
 		})
 	}
 }
@@ -934,5 +923,23 @@ func TestManifestChain(t *testing.T) {
 				t.Errorf("config = %+v", c)
 			}
 		})
+	}
+}
+
+// wantManifestFailure runs img manifest with args and wants it to fail with
+// an error containing each of want, and to leave no output behind.
+func wantManifestFailure(t *testing.T, want []string, args ...string) {
+	t.Helper()
+	out, _, err := mfManifest(t, args...)
+	if err == nil {
+		t.Fatal("img manifest succeeded, want an error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Errorf("outputs written despite the error: %v", ents)
 	}
 }

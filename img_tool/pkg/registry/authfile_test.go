@@ -22,6 +22,31 @@ func writeAuthFile(t *testing.T, path, host, user, pass string) {
 	}
 }
 
+// resolveAuth resolves the credentials keys give for repo. With wantErr set
+// it wants an error naming wantErr and returns nil.
+func resolveAuth(t *testing.T, keys authn.Keychain, repo, wantErr string) *authn.AuthConfig {
+	t.Helper()
+	ref, err := name.NewRepository(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := keys.Resolve(ref)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("Resolve(%s) = %v, want an error naming %s", repo, err, wantErr)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := a.Authorization()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 func TestAuthFiles(t *testing.T) {
 	dir := t.TempDir()
 	dockerDir := filepath.Join(dir, "docker")
@@ -51,23 +76,9 @@ func TestAuthFiles(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			keys := keychain(authn.NewMultiKeychain(), &configKeychain{path: filepath.Join(dockerDir, "config.json")}, &authFileKeychain{paths: tc.files})
-			repo, err := name.NewRepository(tc.repo)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err := keys.Resolve(repo)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("Resolve = %v, want an error naming %s", err, tc.wantErr)
-				}
+			cfg := resolveAuth(t, keys, tc.repo, tc.wantErr)
+			if cfg == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := a.Authorization()
-			if err != nil {
-				t.Fatal(err)
 			}
 			if cfg.Username != tc.wantUser {
 				t.Errorf("user = %q, want %q", cfg.Username, tc.wantUser)

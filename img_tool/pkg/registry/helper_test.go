@@ -112,23 +112,9 @@ func TestCredentialPrecedence(t *testing.T) {
 			if c.ConfigPath() != cfg {
 				t.Errorf("ConfigPath() = %s, want %s", c.ConfigPath(), cfg)
 			}
-			repo, err := name.NewRepository(host + "/app")
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err := c.keys.Resolve(repo)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("Resolve() error = %v, want one naming %s", err, tc.wantErr)
-				}
+			got := resolveAuth(t, c.keys, host+"/app", tc.wantErr)
+			if got == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := a.Authorization()
-			if err != nil {
-				t.Fatal(err)
 			}
 			if *got != tc.want {
 				t.Errorf("credentials = %+v, want %+v", *got, tc.want)
