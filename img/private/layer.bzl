@@ -2,7 +2,7 @@
 
 load("//img/private/common:build.bzl", "TOOLCHAINS")
 load("//img/private/common:compression.bzl", "COMPRESSION_ATTRS", "compression")
-load("//img/private/common:layer_action.bzl", "LAYER_DIRECTORY_ATTRS", "directory_options", "runfiles_path", "typed_source", "write_layer")
+load("//img/private/common:layer_action.bzl", "LAYER_DIRECTORY_ATTRS", "add_runfiles", "directory_options", "runfiles_inputs", "typed_source", "write_layer")
 load("//img/private/providers:layer_info.bzl", "LayerInfo")
 
 _ATTRS = {
@@ -60,9 +60,7 @@ def _emit_layer(ctx, fmt, dirs):
             rf = ctx.actions.args()
             rf.set_param_file_format("multiline")
             rf.use_param_file("--runfiles=" + exe.path + "=%s", use_always = True)
-            rf.add_all(runfiles.files, map_each = lambda f: runfiles_path(ws, f) + "\0" + typed_source(f), expand_directories = False, allow_closure = True)
-            rf.add_all(runfiles.symlinks, map_each = lambda s: ws + "/" + s.path + "\0" + typed_source(s.target_file), allow_closure = True)
-            rf.add_all(runfiles.root_symlinks, map_each = lambda s: s.path + "\0" + typed_source(s.target_file), allow_closure = True)
+            empty = None
             if runfiles.empty_filenames:
                 # Files Bazel creates empty in runfiles trees (Python's
                 # __init__.py), all from one empty input.
@@ -70,16 +68,15 @@ def _emit_layer(ctx, fmt, dirs):
                     empty_file.append(ctx.actions.declare_file(ctx.label.name + "_empty_file"))
                     ctx.actions.write(empty_file[0], "")
                 empty = empty_file[0]
-                rf.add_all(runfiles.empty_filenames, map_each = lambda n: (n[3:] if n.startswith("../") else ws + "/" + n) + "\0" + typed_source(empty), allow_closure = True)
                 inputs.append(depset([empty]))
+            add_runfiles(rf, ws, runfiles, empty = empty)
             repo_mapping = getattr(info.files_to_run, "repo_mapping_manifest", None)
             if repo_mapping:
                 # Runfiles libraries resolve apparent repository names with it.
                 rf.add("_repo_mapping\0" + typed_source(repo_mapping))
             extra.append(rf)
             args.add("--executable", "{}={}".format(path, exe.path))
-            inputs.append(depset([exe] + ([repo_mapping] if repo_mapping else []), transitive = [runfiles.files]))
-            inputs.extend([depset([s.target_file for s in runfiles.symlinks.to_list() + runfiles.root_symlinks.to_list()])])
+            inputs.append(depset([exe] + ([repo_mapping] if repo_mapping else []), transitive = [runfiles_inputs(runfiles)]))
             continue
         if not info.files.to_list():
             fail("{}: srcs[{}] = {} provides no files".format(ctx.label, repr(path), target.label))

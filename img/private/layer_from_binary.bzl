@@ -3,7 +3,7 @@
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS")
 load("//img/private/common:compression.bzl", "COMPRESSION_ATTRS", "compression", "layer_name")
-load("//img/private/common:layer_action.bzl", "LAYER_DIRECTORY_ATTRS", "directory_options", "runfiles_path", "typed_source", "write_layer")
+load("//img/private/common:layer_action.bzl", "LAYER_DIRECTORY_ATTRS", "add_runfiles", "directory_options", "runfiles_inputs", "runfiles_path", "typed_source", "write_layer")
 load("//img/private/providers:layer_config_info.bzl", "ImageLayerConfigInfo")
 load("//img/private/providers:layers_info.bzl", "LayersInfo")
 
@@ -67,50 +67,12 @@ def _placement(ctx, exe):
         content = _clean(ctx, "runfiles_shared_path", shared) if mode == "shared" else runfiles,
     )
 
-def _runfiles_args(ctx, runfiles, content, repos, main):
-    """Param-file args for the runfiles entries whose repository is in `repos`.
-
-    Args:
-        ctx: rule context.
-        runfiles: the binary's default runfiles.
-        content: image path of the runfiles tree that holds the content.
-        repos: repository directory names to include, or None for all.
-        main: whether this layer also takes symlinks, root symlinks and
-            empty files (which belong to the main layer).
-
-    Returns:
-        An Args object.
-    """
-    ws = ctx.workspace_name
+def _runfiles_args(ctx, runfiles, content, **kwargs):
+    """An `--add-from-file` param file of runfiles below `content` (see add_runfiles)."""
     args = ctx.actions.args()
     args.set_param_file_format("multiline")
     args.use_param_file("--add-from-file=%s", use_always = True)
-    prefix = content + "/"
-
-    def file_entry(f):
-        rel = runfiles_path(ws, f)
-        if repos != None and rel.split("/", 1)[0] not in repos:
-            return None
-        return prefix + rel + "\0" + typed_source(f)
-
-    args.add_all(runfiles.files, map_each = file_entry, expand_directories = False, uniquify = True, allow_closure = True)
-    if main:
-        args.add_all(runfiles.symlinks, map_each = lambda s: prefix + ws + "/" + s.path + "\0" + typed_source(s.target_file), allow_closure = True)
-        args.add_all(runfiles.root_symlinks, map_each = lambda s: prefix + s.path + "\0" + typed_source(s.target_file), allow_closure = True)
-    return args
-
-def _empty_files_args(ctx, runfiles, content, empty):
-    """Entries for the runfiles' empty files (e.g. Python's `__init__.py`)."""
-    ws = ctx.workspace_name
-    args = ctx.actions.args()
-    args.set_param_file_format("multiline")
-    args.use_param_file("--add-from-file=%s", use_always = True)
-
-    def entry(name):
-        rel = name[3:] if name.startswith("../") else ws + "/" + name
-        return content + "/" + rel + "\0f" + empty.path
-
-    args.add_all(runfiles.empty_filenames, map_each = entry, allow_closure = True)
+    add_runfiles(args, ctx.workspace_name, runfiles, prefix = content + "/", **kwargs)
     return args
 
 def _repo_of(ws, f):
@@ -151,14 +113,13 @@ def _layer_from_binary_impl(ctx):
         if split:
             split_set = {r: True for r in split}
             main_repos = {r: True for r in repos if r not in split_set}
-        entry_args.append(_runfiles_args(ctx, runfiles, where.content, main_repos, main = True))
-        main_inputs.append(runfiles.files)
-        main_inputs.append(depset([s.target_file for s in runfiles.symlinks.to_list() + runfiles.root_symlinks.to_list()]))
+        empty = None
         if runfiles.empty_filenames:
             empty = ctx.actions.declare_file(ctx.label.name + "_empty_file")
             ctx.actions.write(empty, "")
-            entry_args.append(_empty_files_args(ctx, runfiles, where.content, empty))
             main_inputs.append(depset([empty]))
+        entry_args.append(_runfiles_args(ctx, runfiles, where.content, repos = main_repos, empty = empty))
+        main_inputs.append(runfiles_inputs(runfiles))
         if where.shared:
             # <path>.runfiles/<repo> -> the repository's directory in the
             # shared tree, as a relative link that works in any mount.
@@ -181,7 +142,7 @@ def _layer_from_binary_impl(ctx):
             basename = "{}_{}".format(ctx.label.name, i),
             fmt = fmt,
             dirs = dirs,
-            entry_args = [_runfiles_args(ctx, runfiles, where.content, {repo: True}, main = False)],
+            entry_args = [_runfiles_args(ctx, runfiles, where.content, repos = {repo: True}, links = False)],
             inputs = [runfiles.files],
             name = "{} ({})".format(layer_name(ctx.label), repo),
         ))

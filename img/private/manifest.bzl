@@ -5,7 +5,7 @@ load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
 load("//img/private/common:compression.bzl", "compression", "layer_name")
 load("//img/private/common:image_outputs.bzl", "IMAGE_OUTPUT_ATTRS", "image_output_groups")
 load("//img/private/common:inherit.bzl", "INHERIT_FROM_BASE", "inherit")
-load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "expand_templates")
+load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "build_stamps", "expand_templates")
 load("//img/private/common:transitions.bzl", "normalize_layer_transition")
 load("//img/private/platforms:platforms.bzl", "TargetPlatformInfo")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
@@ -14,7 +14,6 @@ load("//img/private/providers:layer_info.bzl", "LayerInfo")
 load("//img/private/providers:layers_info.bzl", "LayersInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
 load("//img/private/providers:pull_info.bzl", "PullInfo")
-load("//img/private/providers:stamp_setting_info.bzl", "StampSettingInfo")
 
 _ATTRS = {
     "base": attr.label(
@@ -185,8 +184,7 @@ def _stamp_created(ctx):
         return False
     if ctx.attr.stamp_created == "auto" and ctx.attr._stamp_created_setting[BuildSettingInfo].value != "enabled":
         return False
-    info = ctx.attr._stamp_setting[StampSettingInfo]
-    return info.bazel_setting or info.user_preference == "force"
+    return build_stamps(ctx)
 
 def _check_created_timestamp(ctx):
     """Fails early for a created_timestamp of neither shape; `img manifest` checks the rest."""

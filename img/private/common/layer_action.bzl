@@ -69,6 +69,48 @@ def typed_source(f):
     """
     return ("d" if f.is_directory else "f") + f.path
 
+def add_runfiles(args, workspace_name, runfiles, *, prefix = "", repos = None, links = True, empty = None):
+    """Adds a binary's runfiles to `args` as `<prefix><repo>/<path>\\0<f|d><file>` lines.
+
+    The order is files, symlinks, root symlinks, empty files.
+
+    Args:
+        args: an Args object (in multiline param-file format).
+        workspace_name: the main repository's directory name.
+        runfiles: the binary's runfiles.
+        prefix: prepended to every runfiles path, e.g. `app/bin/server.runfiles/`.
+        repos: dict of repository directory names whose files to add; None: all.
+        links: whether to add the symlinks and root symlinks (as copies of
+            their targets).
+        empty: the empty File that stands for `runfiles.empty_filenames`
+            (e.g. Python's `__init__.py`); None leaves them out.
+    """
+
+    def file_entry(f):
+        rel = runfiles_path(workspace_name, f)
+        if repos != None and rel.split("/", 1)[0] not in repos:
+            return None
+        return prefix + rel + "\0" + typed_source(f)
+
+    args.add_all(runfiles.files, map_each = file_entry, expand_directories = False, uniquify = True, allow_closure = True)
+    if links:
+        args.add_all(runfiles.symlinks, map_each = lambda s: prefix + workspace_name + "/" + s.path + "\0" + typed_source(s.target_file), allow_closure = True)
+        args.add_all(runfiles.root_symlinks, map_each = lambda s: prefix + s.path + "\0" + typed_source(s.target_file), allow_closure = True)
+    if empty:
+        args.add_all(runfiles.empty_filenames, map_each = lambda n: prefix + (n[3:] if n.startswith("../") else workspace_name + "/" + n) + "\0" + typed_source(empty), allow_closure = True)
+
+def runfiles_inputs(runfiles):
+    """The files that add_runfiles reads: runfiles and the symlinks' targets.
+
+    Args:
+        runfiles: a runfiles object.
+
+    Returns:
+        A depset of Files.
+    """
+    targets = [s.target_file for s in runfiles.symlinks.to_list() + runfiles.root_symlinks.to_list()]
+    return depset(targets, transitive = [runfiles.files])
+
 def directory_options(ctx):
     """The directory choices of a layer action, `auto` resolved.
 

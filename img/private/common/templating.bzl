@@ -49,10 +49,22 @@ def stamping_enabled(ctx):
     """
     info = ctx.attr._stamp_setting[StampSettingInfo]
     if ctx.attr.stamp == "enabled":
-        return info.bazel_setting or info.user_preference == "force"
+        return build_stamps(ctx)
     if ctx.attr.stamp == "disabled":
         return False
     return info.enabled
+
+def build_stamps(ctx):
+    """Whether the build stamps: Bazel's `--stamp`, or `//img/settings:stamp=force`.
+
+    Args:
+        ctx: rule context with TEMPLATING_ATTRS.
+
+    Returns:
+        bool
+    """
+    info = ctx.attr._stamp_setting[StampSettingInfo]
+    return info.bazel_setting or info.user_preference == "force"
 
 def expand_templates(ctx, name, values, unstamped_missing = "empty"):
     """Declares the expansion of templated values, if any.

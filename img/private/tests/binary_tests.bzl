@@ -37,14 +37,16 @@ def _layer_from_binary_impl(ctx):
     asserts.equals(env, ctx.attr.want_working_dir or None, config.working_dir)
     return analysistest.end(env)
 
-layer_from_binary_test = analysistest.make(_layer_from_binary_impl, attrs = {
+_LAYER_FROM_BINARY_ATTRS = {
     "want_layers": attr.int(mandatory = True),
     "want_names": attr.string_list(mandatory = True),
     "want_entrypoint": attr.string_list(mandatory = True),
     "want_cmd": attr.string_list(),
     "want_env": attr.string_dict(),
     "want_working_dir": attr.string(),
-})
+}
+
+layer_from_binary_test = analysistest.make(_layer_from_binary_impl, attrs = _LAYER_FROM_BINARY_ATTRS)
 
 def _image_from_binary_impl(ctx):
     env = analysistest.begin(ctx)
@@ -70,14 +72,7 @@ image_from_binary_test = analysistest.make(_image_from_binary_impl, attrs = {
 # the runfiles per repository and moves them below runfiles_shared_path.
 layer_from_binary_shared_setting_test = analysistest.make(
     _layer_from_binary_impl,
-    attrs = {
-        "want_layers": attr.int(mandatory = True),
-        "want_names": attr.string_list(mandatory = True),
-        "want_entrypoint": attr.string_list(mandatory = True),
-        "want_cmd": attr.string_list(),
-        "want_env": attr.string_dict(),
-        "want_working_dir": attr.string(),
-    },
+    attrs = _LAYER_FROM_BINARY_ATTRS,
     config_settings = {
         str(Label("//img/settings:runfiles_sharing_mode")): "shared",
         str(Label("//img/settings:runfiles_shared_path")): "/srv/runfiles",
