@@ -309,12 +309,7 @@ func applyOptions(c *specv1.ImageConfig, o *options) {
 		c.User = o.user
 	}
 	if len(o.env) > 0 {
-		keys := slices.Sorted(maps.Keys(o.env))
-		pairs := make([]string, len(keys))
-		for i, k := range keys {
-			pairs[i] = k + "=" + o.env[k]
-		}
-		c.Env = mergeEnv(c.Env, pairs)
+		c.Env = mergeEnv(c.Env, sortedPairs(o.env))
 	}
 	if len(o.entrypoint) > 0 {
 		c.Entrypoint = slices.Clone(o.entrypoint)
