@@ -31,19 +31,20 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"layer":           {run: runLayer, help: "writes a layer blob and its metadata from files, trees, symlinks and tars"},
-	"layer-metadata":  {run: runLayerMetadata, help: "writes the metadata of an existing layer blob"},
-	"compress":        {run: runCompress, help: "(re-)compresses a layer blob and writes its metadata"},
-	"expand-template": {run: runExpandTemplate, help: "expands templates in env, labels and annotations"},
-	"manifest":        {run: runManifest, help: "writes an image config and manifest from layer metadata and a base image"},
-	"index":           {run: runIndex, help: "writes an image index from manifest descriptors"},
-	"oci-layout":      {run: runOCILayout, help: "writes an OCI image layout (directory or tar) of an image or index"},
-	"docker-save":     {run: runDockerSave, help: "writes a `docker load` archive (tar or directory) of an image or index, also an OCI layout"},
-	"download-blob":   {run: runDownloadBlob, help: "downloads one blob by digest from a registry, verified, with mirror fallback"},
-	"deploy-metadata": {run: runDeployMetadata, help: "writes the deploy manifest (dispatch.json) of one push or load"},
-	"deploy-merge":    {run: runDeployMerge, help: "merges deploy manifests into one, in order"},
-	"registry":        {serve: runRegistry, help: "serves an OCI registry from the CAS of a remote cache, and the blob cache of cas_registry pushes"},
-	"bes":             {serve: runBesEnv, help: "serves a Build Event Service backend that pushes the images of a build (bes push strategy)"},
+	"layer":             {run: runLayer, help: "writes a layer blob and its metadata from files, trees, symlinks and tars"},
+	"layer-metadata":    {run: runLayerMetadata, help: "writes the metadata of an existing layer blob"},
+	"artifact-metadata": {run: runArtifactMetadata, help: "writes the metadata of a file used as it is as an artifact blob (ORAS)"},
+	"compress":          {run: runCompress, help: "(re-)compresses a layer blob and writes its metadata"},
+	"expand-template":   {run: runExpandTemplate, help: "expands templates in env, labels and annotations"},
+	"manifest":          {run: runManifest, help: "writes an image config and manifest from layer metadata and a base image"},
+	"index":             {run: runIndex, help: "writes an image index from manifest descriptors"},
+	"oci-layout":        {run: runOCILayout, help: "writes an OCI image layout (directory or tar) of an image or index"},
+	"docker-save":       {run: runDockerSave, help: "writes a `docker load` archive (tar or directory) of an image or index, also an OCI layout"},
+	"download-blob":     {run: runDownloadBlob, help: "downloads one blob by digest from a registry, verified, with mirror fallback"},
+	"deploy-metadata":   {run: runDeployMetadata, help: "writes the deploy manifest (dispatch.json) of one push or load"},
+	"deploy-merge":      {run: runDeployMerge, help: "merges deploy manifests into one, in order"},
+	"registry":          {serve: runRegistry, help: "serves an OCI registry from the CAS of a remote cache, and the blob cache of cas_registry pushes"},
+	"bes":               {serve: runBesEnv, help: "serves a Build Event Service backend that pushes the images of a build (bes push strategy)"},
 }
 
 // runBesEnv is runBes with the environment of the process.

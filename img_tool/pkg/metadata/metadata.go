@@ -78,6 +78,37 @@ const MediaTypeInToto = "application/vnd.in-toto+json"
 // blob is a tar stream.
 func IsLayer(mediaType string) bool { return slices.Contains(LayerMediaTypes, mediaType) }
 
+// IsArtifactBlob reports whether l describes an artifact blob: a file that
+// is not a tar stream (an ORAS file, a Helm chart), of a media type outside
+// LayerMediaTypes that is well formed (ValidMediaType). Such a blob has no
+// uncompressed form, so its diff_id is its digest; only artifact manifests
+// (image.WithArtifactType) hold it.
+func (l *Layer) IsArtifactBlob() bool {
+	return !IsLayer(l.MediaType) && l.MediaType != MediaTypeInToto && ValidMediaType(l.MediaType) && l.DiffID == l.Digest
+}
+
+// ValidMediaType reports whether s is a media type of RFC 6838's shape:
+// "type/subtype", each a restricted name (letters, digits and
+// !#$&-^_.+, starting with a letter or digit, at most 127 bytes), without
+// parameters.
+func ValidMediaType(s string) bool {
+	typ, sub, ok := strings.Cut(s, "/")
+	return ok && restrictedName(typ) && restrictedName(sub)
+}
+
+func restrictedName(s string) bool {
+	if s == "" || len(s) > 127 {
+		return false
+	}
+	for i, c := range s {
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("!#$&-^_.+", c)) {
+			return false
+		}
+	}
+	return true
+}
+
 // MaxSize bounds every size in layer metadata (the blob size and the
 // eStargz uncompressed size): 1 TiB, far above any real layer, so that a
 // corrupt or hostile value is caught before it is used to size anything.
@@ -108,7 +139,7 @@ func (l *Layer) Validate() error {
 	case l.Size > MaxSize:
 		return fmt.Errorf("field size: %d is above the limit of %d bytes", l.Size, int64(MaxSize))
 	}
-	if !IsLayer(l.MediaType) && l.MediaType != MediaTypeInToto {
+	if !IsLayer(l.MediaType) && l.MediaType != MediaTypeInToto && !l.IsArtifactBlob() {
 		return fmt.Errorf("field mediaType: %q is not a layer media type; want one of %s (or %s in pulled attestations)",
 			l.MediaType, strings.Join(LayerMediaTypes, ", "), MediaTypeInToto)
 	}
