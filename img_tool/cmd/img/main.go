@@ -39,6 +39,7 @@ var commands = map[string]command{
 	"manifest":          {run: runManifest, help: "writes an image config and manifest from layer metadata and a base image"},
 	"index":             {run: runIndex, help: "writes an image index from manifest descriptors"},
 	"oci-layout":        {run: runOCILayout, help: "writes an OCI image layout (directory or tar) of an image or index"},
+	"from-oci-layout":   {run: runFromOCILayout, help: "imports an image or index from an OCI image layout directory, every blob verified"},
 	"docker-save":       {run: runDockerSave, help: "writes a `docker load` archive (tar or directory) of an image or index, also an OCI layout"},
 	"download-blob":     {run: runDownloadBlob, help: "downloads one blob by digest from a registry, verified, with mirror fallback"},
 	"deploy-metadata":   {run: runDeployMetadata, help: "writes the deploy manifest (dispatch.json) of one push or load"},

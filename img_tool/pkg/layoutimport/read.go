@@ -1,0 +1,264 @@
+package layoutimport
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	ispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
+	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+	"github.com/rules-img/rules_img/img_tool/pkg/registry"
+)
+
+// maxSymlinks bounds the symlinks followed for one name, as the kernel's
+// ELOOP limit does.
+const maxSymlinks = 40
+
+// maxLayoutFile bounds the oci-layout file ({"imageLayoutVersion": "1.0.0"}).
+const maxLayoutFile = 4 << 10
+
+// Layout is an OCI image layout directory opened for reading.
+//
+// Its methods read the files named by the layout specification only, and
+// check every blob against its descriptor. A Layout holds no open files.
+type Layout struct {
+	root string
+	o    options
+}
+
+// Open checks that root is an OCI image layout: a directory with an
+// oci-layout file of version 1.x. index.json is read later, by the import
+// functions.
+func Open(root string, opts ...Option) (*Layout, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("layout %s: %w", root, err)
+		}
+	}
+	st, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("layout %s: %w", root, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("layout %s: not a directory: %w", root, ErrInvalidArgument)
+	}
+	l := &Layout{root: filepath.Clean(root), o: o}
+	data, err := l.readFile("oci-layout", maxLayoutFile)
+	if err != nil {
+		return nil, err
+	}
+	var marker struct {
+		Version string `json:"imageLayoutVersion"`
+	}
+	if err := json.Unmarshal(data, &marker); err != nil || !strings.HasPrefix(marker.Version, "1.") {
+		return nil, fmt.Errorf("layout %s: oci-layout does not name an image layout version 1.x (%q): %w", root, marker.Version, ErrInvalidArgument)
+	}
+	return l, nil
+}
+
+// Root is the layout directory as given to Open, cleaned.
+func (l *Layout) Root() string { return l.root }
+
+// resolve returns the path to open for name, a slash-separated path inside
+// the layout. Each component below the root is looked at: a relative
+// symlink is followed only while its target stays inside the root (else
+// ErrEscape); an absolute symlink is followed as it is. A component that
+// does not exist gives an error that wraps fs.ErrNotExist.
+func (l *Layout) resolve(name string) (string, error) {
+	parts := strings.Split(name, "/")
+	cur := l.root
+	hops := 0
+	for len(parts) > 0 {
+		p := parts[0]
+		parts = parts[1:]
+		if p == "" || p == "." {
+			continue
+		}
+		next := filepath.Join(cur, p)
+		fi, err := os.Lstat(next)
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		if hops++; hops > maxSymlinks {
+			return "", fmt.Errorf("%s: more than %d symlinks: %w", name, maxSymlinks, ErrEscape)
+		}
+		target, err := os.Readlink(next)
+		if err != nil {
+			return "", err
+		}
+		if filepath.IsAbs(target) {
+			// Outside the layout's own tree from here on: the rest of
+			// the name is resolved by the operating system.
+			return filepath.Join(append([]string{target}, parts...)...), nil
+		}
+		joined := filepath.Join(cur, target)
+		rel, err := filepath.Rel(l.root, joined)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return "", fmt.Errorf("%s: symlink %s -> %s: %w", name, strings.TrimPrefix(next, l.root+string(filepath.Separator)), target, ErrEscape)
+		}
+		// Walk the target again from the root: it may hold symlinks too.
+		parts = append(strings.Split(filepath.ToSlash(rel), "/"), parts...)
+		cur = l.root
+	}
+	return cur, nil
+}
+
+// open opens name for reading; it must be a regular file (after
+// symlinks), so that a FIFO or device cannot stall or flood the reader.
+func (l *Layout) open(name string) (*os.File, int64, error) {
+	path, err := l.resolve(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s: not a regular file (%s): %w", name, st.Mode().Type(), ErrInvalidArgument)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+// readFile reads a file of the layout that no descriptor names (index.json,
+// oci-layout), up to limit bytes.
+func (l *Layout) readFile(name string, limit int64) ([]byte, error) {
+	f, _, err := l.open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("layout %s: %s is missing: %w", l.root, name, ErrMissingBlob)
+		}
+		return nil, fmt.Errorf("layout %s: %w", l.root, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("layout %s: %s: %w", l.root, name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("layout %s: %s is larger than %d bytes: %w", l.root, name, limit, ErrTooLarge)
+	}
+	return data, nil
+}
+
+// blobName is the name of a blob in the layout; d must be checked by
+// checkDescriptor first.
+func blobName(d ispec.Descriptor) string {
+	return "blobs/sha256/" + strings.TrimPrefix(string(d.Digest), "sha256:")
+}
+
+// checkDescriptor rejects digests other than sha256 (which also keeps blob
+// names inside blobs/sha256/) and absurd sizes.
+func (l *Layout) checkDescriptor(what string, d ispec.Descriptor) error {
+	if !metadata.ValidDigest(string(d.Digest)) {
+		return fmt.Errorf("layout %s: %s: digest %q is not a sha256 digest: %w", l.root, what, d.Digest, ErrInvalidArgument)
+	}
+	if err := registry.CheckSize(d.Size); err != nil {
+		return fmt.Errorf("layout %s: %s %s: %v: %w", l.root, what, d.Digest, err, ErrInvalidArgument)
+	}
+	return nil
+}
+
+// openBlob opens the blob of d and checks that its size is d's.
+func (l *Layout) openBlob(what string, d ispec.Descriptor) (*os.File, error) {
+	if err := l.checkDescriptor(what, d); err != nil {
+		return nil, err
+	}
+	f, size, err := l.open(blobName(d))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("layout %s: %s %s: %s is missing: %w", l.root, what, d.Digest, blobName(d), ErrMissingBlob)
+		}
+		return nil, fmt.Errorf("layout %s: %s %s: %w", l.root, what, d.Digest, err)
+	}
+	if size != d.Size {
+		f.Close()
+		return nil, fmt.Errorf("layout %s: %s %s: %s has %d bytes, the descriptor says %d: %w", l.root, what, d.Digest, blobName(d), size, d.Size, ErrMismatch)
+	}
+	return f, nil
+}
+
+// readBlob reads the JSON blob of d, at most limit bytes, and checks its
+// size and digest.
+func (l *Layout) readBlob(what string, d ispec.Descriptor, limit int64) ([]byte, error) {
+	if err := l.checkDescriptor(what, d); err != nil {
+		return nil, err
+	}
+	if d.Size > limit {
+		return nil, fmt.Errorf("layout %s: %s %s: %d bytes, more than the limit of %d: %w", l.root, what, d.Digest, d.Size, limit, ErrTooLarge)
+	}
+	f, err := l.openBlob(what, d)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	if err := l.copyChecked(&buf, f, what, d); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// copyChecked copies the blob of d from r to w, reading at most one byte
+// more than d.Size, and checks size and digest.
+func (l *Layout) copyChecked(w io.Writer, r io.Reader, what string, d ispec.Descriptor) error {
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, d.Size+1))
+	if err != nil {
+		return fmt.Errorf("layout %s: %s %s: read %s: %w", l.root, what, d.Digest, blobName(d), err)
+	}
+	if got := fmt.Sprintf("sha256:%x", h.Sum(nil)); n != d.Size || got != string(d.Digest) {
+		return fmt.Errorf("layout %s: %s %s: %s holds %d bytes with digest %s, the descriptor says %d bytes: %w",
+			l.root, what, d.Digest, blobName(d), n, got, d.Size, ErrMismatch)
+	}
+	return nil
+}
+
+// copyBlob copies the blob of d to path atomically; the file is renamed
+// into place only when size and digest match.
+func (l *Layout) copyBlob(what string, d ispec.Descriptor, path string) error {
+	in, err := l.openBlob(what, d)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := atomicfile.Create(path, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if err := l.copyChecked(out, in, what, d); err != nil {
+		return err
+	}
+	return out.Commit()
+}
+
+// decodeStrict decodes one JSON value and refuses data after it.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
