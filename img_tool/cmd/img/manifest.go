@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+
+	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image"
 	"github.com/rules-img/rules_img/img_tool/pkg/template"
@@ -18,6 +22,8 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 		osName, arch, variant                       string
 		baseManifest, baseConfig                    string
 		fragment, templates, overrides, name        string
+		artifactType                                string
+		replaceLayers                               bool
 		created, createdFile, createdFromStatus     string
 		user, workingDir, stopSignal                string
 		manifestOut, configOut, descriptorOut, dOut string
@@ -48,6 +54,8 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Var(&labels, "label", "KEY=VALUE config label. Repeatable.")
 	fs.Var(&annotations, "annotation", "KEY=VALUE manifest annotation. Repeatable.")
 	fs.StringVar(&stopSignal, "stop-signal", "", "Signal that stops the container.")
+	fs.StringVar(&artifactType, "artifact-type", "", "Write an artifact manifest of this artifactType with the empty config {}; its layers may be artifact blobs. Conflicts with the base and config flags.")
+	fs.BoolVar(&replaceLayers, "replace-layers", false, "The --layer-from-metadata layers replace the layers of --base-manifest one for one; config and manifest are kept otherwise (image_optimize). Conflicts with the config flags.")
 	fs.StringVar(&manifestOut, "manifest", "", "Write the manifest JSON here.")
 	fs.StringVar(&configOut, "config", "", "Write the config JSON here.")
 	fs.StringVar(&descriptorOut, "descriptor", "", "Write the manifest's descriptor JSON (with platform) here.")
@@ -58,6 +66,9 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if replaceLayers {
+		return runReplaceLayers(ctx, fs, name, baseManifest, baseConfig, layers, specv1.Platform{OS: osName, Architecture: arch, Variant: variant}, manifestOut, configOut, descriptorOut, dOut)
 	}
 	createdValue, err := createdFlag(created, createdFile, createdFromStatus)
 	if err != nil {
@@ -78,6 +89,7 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 		image.WithLabels(labels.Map()),
 		image.WithAnnotations(annotations.Map()),
 		image.WithStopSignal(stopSignal),
+		image.WithArtifactType(artifactType),
 	}
 	switch {
 	case baseManifest != "" && baseConfig != "":
@@ -93,6 +105,34 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	return m.Manifest.Write(manifestOut, descriptorOut, dOut)
+}
+
+// replaceLayersFlags are the flags --replace-layers goes with.
+var replaceLayersFlags = []string{"replace-layers", "base-manifest", "base-config", "layer-from-metadata", "os", "architecture", "variant", "name", "manifest", "config", "descriptor", "digest"}
+
+// runReplaceLayers writes the manifest of an image whose layers were
+// rewritten (image.ReplaceLayers).
+func runReplaceLayers(ctx context.Context, fs *flag.FlagSet, name, baseManifest, baseConfig string, layers []string, platform specv1.Platform, manifestOut, configOut, descriptorOut, digestOut string) error {
+	var conflicts []string
+	fs.Visit(func(f *flag.Flag) {
+		if !slices.Contains(replaceLayersFlags, f.Name) {
+			conflicts = append(conflicts, "--"+f.Name)
+		}
+	})
+	if len(conflicts) > 0 {
+		return withName(name, fmt.Errorf("--replace-layers keeps the config; it conflicts with %s", strings.Join(conflicts, ", ")))
+	}
+	if baseManifest == "" || baseConfig == "" {
+		return withName(name, errors.New("--replace-layers needs --base-manifest and --base-config"))
+	}
+	m, err := image.ReplaceLayers(ctx, baseManifest, baseConfig, layers, platform)
+	if err != nil {
+		return withName(name, err)
+	}
+	if err := m.Config.Write(configOut, "", ""); err != nil {
+		return err
+	}
+	return m.Manifest.Write(manifestOut, descriptorOut, digestOut)
 }
 
 // createdFlag returns the creation time given by at most one of --created,

@@ -28,6 +28,7 @@ type options struct {
 	entrypoint, cmd          []string
 	overrides                string
 	created                  *time.Time
+	artifactType             string
 }
 
 // WithPlatform sets the platform of the image. The default is linux/amd64
@@ -195,6 +196,9 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 			return nil, err
 		}
 	}
+	if o.artifactType != "" {
+		return buildArtifact(ctx, &o)
+	}
 	platform := specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant}
 	var overrides *ConfigOverrides
 	if o.overrides != "" {
@@ -260,6 +264,9 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 		l, err := metadata.Read(path)
 		if err != nil {
 			return nil, err
+		}
+		if l.IsArtifactBlob() {
+			return nil, fmt.Errorf("layer metadata %s: field mediaType: %q is an artifact blob, not a filesystem layer; only an artifact manifest (WithArtifactType) holds it", path, l.MediaType)
 		}
 		if !metadata.IsLayer(l.MediaType) {
 			return nil, fmt.Errorf("layer metadata %s: field mediaType: %q is an attestation, not a filesystem layer; a new image cannot use it", path, l.MediaType)
