@@ -17,6 +17,7 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 		annotations                     = kvFlag{name: "annotation"}
 		comp                            compressionFlags
 		window                          zstdWindowFlag
+		listing                         mtreeFlag
 	)
 	fs.StringVar(&name, "name", "", "Name recorded in the metadata. Defaults to the digest.")
 	fs.StringVar(&sourceFormat, "source-format", "", "Compression of INPUT (gzip, zstd, none); detected when empty.")
@@ -24,6 +25,7 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&metadataOut, "metadata", "", "Write the layer metadata JSON here.")
 	comp.register(fs, "")
 	window.register(fs)
+	listing.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,6 +50,10 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("compress %s: %w", ident, err)
 	}
+	if err := listing.start(); err != nil {
+		return fmt.Errorf("compress %s: %w", ident, err)
+	}
+	defer listing.abort()
 	fill := func(w io.Writer) error {
 		f, err := os.Open(in)
 		if err != nil {
@@ -59,7 +65,12 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("compress %s: %w", ident, err)
 		}
 		defer done()
-		if err := tarpolicy.CopyChecked(w, r); err != nil {
+		tee, listed := listing.tee()
+		err = tarpolicy.CopyChecked(io.MultiWriter(w, tee), r)
+		if lerr := listed(); err == nil && lerr != nil {
+			err = lerr
+		}
+		if err != nil {
 			return fmt.Errorf("compress %s: %w", ident, err)
 		}
 		return nil
@@ -71,6 +82,13 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := writeMetadata(metadataOut, name, res, annotations.Map()); err != nil {
 		os.Remove(out)
 		return err
+	}
+	if err := listing.commit(); err != nil {
+		os.Remove(out)
+		if metadataOut != "" {
+			os.Remove(metadataOut)
+		}
+		return fmt.Errorf("compress %s: %w", ident, err)
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 		window                                   zstdWindowFlag
 		parents                                  bool
 		treeHandling                             string
+		listing                                  mtreeFlag
 	)
 	fs.StringVar(&name, "name", "", "Name recorded in the metadata (the layer's label). Defaults to the digest.")
 	fs.Var(&adds, "add", "PATH=FILE: add a file (or directory) at PATH in the image. Repeatable.")
@@ -51,6 +52,7 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&treeHandling, "layer-tree-artifact-handling", string(layer.TreesFull), `Directory sources added at several paths: "full" writes each in full, "deduplicate_symlink" writes the first and makes the others relative symlinks to it.`)
 	comp.register(fs, "gzip")
 	window.register(fs)
+	listing.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,6 +109,13 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 		symlinks.pairs = append(symlinks.pairs, pairs...)
 	}
 	runfilesOf := runfiles.Map()
+	if err := listing.start(); err != nil {
+		return fmt.Errorf("layer %s: %w", ident, err)
+	}
+	defer listing.abort()
+	if lw := listing.writer(); lw != nil {
+		layerOpts = append(layerOpts, layer.WithListing(lw))
+	}
 
 	fill := func(w io.Writer) error {
 		lw, err := layer.New(w, md, layerOpts...)
@@ -167,6 +176,13 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := writeMetadata(metadataOut, name, res, annotations.Map()); err != nil {
 		os.Remove(out) // blob and metadata come as a pair
 		return err
+	}
+	if err := listing.commit(); err != nil {
+		os.Remove(out)
+		if metadataOut != "" {
+			os.Remove(metadataOut)
+		}
+		return fmt.Errorf("layer %s: %w", ident, err)
 	}
 	return nil
 }

@@ -22,12 +22,14 @@ func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) erro
 		window      zstdWindowFlag
 		mediaType   string
 		diffIDKeys  stringList
+		listing     mtreeFlag
 	)
 	fs.StringVar(&name, "name", "", "Name recorded in the metadata. Defaults to the digest.")
 	fs.Var(&annotations, "annotation", "KEY=VALUE annotation for the layer descriptor. Repeatable.")
 	fs.StringVar(&mediaType, "media-type", "", "Media type recorded in the metadata: a tar layer media type whose compression (none, gzip, zstd) must be the blob's. Defaults to the OCI tar media type of the blob's compression.")
 	fs.Var(&diffIDKeys, "diff-id-annotation", "KEY: an annotation whose value is the diff_id of the blob. Repeatable.")
 	window.register(fs)
+	listing.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,7 +38,15 @@ func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) erro
 		return fmt.Errorf("want LAYER and OUTPUT arguments, got %d arguments", fs.NArg())
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
-	res, err := describeBlob(in, window.limits())
+	if err := listing.start(); err != nil {
+		return fmt.Errorf("layer-metadata %s: %w", in, err)
+	}
+	defer listing.abort()
+	tee, listed := listing.tee()
+	res, err := describeBlob(in, window.limits(), tee)
+	if lerr := listed(); err == nil && lerr != nil {
+		err = lerr
+	}
 	if err == nil && mediaType != "" {
 		res.MediaType, err = declaredMediaType(mediaType, res.MediaType)
 	}
@@ -53,7 +63,14 @@ func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) erro
 		}
 		ann[k] = res.DiffID
 	}
-	return writeMetadata(out, name, res, ann)
+	if err := writeMetadata(out, name, res, ann); err != nil {
+		return err
+	}
+	if err := listing.commit(); err != nil {
+		os.Remove(out)
+		return fmt.Errorf("layer-metadata %s: %w", in, err)
+	}
+	return nil
 }
 
 // stringList is a repeatable string flag.
@@ -87,8 +104,8 @@ func declaredMediaType(declared, detected string) (string, error) {
 
 // describeBlob reads an existing layer blob once: the raw bytes are hashed
 // for the digest while the decompressed stream is hashed for the diff_id
-// and parsed as tar.
-func describeBlob(path string, lim tarpolicy.Limits) (compress.Result, error) {
+// and parsed as tar; list gets the uncompressed stream too.
+func describeBlob(path string, lim tarpolicy.Limits, list io.Writer) (compress.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return compress.Result{}, err
@@ -112,7 +129,7 @@ func describeBlob(path string, lim tarpolicy.Limits) (compress.Result, error) {
 	defer done()
 	diff := sha256.New()
 	var usize countWriter
-	if err := tarpolicy.CopyChecked(io.MultiWriter(diff, &usize), ur); err != nil {
+	if err := tarpolicy.CopyChecked(io.MultiWriter(diff, &usize, list), ur); err != nil {
 		return compress.Result{}, err
 	}
 	// Anything after the compressed stream still belongs to the blob.

@@ -259,6 +259,9 @@ func (w *Writer) writeHeader(h *tar.Header) error {
 	if err := w.tw.WriteHeader(h); err != nil {
 		return fmt.Errorf("write tar header for /%s: %w", h.Name, err)
 	}
+	if err := w.listHeader(h); err != nil {
+		return err
+	}
 	w.Entries++
 	return nil
 }

@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"archive/tar"
 	"fmt"
 	"io"
 
@@ -14,6 +15,38 @@ type options struct {
 	parents bool
 	trees   TreeHandling
 	limits  tarpolicy.Limits
+	listing Lister
+}
+
+// Lister receives the header of every entry the writer writes, in the
+// order of the tar, right after it was written (mtree.Writer is one). An
+// error of AddHeader fails the write of that entry. The writer does not
+// close it.
+type Lister interface {
+	AddHeader(h *tar.Header) error
+}
+
+// WithListing passes every written header to l, so that the file listing
+// of a layer is made in the pass that writes it. The default is none.
+func WithListing(l Lister) Option {
+	return func(o *options) error {
+		if l == nil {
+			return fmt.Errorf("nil listing: %w", ErrInvalidArgument)
+		}
+		o.listing = l
+		return nil
+	}
+}
+
+// listHeader gives h to the listing, if there is one.
+func (w *Writer) listHeader(h *tar.Header) error {
+	if w.opts.listing == nil {
+		return nil
+	}
+	if err := w.opts.listing.AddHeader(h); err != nil {
+		return fmt.Errorf("list /%s: %w", h.Name, err)
+	}
+	return nil
 }
 
 // WithZstdMaxWindow sets the largest zstd window an imported tar may

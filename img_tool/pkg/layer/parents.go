@@ -55,6 +55,9 @@ func (w *Writer) addParents(name string) error {
 		if err := w.tw.WriteHeader(h); err != nil {
 			return fmt.Errorf("write tar header for /%s (parent of /%s): %w", dir, child, err)
 		}
+		if err := w.listHeader(h); err != nil {
+			return err
+		}
 		w.Entries++
 	}
 	return nil
