@@ -31,6 +31,7 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"base":              {run: runBase, help: "describes base image content (skeleton, /etc files, users, CA certificates, libraries) and merges it into a tar"},
 	"layer":             {run: runLayer, help: "writes a layer blob and its metadata from files, trees, symlinks and tars"},
 	"layer-metadata":    {run: runLayerMetadata, help: "writes the metadata of an existing layer blob"},
 	"artifact-metadata": {run: runArtifactMetadata, help: "writes the metadata of a file used as it is as an artifact blob (ORAS)"},
