@@ -101,7 +101,7 @@ def _image_layer_impl(ctx):
     info = _emit_layer(ctx, fmt, directory_options(ctx))
     return [
         DefaultInfo(files = depset([info.blob])),
-        OutputGroupInfo(layer = depset([info.blob]), metadata = depset([info.metadata])),
+        OutputGroupInfo(layer = depset([info.blob]), metadata = depset([info.metadata]), mtree = depset([info.mtree])),
         info,
     ]
 

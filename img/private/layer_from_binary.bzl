@@ -161,7 +161,7 @@ def _layer_from_binary_impl(ctx):
     blobs = [layer.blob for layer in layers]
     return [
         DefaultInfo(files = depset(blobs)),
-        OutputGroupInfo(layer = depset(blobs), metadata = depset([layer.metadata for layer in layers])),
+        OutputGroupInfo(layer = depset(blobs), metadata = depset([layer.metadata for layer in layers]), mtree = depset([layer.mtree for layer in layers])),
         LayersInfo(layers = layers),
         ImageLayerConfigInfo(
             entrypoint = ["/" + where.path],

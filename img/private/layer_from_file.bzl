@@ -71,6 +71,7 @@ def _layer_from_file_impl(ctx):
 
     src = ctx.file.src
     metadata = ctx.actions.declare_file(ctx.label.name + "_metadata.json")
+    mtree = ctx.actions.declare_file(ctx.label.name + ".mtree")
     args = ctx.actions.args()
     args.add("layer-metadata")
     args.add("--name", layer_name(ctx.label))
@@ -78,13 +79,14 @@ def _layer_from_file_impl(ctx):
     for k, v in annotations.items():
         args.add("--annotation", "{}={}".format(k, v))
     args.add_all(ctx.attr.diff_id_annotations, before_each = "--diff-id-annotation")
+    args.add("--mtree", mtree)
     args.add(src)
     args.add(metadata)
     ctx.actions.run(
         executable = img_tool(ctx),
         arguments = [args],
         inputs = [src],
-        outputs = [metadata],
+        outputs = [metadata, mtree],
         mnemonic = "LayerMetadata",
         progress_message = "Describing layer %{label} from " + src.short_path,
     )
@@ -95,10 +97,10 @@ def _layer_from_file_impl(ctx):
     if not [ext for ext in compression.tar_extensions if src.basename.endswith(ext)]:
         blob = ctx.actions.declare_file(ctx.label.name + _EXTENSIONS[_compression_of(media_type)])
         ctx.actions.symlink(output = blob, target_file = src)
-    info = LayerInfo(blob = blob, metadata = metadata, media_type = media_type, estargz = False)
+    info = LayerInfo(blob = blob, metadata = metadata, media_type = media_type, estargz = False, mtree = mtree)
     return [
         DefaultInfo(files = depset([blob, metadata])),
-        OutputGroupInfo(layer = depset([blob]), metadata = depset([metadata])),
+        OutputGroupInfo(layer = depset([blob]), metadata = depset([metadata]), mtree = depset([mtree])),
         info,
     ]
 

@@ -29,8 +29,9 @@ def _layer_from_tar_impl(ctx):
     fmt = compression.resolve(ctx, ctx.attr.compress, ctx.attr.estargz)
     target_format = fmt.format if (explicit or fmt.estargz or ctx.attr.optimize) else source_format
     metadata = ctx.actions.declare_file(ctx.label.name + "_metadata.json")
+    mtree = ctx.actions.declare_file(ctx.label.name + ".mtree")
     args = ctx.actions.args()
-    common = ["--name", layer_name(ctx.label), "--metadata", metadata.path]
+    common = ["--name", layer_name(ctx.label), "--metadata", metadata.path, "--mtree", mtree.path]
     for k, v in ctx.attr.annotations.items():
         common.extend(["--annotation", "{}={}".format(k, v)])
 
@@ -41,10 +42,11 @@ def _layer_from_tar_impl(ctx):
         args.add_all(["--name", layer_name(ctx.label)])
         for k, v in ctx.attr.annotations.items():
             args.add("--annotation", "{}={}".format(k, v))
+        args.add("--mtree", mtree)
         args.add(src)
         args.add(metadata)
         mnemonic = "LayerMetadata"
-        outputs = [metadata]
+        outputs = [metadata, mtree]
     else:
         blob = ctx.actions.declare_file(ctx.label.name + compression.extension(target_format))
         if ctx.attr.optimize:
@@ -62,7 +64,7 @@ def _layer_from_tar_impl(ctx):
         if mnemonic == "LayerCompress":
             args.add(src)
         args.add(blob)
-        outputs = [blob, metadata]
+        outputs = [blob, metadata, mtree]
 
     ctx.actions.run(
         executable = img_tool(ctx),
@@ -72,10 +74,10 @@ def _layer_from_tar_impl(ctx):
         mnemonic = mnemonic,
         progress_message = "Writing layer %{label} from " + src.short_path,
     )
-    info = LayerInfo(blob = blob, metadata = metadata, media_type = compression.media_type(target_format), estargz = fmt.estargz)
+    info = LayerInfo(blob = blob, metadata = metadata, media_type = compression.media_type(target_format), estargz = fmt.estargz, mtree = mtree)
     return [
         DefaultInfo(files = depset([blob, metadata])),
-        OutputGroupInfo(layer = depset([blob]), metadata = depset([metadata])),
+        OutputGroupInfo(layer = depset([blob]), metadata = depset([metadata]), mtree = depset([mtree])),
         info,
     ]
 

@@ -146,15 +146,17 @@ def write_layer(ctx, *, basename, fmt, dirs, entry_args, inputs, name = None):
         name: the name recorded in the metadata; default the target's label.
 
     Returns:
-        LayerInfo of the new layer.
+        LayerInfo of the new layer (with its file listing `<basename>.mtree`).
     """
     out = ctx.actions.declare_file(basename + compression.extension(fmt.format))
     metadata = ctx.actions.declare_file(basename + "_metadata.json")
+    mtree = ctx.actions.declare_file(basename + ".mtree")
     args = ctx.actions.args()
     args.add("layer")
     args.add("--name", name or layer_name(ctx.label))
     args.add("--format", fmt.format)
     args.add("--metadata", metadata)
+    args.add("--mtree", mtree)
     if fmt.estargz:
         args.add("--estargz")
     args.add_all(compression.tuning_args(ctx, fmt.format))
@@ -167,8 +169,8 @@ def write_layer(ctx, *, basename, fmt, dirs, entry_args, inputs, name = None):
         executable = img_tool(ctx),
         arguments = [args] + entry_args + [out.path],
         inputs = depset(transitive = inputs),
-        outputs = [out, metadata],
+        outputs = [out, metadata, mtree],
         mnemonic = "LayerTar",
         progress_message = "Writing layer %{label}" + ("" if name == None else " ({})".format(name)),
     )
-    return LayerInfo(blob = out, metadata = metadata, media_type = compression.media_type(fmt.format), estargz = fmt.estargz)
+    return LayerInfo(blob = out, metadata = metadata, media_type = compression.media_type(fmt.format), estargz = fmt.estargz, mtree = mtree)

@@ -11,5 +11,11 @@ outputs can place the bytes where they are needed.""",
         "metadata": "File: layer metadata JSON with name, diff_id, mediaType, digest, size and annotations. Never None.",
         "media_type": "string: the OCI media type of the blob, e.g. `application/vnd.oci.image.layer.v1.tar+gzip`.",
         "estargz": "bool: True when the blob is an eStargz layer (seekable gzip with a table of contents).",
+        "mtree": """File: the layer's file listing (BSD mtree text: one line per tar entry
+with type, mode, uid, gid, size and link), written by the action that wrote
+or read the blob; image_structure_test reads it instead of the blob. None
+when the layer's bytes were never seen (e.g. shallow-pulled base layers) or
+the rule that made the layer writes none; read it with
+`getattr(layer, "mtree", None)`.""",
     },
 )

@@ -15,9 +15,9 @@ def _layer_from_binary_impl(ctx):
     asserts.equals(env, ctx.attr.want_layers, len(actions), "one LayerTar action per layer")
     asserts.equals(
         env,
-        sorted([f.basename for layer in layers for f in [layer.blob, layer.metadata]]),
+        sorted([f.basename for layer in layers for f in [layer.blob, layer.metadata, layer.mtree]]),
         sorted([f.basename for a in actions for f in a.outputs.to_list()]),
-        "each action writes one layer's blob and metadata",
+        "each action writes one layer's blob, metadata and listing",
     )
     names = []
     for a in actions:

@@ -30,7 +30,7 @@ def _action_impl(ctx):
     metadata_actions = [a for a in actions if a.mnemonic != "Symlink"]
     asserts.equals(env, ["LayerMetadata"], [a.mnemonic for a in metadata_actions], "one metadata action, nothing else")
     for a in metadata_actions:
-        asserts.equals(env, [info.metadata], a.outputs.to_list(), "the action writes only the metadata")
+        asserts.equals(env, [info.metadata, info.mtree], a.outputs.to_list(), "the action writes only the metadata and the listing")
         asserts.true(env, src in a.inputs.to_list(), "the action reads src")
         argv = a.argv
         asserts.equals(env, ["//img/private/tests:" + ctx.attr.target_name], _pairs(argv, "--name"))

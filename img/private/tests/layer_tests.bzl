@@ -23,7 +23,8 @@ def _layer_action_impl(ctx):
     action = _one_action(env, "LayerTar")
     if action:
         outs = sorted([f.basename for f in action.outputs.to_list()])
-        asserts.equals(env, sorted([info.blob.basename, info.metadata.basename]), outs, "blob and metadata come from one action")
+        asserts.equals(env, sorted([info.blob.basename, info.metadata.basename, info.mtree.basename]), outs, "blob, metadata and listing come from one action")
+        asserts.equals(env, info.mtree.path, _flag_value(action.argv, "--mtree"), "--mtree names the listing")
         argv = action.argv
         asserts.equals(env, ctx.attr.want_format, _flag_value(argv, "--format"))
         asserts.equals(env, ctx.attr.want_jobs, _flag_value(argv, "--compressor-jobs") or "")
