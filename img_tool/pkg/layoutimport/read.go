@@ -108,7 +108,11 @@ func (l *Layout) resolve(name string) (string, error) {
 		joined := filepath.Join(cur, target)
 		rel, err := filepath.Rel(l.root, joined)
 		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return "", fmt.Errorf("%s: symlink %s -> %s: %w", name, strings.TrimPrefix(next, l.root+string(filepath.Separator)), target, ErrEscape)
+			link := filepath.ToSlash(strings.TrimPrefix(next, l.root+string(filepath.Separator)))
+			if link == name {
+				return "", fmt.Errorf("symlink %s -> %s: %w", link, target, ErrEscape)
+			}
+			return "", fmt.Errorf("%s: symlink %s -> %s: %w", name, link, target, ErrEscape)
 		}
 		// Walk the target again from the root: it may hold symlinks too.
 		parts = append(strings.Split(filepath.ToSlash(rel), "/"), parts...)
