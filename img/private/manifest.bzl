@@ -23,7 +23,9 @@ which the manifest of the target platform (os, architecture, `platform`) is
 taken. Its layers come first; its config is inherited.""",
     ),
     "layers": attr.label_list(
-        allow_files = compression.tar_extensions,
+        # Any file: LayerInfo targets may have blobs of any name (artifact
+        # blobs); _layer_infos checks that a plain file is a tar.
+        allow_files = True,
         cfg = normalize_layer_transition,
         doc = """Layers on top of the base, bottom first: targets with LayerInfo
 (`image_layer`, `layer_from_tar`), targets with LayersInfo (all their
@@ -113,6 +115,18 @@ attributes above. It may not describe layers: `rootfs` is refused, and
 writes rootfs and one history entry per layer itself). A numeric user must
 be a uid (and gid) from 0 to 2147483647.""",
     ),
+    "artifact_type": attr.string(
+        doc = """Write an OCI 1.1 artifact manifest of this `artifactType` (a media type,
+e.g. `application/vnd.example.docs.v1`) instead of an image: its config is
+the empty blob `{}` (`application/vnd.oci.empty.v1+json`), and `layers` may
+hold artifact blobs of any media type (`oras_file_layer`) besides tar
+layers. An artifact has no image config, so `base`, `config_fragment`,
+`env`, `labels`, `created`, `created_timestamp`, layers with a config
+(ImageLayerConfigInfo), and `user`, `working_dir`, `stop_signal`,
+`entrypoint` and `cmd` other than their defaults fail the build;
+`annotations` are kept, and `os`/`architecture` only describe the manifest
+in an index. Empty (the default): an image.""",
+    ),
     "_os_cpu": attr.label(
         default = "//img/private/platforms:target_os_cpu",
         providers = [TargetPlatformInfo],
@@ -162,6 +176,12 @@ def _layer_infos(ctx):
             infos.append(target[LayerInfo])
             continue
         files = target[DefaultInfo].files.to_list()
+        if not [f for f in files if [e for e in compression.tar_extensions if f.basename.endswith(e)]]:
+            fail("in layers attribute of image_manifest rule {}: '{}' does not produce any image_manifest layers files (expected {}); a layer is a target with LayerInfo or LayersInfo, or a tar file".format(
+                layer_name(ctx.label),
+                layer_name(target.label),
+                ", ".join(compression.tar_extensions),
+            ))
         if len(files) != 1 or not [e for e in compression.tar_extensions if files[0].basename.endswith(e)]:
             fail("{}: layers entry {} is neither a layer (LayerInfo) nor a single tar file".format(ctx.label, target.label))
         tar = files[0]
@@ -192,6 +212,31 @@ def _check_created_timestamp(ctx):
     if ts and not ts.isdigit() and not (len(ts) >= 20 and ts[4] == "-" and ts[10] == "T"):
         fail("{}: created_timestamp {} is neither an RFC 3339 date-time (2024-05-06T07:08:09Z) nor Unix seconds".format(ctx.label, repr(ts)))
 
+def _check_artifact(ctx, base, layer_configs):
+    """Fails for what an artifact manifest, which has no image config, cannot hold."""
+    set_attrs = [a for a, v in [
+        ("base", base),
+        ("config_fragment", ctx.file.config_fragment),
+        ("env", ctx.attr.env),
+        ("labels", ctx.attr.labels),
+        ("created", ctx.file.created),
+        ("created_timestamp", ctx.attr.created_timestamp),
+        ("user", ctx.attr.user != INHERIT_FROM_BASE),
+        ("working_dir", ctx.attr.working_dir != INHERIT_FROM_BASE),
+        ("stop_signal", ctx.attr.stop_signal != INHERIT_FROM_BASE),
+        ("entrypoint", ctx.attr.entrypoint != [INHERIT_FROM_BASE]),
+        ("cmd", ctx.attr.cmd != [INHERIT_FROM_BASE]),
+        ("layers with a config (ImageLayerConfigInfo)", layer_configs),
+    ] if v]
+    if set_attrs:
+        fail("{}: artifact_type {} makes an artifact manifest, which has no image config; remove {}".format(
+            ctx.label,
+            repr(ctx.attr.artifact_type),
+            ", ".join(set_attrs),
+        ))
+    if not ctx.attr.layers:
+        fail("{}: artifact_type {} needs at least one blob in layers".format(ctx.label, repr(ctx.attr.artifact_type)))
+
 def _image_manifest_impl(ctx):
     _check_created_timestamp(ctx)
     target = ctx.attr._os_cpu[TargetPlatformInfo]
@@ -213,6 +258,8 @@ def _image_manifest_impl(ctx):
         fail("{}: the target platform has no known OS/CPU constraint; set os and architecture".format(ctx.label))
 
     new_layers, layer_configs = _layer_infos(ctx)
+    if ctx.attr.artifact_type:
+        _check_artifact(ctx, base, layer_configs)
     name = ctx.label.name
     manifest = ctx.actions.declare_file(name + "_manifest.json")
     config = ctx.actions.declare_file(name + "_config.json")
@@ -236,7 +283,7 @@ def _image_manifest_impl(ctx):
     if ctx.file.config_fragment:
         args.add("--config-fragment", ctx.file.config_fragment)
         inputs.append(ctx.file.config_fragment)
-    overrides = inherit.config_overrides(ctx, name, layer_configs, {
+    overrides = None if ctx.attr.artifact_type else inherit.config_overrides(ctx, name, layer_configs, {
         "user": ctx.attr.user,
         "working_dir": ctx.attr.working_dir,
         "stop_signal": ctx.attr.stop_signal,
@@ -251,9 +298,11 @@ def _image_manifest_impl(ctx):
         inputs.append(ctx.file.created)
     elif ctx.attr.created_timestamp:
         args.add("--created", ctx.attr.created_timestamp)
-    elif _stamp_created(ctx):
+    elif _stamp_created(ctx) and not ctx.attr.artifact_type:
         args.add("--created-from-status", ctx.version_file)
         inputs.append(ctx.version_file)
+    if ctx.attr.artifact_type:
+        args.add("--artifact-type", ctx.attr.artifact_type)
     for k, v in ctx.attr.env.items():
         args.add("--env", "{}={}".format(k, v))
     for k, v in ctx.attr.labels.items():
