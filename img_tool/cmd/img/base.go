@@ -475,10 +475,12 @@ func addCertPath(store *truststore.Store, p string) error {
 
 func baseSystemLibraries(cfg, values []byte) ([]baseimage.Entry, error) {
 	var c struct {
-		Libraries [][2]string `json:"libraries"`
-		LibDir    string      `json:"lib_dir"`
-		LdSoConf  bool        `json:"ldso_conf"`
-		Mode      string      `json:"mode"`
+		Libraries    [][2]string       `json:"libraries"`
+		LibDir       string            `json:"lib_dir"`
+		LdSoConf     bool              `json:"ldso_conf"`
+		Mode         string            `json:"mode"`
+		DefaultMD    string            `json:"default_metadata"`
+		FileMetadata map[string]string `json:"file_metadata"`
 	}
 	if err := decodeConfig(cfg, values, &c); err != nil {
 		return nil, err
@@ -491,5 +493,61 @@ func baseSystemLibraries(cfg, values []byte) ([]baseimage.Entry, error) {
 	for _, l := range c.Libraries {
 		o.Libraries = append(o.Libraries, baseimage.Library{Name: l[0], Source: l[1]})
 	}
-	return baseimage.Libraries(o)
+	entries, err := baseimage.Libraries(o)
+	if err != nil {
+		return nil, err
+	}
+	md, err := layer.ParseMetadata(c.DefaultMD, c.FileMetadata)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for i := range entries {
+		e := &entries[i]
+		if e.Type != baseimage.TypeFile || e.Source == "" {
+			continue
+		}
+		for _, m := range []*layer.FileMetadata{md.Defaults, md.Overrides[e.Path]} {
+			if err := applyEntryMetadata(e, m); err != nil {
+				return nil, err
+			}
+		}
+		used[e.Path] = md.Overrides[e.Path] != nil
+	}
+	for p := range md.Overrides {
+		if !used[p] {
+			return nil, fmt.Errorf("file_metadata for /%s: no library is placed there: %w", p, baseimage.ErrInvalidArgument)
+		}
+	}
+	return entries, nil
+}
+
+// applyEntryMetadata sets the owner and mode fields of m (nil: none) on e.
+func applyEntryMetadata(e *baseimage.Entry, m *layer.FileMetadata) error {
+	if m == nil {
+		return nil
+	}
+	if m.Mtime != nil || len(m.PAXRecords) > 0 {
+		return fmt.Errorf("/%s: metadata: only mode, uid, gid, uname and gname apply: %w", e.Path, baseimage.ErrInvalidArgument)
+	}
+	if m.Mode != nil {
+		v, err := parseMode("mode", *m.Mode, 0)
+		if err != nil {
+			return err
+		}
+		e.Mode = v
+	}
+	if m.UID != nil {
+		e.UID = *m.UID
+	}
+	if m.GID != nil {
+		e.GID = *m.GID
+	}
+	if m.Uname != nil {
+		e.Uname = *m.Uname
+	}
+	if m.Gname != nil {
+		e.Gname = *m.Gname
+	}
+	return nil
 }
