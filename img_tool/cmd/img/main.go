@@ -47,6 +47,10 @@ var commands = map[string]command{
 	"deploy-merge":      {run: runDeployMerge, help: "merges deploy manifests into one, in order"},
 	"registry":          {serve: runRegistry, help: "serves an OCI registry from the CAS of a remote cache, and the blob cache of cas_registry pushes"},
 	"bes":               {serve: runBesEnv, help: "serves a Build Event Service backend that pushes the images of a build (bes push strategy)"},
+
+	// A server command, so that it also runs under its own name: the
+	// executable of an image_structure_test target is a link named so.
+	"image-structure-test": {serve: runImageStructureTestEnv, help: "checks an image's config and file listings against container-structure-test configs (the image_structure_test executable)"},
 }
 
 // runBesEnv is runBes with the environment of the process.
