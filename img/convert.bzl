@@ -14,9 +14,14 @@ load("@rules_img//img:convert.bzl", "image_manifest_from_oci_layout")
 load("@rules_img//img:image.bzl", "image_manifest")
 load("@rules_img//img:media_types.bzl", "GZIP_LAYER")
 
+filegroup(
+    name = "base_layout",
+    srcs = glob(["base_layout/**"]),  # written by `crane pull --format=oci`
+)
+
 image_manifest_from_oci_layout(
     name = "base",
-    src = glob(["base_layout/**"]),
+    src = ":base_layout",
     os = "linux",
     architecture = "amd64",
     layers = [GZIP_LAYER],

@@ -107,7 +107,7 @@ load("@rules_img//img:media_types.bzl", "GZIP_LAYER")
 
 image_index_from_oci_layout(
     name = "base_multiarch",
-    src = glob(["third_party/base_index_layout/**"]),
+    src = "//third_party/base_index_layout",  # a filegroup of its files
     manifests = ["linux/amd64", "linux/arm64"],
     layers = [GZIP_LAYER],
 )

@@ -8,10 +8,10 @@ load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
 SRC_DOC = """The OCI image layout: a directory with `oci-layout`, `index.json` and
 `blobs/sha256/`. Either one directory (a tree artifact such as a rule's
 `ctx.actions.declare_directory` output, or a source directory named by its
-path), or the files of a layout (e.g. `glob(["layout/**"])`), among which
-exactly one `index.json` is the root. Prefer the glob for a layout in the
-source tree: Bazel does not notice changes inside a source directory named as
-one file."""
+path), or a target with the files of a layout (e.g. a `filegroup` of
+`glob(["layout/**"])`), among which the `index.json` nearest the top is the
+root. Prefer the filegroup for a layout in the source tree: Bazel does not
+notice changes inside a source directory named as one file."""
 
 def _root(ctx):
     """The layout's root path and its input files.

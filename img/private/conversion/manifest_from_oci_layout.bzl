@@ -97,7 +97,7 @@ load("@rules_img//img:media_types.bzl", "GZIP_LAYER")
 
 image_manifest_from_oci_layout(
     name = "base",
-    src = glob(["third_party/base_layout/**"]),  # or a directory target
+    src = "//third_party/base_layout",  # a filegroup of its files, or a directory
     os = "linux",
     architecture = "amd64",
     layers = [GZIP_LAYER, GZIP_LAYER],
