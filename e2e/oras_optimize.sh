@@ -25,16 +25,17 @@ pass=0 fail=0
 ok() { echo "ok   $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 check() { local name=$1; shift; if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi; }
-export PATH="$(go env GOPATH 2>/dev/null || echo /root/go)/bin:$PATH"
+gopath=$(go env GOPATH 2>/dev/null || echo /root/go)
+export PATH="$gopath/bin:$PATH"
 work=$(mktemp -d /tmp/rules_img_oras.XXXXXX)
 ns=rules_img_e2e_oras
 started_containerd=""
 cleanup() {
   if [ -n "${CONTAINERD_ADDRESS:-}" ]; then
-    ctr -a "$CONTAINERD_ADDRESS" -n $ns images rm e2e/optimized:estargz e2e/optimized:zstd >/dev/null 2>&1
+    ctr -a "$CONTAINERD_ADDRESS" -n "$ns" images rm e2e/optimized:estargz e2e/optimized:zstd >/dev/null 2>&1
   fi
   [ -n "$started_containerd" ] && "$services/containerd.sh" stop >/dev/null 2>&1
-  "$services/registry.sh" clean plain $port >/dev/null 2>&1
+  "$services/registry.sh" clean plain "$port" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -144,12 +145,12 @@ check "eStargz: every pulled layer descriptor has a toc.digest" test \
 bazel build --output_groups=oci_tarball //oras:hello_estargz //oras:hello_zstd >"$work/build.out" 2>&1 || { tail -10 "$work/build.out"; bad "build the OCI layout tarballs"; }
 "$services/containerd.sh" status >/dev/null 2>&1 || started_containerd=1
 eval "$("$services/containerd.sh" start 2>/dev/null)"
-ctr="ctr -a $CONTAINERD_ADDRESS -n $ns"
+c() { ctr -a "$CONTAINERD_ADDRESS" -n "$ns" "$@"; }
 for kind in estargz zstd; do
-  $ctr images rm "e2e/optimized:$kind" >/dev/null 2>&1
+  c images rm "e2e/optimized:$kind" >/dev/null 2>&1
   tarball=$(bazel cquery --output=files --output_groups=oci_tarball //oras:hello_$kind 2>/dev/null)
-  check "containerd: import the $kind image" $ctr images import --index-name "e2e/optimized:$kind" "$tarball"
-  got=$($ctr run --rm "e2e/optimized:$kind" "run-oras-$kind-$$" 2>&1)
-  [ "$got" = "Hello from rules_img!" ] && ok "containerd: ctr run of the $kind image prints the greeting" || bad "containerd: ctr run $kind printed: $got"
+  check "containerd: import the $kind image" c images import --index-name "e2e/optimized:$kind" "$tarball"
+  got=$(c run --rm "e2e/optimized:$kind" "run-oras-$kind-$$" 2>&1)
+  if [ "$got" = "Hello from rules_img!" ]; then ok "containerd: ctr run of the $kind image prints the greeting"; else bad "containerd: ctr run $kind printed: $got"; fi
 done
 finish
