@@ -1,0 +1,142 @@
+"""image_structure_test: container-structure-test configs checked on an image's metadata and file listings."""
+
+load("@platforms//host:constraints.bzl", "HOST_CONSTRAINTS")
+load("//img/private/common:build.bzl", "TOOLCHAIN", "TOOLCHAINS")
+load("//img/private/common:deploy.bzl", "target_label")
+load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
+load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
+
+_ATTRS = {
+    "image": attr.label(
+        mandatory = True,
+        providers = [[ImageManifestInfo], [ImageIndexInfo]],
+        doc = """The image to check: an `image_manifest`, or an `image_index` (every
+manifest of it is checked against every config). Only its config JSON, the
+file listings (`LayerInfo.mtree`) and the metadata of its layers reach the
+test; no layer blob is built for it or read by it.""",
+    ),
+    "configs": attr.label_list(
+        mandatory = True,
+        allow_empty = False,
+        allow_files = [".yaml", ".yml", ".json"],
+        doc = "container-structure-test config files (schemaVersion 2.0.0), YAML or JSON.",
+    ),
+}
+
+# The request and every file it names sit below this runfiles directory.
+_ROOT = "image_structure_test/"
+
+def _platform(m):
+    p = "{}/{}".format(m.os, m.architecture)
+    variant = (getattr(m, "platform", None) or {}).get("variant", "")
+    return p + ("/" + variant if variant else "")
+
+def _image_structure_test_impl(ctx):
+    if ImageIndexInfo in ctx.attr.image:
+        manifests = ctx.attr.image[ImageIndexInfo].manifests
+    else:
+        manifests = [ctx.attr.image[ImageManifestInfo]]
+    if not manifests:
+        fail("{}: image {} has no manifests to check".format(ctx.label, ctx.attr.image.label))
+
+    files = {}
+    configs = []
+    for i, f in enumerate(ctx.files.configs):
+        path = "{}configs/{}/{}".format(_ROOT, i, f.basename)
+        files[path] = f
+        configs.append({"name": f.short_path, "path": path})
+    images = []
+    for i, m in enumerate(manifests):
+        prefix = "{}images/{}/".format(_ROOT, i)
+        files[prefix + "config.json"] = m.config
+        layers = []
+        for j, layer in enumerate(m.layers):
+            entry = {"metadata": prefix + "layers/{}.json".format(j), "mtree": ""}
+            files[entry["metadata"]] = layer.metadata
+
+            # Rules that build LayerInfo without a listing (and base layers
+            # that were never downloaded) leave the field unset or None.
+            mtree = getattr(layer, "mtree", None)
+            if mtree:
+                entry["mtree"] = prefix + "layers/{}.mtree".format(j)
+                files[entry["mtree"]] = mtree
+            layers.append(entry)
+        images.append({
+            "name": "{} {}".format(target_label(ctx.attr.image.label), _platform(m)),
+            "config": prefix + "config.json",
+            "layers": layers,
+        })
+
+    request = ctx.actions.declare_file(ctx.label.name + "_structure_test.json")
+    ctx.actions.write(request, json.encode({"configs": configs, "images": images}))
+    files[_ROOT + "request.json"] = request
+
+    # img runs as the test itself: under the name image-structure-test it
+    # is that command and finds the request in its runfiles.
+    exe = ctx.actions.declare_file(ctx.label.name + "/image-structure-test")
+    tool = ctx.exec_groups["test"].toolchains[TOOLCHAIN].imgtoolchaininfo.tool_exe
+    ctx.actions.symlink(output = exe, target_file = tool, is_executable = True)
+    return [DefaultInfo(executable = exe, runfiles = ctx.runfiles(root_symlinks = files))]
+
+image_structure_test = rule(
+    implementation = _image_structure_test_impl,
+    attrs = _ATTRS,
+    test = True,
+    # The test runs the img tool of the host, on a platform like the host.
+    exec_groups = {
+        "test": exec_group(
+            exec_compatible_with = HOST_CONSTRAINTS,
+            toolchains = TOOLCHAINS,
+        ),
+    },
+    doc = """Checks an image against container-structure-test configs without its layer blobs.
+
+The configs are those of container-structure-test (schemaVersion 2.0.0,
+YAML or JSON). The test reads only the image config JSON and the file
+listing of each layer, which the action that wrote (or read) the layer blob
+made in the same pass (`LayerInfo.mtree`, BSD mtree text). So the test
+builds no blob, downloads none from a remote cache, and runs in
+milliseconds; in exchange it can answer only what the metadata and the
+listings answer:
+
+- `metadataTest`: `env` / `envVars` (with `isRegex`), `unboundEnv`,
+  `labels` (with `isRegex`), `entrypoint`, `cmd`, `workdir`, `user`,
+  `exposedPorts` ("8080" or "8080/tcp"), `unexposedPorts`, `volumes`,
+  `unmountedVolumes`, against the image config.
+- `fileExistenceTests`: `path` (with `$VAR` from the image env),
+  `shouldExist`, `permissions` (as Go's `fs.FileMode` prints them, e.g.
+  `-rwxr-xr-x`), `uid`, `gid`, `isExecutableBy`, against the layers merged
+  in order: whiteouts (`.wh.<name>`) and opaque directories
+  (`.wh..wh..opq`) applied, symlinks in parent directories followed, the
+  last element not.
+- `licenseTests` with `debian: true`: every package directory in
+  `/usr/share/doc` holds a `copyright` file. The texts are not scanned for
+  forbidden licenses (that needs the bytes); the PASS line says so.
+- `commandTests`, `fileContentTests` and `licenseTests` `files` need a
+  running container or file bytes: each is reported as unsupported and
+  FAILS the test, so a migrated config shows what does not carry over.
+
+A layer without a listing (a base layer of a shallow pull, whose bytes
+were never seen, or a layer from a rule that writes no listing) makes every
+answer it could change unknown: such a test fails and names the layer,
+while what upper layers decide (a file they add, a whiteout) is still
+answered.
+
+The output is one PASS/FAIL line per test and image, the problems of a
+failure each naming the config file, the test and the path or field, and
+`Summary: N passed, N failed`.
+
+`image` is a rules_img image (`image_manifest` or `image_index`). An OCI
+image layout directory is not accepted as `image`: import it first (its
+layers then have listings only if the import read their bytes).
+
+```starlark
+load("@rules_img//img:test.bzl", "image_structure_test")
+
+image_structure_test(
+    name = "hello_structure_test",
+    image = ":hello",
+    configs = ["hello.yaml"],
+)
+```""",
+)

@@ -1,0 +1,52 @@
+"""Analysis tests of image_structure_test: what reaches the test, and bad images."""
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("//img/private/providers:layer_info.bzl", "LayerInfo")
+
+def _no_blobs_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[DefaultInfo]
+    runfiles = info.default_runfiles
+    files = runfiles.files.to_list()
+    paths = [f.path for f in files]
+    linked = {s.path: s.target_file.path for s in runfiles.root_symlinks.to_list()}
+    seen = paths + linked.values()
+    inputs = [f.path for a in analysistest.target_actions(env) for f in a.inputs.to_list()]
+    for t in ctx.attr.layers:
+        layer = t[LayerInfo]
+        asserts.false(env, layer.blob.path in seen, "layer blob {} is in the runfiles".format(layer.blob.short_path))
+        asserts.false(env, layer.blob.path in inputs, "an action reads layer blob {}".format(layer.blob.short_path))
+        asserts.true(env, layer.mtree.path in linked.values(), "the listing {} is not in the runfiles".format(layer.mtree.short_path))
+        asserts.true(env, layer.metadata.path in linked.values(), "the metadata of {} is not in the runfiles".format(layer.blob.short_path))
+    for t in ctx.attr.listless_layers:
+        layer = t[LayerInfo]
+        asserts.false(env, layer.blob.path in seen, "layer blob {} is in the runfiles".format(layer.blob.short_path))
+    asserts.equals(env, ctx.attr.want_images, len([p for p in linked if p.endswith("/config.json")]), "one image config per manifest")
+    asserts.equals(env, ctx.attr.want_listings, len([p for p in linked if p.endswith(".mtree")]), "listings")
+    asserts.true(env, "image_structure_test/request.json" in linked, "the request is at its runfiles path")
+    asserts.equals(env, ctx.attr.want_configs, len([p for p in linked if "/configs/" in p]), "configs")
+    asserts.equals(env, "image-structure-test", info.files_to_run.executable.basename, "img runs under the command's name")
+    return analysistest.end(env)
+
+no_blobs_test = analysistest.make(
+    _no_blobs_impl,
+    attrs = {
+        "layers": attr.label_list(providers = [LayerInfo], doc = "Layers with listings."),
+        "listless_layers": attr.label_list(providers = [LayerInfo], doc = "Layers without listings."),
+        "want_images": attr.int(doc = "Number of image configs."),
+        "want_listings": attr.int(doc = "Number of listings."),
+        "want_configs": attr.int(doc = "Number of configs."),
+    },
+)
+
+def _failure_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, ctx.attr.message)
+    return analysistest.end(env)
+
+failure_test = analysistest.make(
+    _failure_impl,
+    expect_failure = True,
+    attrs = {"message": attr.string(doc = "Part of the expected error.")},
+)
