@@ -19,8 +19,11 @@ ok() { echo "ok   $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 work=$(mktemp -d /tmp/rules_img_convert.XXXXXX)
 layouts=$here/basic/convert/layouts
+containerd_was_up=false
+"$services/containerd.sh" status >/dev/null 2>&1 && containerd_was_up=true
 cleanup() {
   "$services/registry.sh" clean plain "$port" >/dev/null 2>&1
+  $containerd_was_up || "$services/containerd.sh" stop >/dev/null 2>&1
   rm -rf "$work" "$layouts"
 }
 trap cleanup EXIT
@@ -94,6 +97,22 @@ if bazel build //convert:on_top --output_groups=tarball >"$work/build.out" 2>&1 
   ok "crane validate --tarball of on_top's docker tarball"
 else
   tail -n 5 "$work/build.out" "$work/validate.out"; bad "on_top tarball"
+fi
+
+# The image on top loads into containerd and runs the base's entrypoint.
+if eval "$("$services/containerd.sh" start 2>/dev/null)"; then
+  export CONTAINERD_ADDRESS CONTAINERD_NAMESPACE=rules_img_e2e_convert
+  ctr="ctr -a $CONTAINERD_ADDRESS -n $CONTAINERD_NAMESPACE"
+  $ctr images rm docker.io/e2e/convert-on-top:latest >/dev/null 2>&1
+  if bazel run //convert:load_on_top >"$work/run.out" 2>&1; then
+    got=$($ctr run --rm docker.io/e2e/convert-on-top:latest "convert-$$" 2>&1)
+    [ "$got" = "Hello from rules_img!" ] && ok "containerd: on_top loaded, ctr run prints the greeting" || bad "containerd: ctr run printed: $got"
+    $ctr images rm docker.io/e2e/convert-on-top:latest >/dev/null 2>&1
+  else
+    tail -n 10 "$work/run.out"; bad "bazel run //convert:load_on_top"
+  fi
+else
+  bad "start containerd"
 fi
 
 # 4. The two-platform index, pushed as it is: same digest as the one pulled.
