@@ -137,3 +137,17 @@ func TestFIFOBlob(t *testing.T) {
 		t.Fatalf("ImportManifest() = %v, want a not-a-regular-file error", err)
 	}
 }
+
+// A single image is found in the index that index.json points to, too.
+func TestImportManifestFromNestedIndex(t *testing.T) {
+	f, _, entries := twoPlatforms(t)
+	l, err := Open(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request(t, "linux/arm64", 1)
+	if _, err := l.ImportManifest(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, r, entries[1])
+}

@@ -109,6 +109,44 @@ on_top_test = analysistest.make(_on_top_impl, attrs = {
     "push": attr.label(providers = [DeployInfo], doc = "A push of the image: its runfiles must hold every layer blob."),
 })
 
+def _deploy_impl(ctx):
+    """A push or load of an import ships every layer blob of every image (eager)."""
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    asserts.equals(env, ctx.attr.command, target[DeployInfo].command)
+    if ImageIndexInfo in ctx.attr.image:
+        manifests = ctx.attr.image[ImageIndexInfo].manifests
+    else:
+        manifests = [ctx.attr.image[ImageManifestInfo]]
+    shipped = {s.target_file: s.path for s in target[DefaultInfo].default_runfiles.root_symlinks.to_list()}
+    for i, m in enumerate(manifests):
+        for j, l in enumerate(m.layers):
+            asserts.equals(env, "0/manifests/{}/layer/{}".format(i, j), shipped.get(l.blob), "image {} layer {} in the runfiles".format(i, j))
+    return analysistest.end(env)
+
+deploy_test = analysistest.make(_deploy_impl, attrs = {
+    "image": attr.label(providers = [[ImageManifestInfo], [ImageIndexInfo]]),
+    "command": attr.string(mandatory = True, values = ["push", "load"]),
+})
+
+def _index_of_import_impl(ctx):
+    """image_index over an imported image reads its descriptor, keeps its layers."""
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    imported = ctx.attr.image[ImageManifestInfo]
+    info = target[ImageIndexInfo]
+    asserts.equals(env, 1, len(info.manifests))
+    asserts.equals(env, imported.descriptor, info.manifests[0].descriptor)
+    asserts.equals(env, [l.blob for l in imported.layers], [l.blob for l in info.manifests[0].layers])
+    a = _one_action(env, "ImageIndex")
+    if a:
+        asserts.equals(env, [imported.descriptor.path], _values(a.argv, "--manifest-descriptor"))
+    return analysistest.end(env)
+
+index_of_import_test = analysistest.make(_index_of_import_impl, attrs = {
+    "image": attr.label(providers = [ImageManifestInfo]),
+})
+
 def _failure_impl(ctx):
     env = analysistest.begin(ctx)
     asserts.expect_failure(env, ctx.attr.want_message)
