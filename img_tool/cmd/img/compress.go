@@ -65,7 +65,10 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("compress %s: %w", ident, err)
 		}
 		defer done()
-		tee, listed := listing.tee()
+		tee, listed := io.Writer(io.Discard), func() error { return nil }
+		if !comp.estargz {
+			tee, listed = listing.tee()
+		}
 		err = tarpolicy.CopyChecked(io.MultiWriter(w, tee), r)
 		if lerr := listed(); err == nil && lerr != nil {
 			err = lerr
@@ -78,6 +81,12 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 	res, err := compress.WriteFile(out, fill, opts...)
 	if err != nil {
 		return err
+	}
+	if comp.estargz {
+		if err := listing.listBlob(out, window.limits()); err != nil {
+			os.Remove(out)
+			return fmt.Errorf("compress %s: %w", ident, err)
+		}
 	}
 	if err := writeMetadata(metadataOut, name, res, annotations.Map()); err != nil {
 		os.Remove(out)

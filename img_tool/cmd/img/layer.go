@@ -113,7 +113,7 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("layer %s: %w", ident, err)
 	}
 	defer listing.abort()
-	if lw := listing.writer(); lw != nil {
+	if lw := listing.writer(); lw != nil && !comp.estargz {
 		layerOpts = append(layerOpts, layer.WithListing(lw))
 	}
 
@@ -172,6 +172,12 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 	res, err := compress.WriteFile(out, fill, opts...)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", ident, err)
+	}
+	if comp.estargz {
+		if err := listing.listBlob(out, window.limits()); err != nil {
+			os.Remove(out)
+			return fmt.Errorf("layer %s: %w", ident, err)
+		}
 	}
 	if err := writeMetadata(metadataOut, name, res, annotations.Map()); err != nil {
 		os.Remove(out) // blob and metadata come as a pair

@@ -4,8 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/mtree"
+	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
 // mtreeFlag is the --mtree output of the commands that write or read a
@@ -49,6 +51,35 @@ func (m *mtreeFlag) tee() (w io.Writer, finish func() error) {
 	}
 	t := mtree.NewTarTee(m.out.Writer)
 	return t, t.Close
+}
+
+// listBlob lists the tar of the written blob at path (any compression).
+// An eStargz blob needs it: its writer adds entries of its own (the
+// landmark file and stargz.index.json) that extraction creates too, so a
+// listing of the input stream would miss them. A no-op without --mtree.
+func (m *mtreeFlag) listBlob(path string, lim tarpolicy.Limits) error {
+	if m.out == nil {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("--mtree: %w", err)
+	}
+	defer f.Close()
+	r, done, err := tarpolicy.Open(f, lim)
+	if err != nil {
+		return fmt.Errorf("--mtree: list %s: %w", path, err)
+	}
+	defer done()
+	tee := mtree.NewTarTee(m.out.Writer)
+	_, err = io.Copy(tee, r)
+	if cerr := tee.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--mtree: list %s: %w", path, err)
+	}
+	return nil
 }
 
 // commit moves the listing into place; abort drops it. Both are no-ops

@@ -64,6 +64,17 @@ func TestMtreeFlag(t *testing.T) {
 		}
 	}
 
+	// eStargz: the blob holds entries of the format (TOC, landmark); the
+	// listing is made from the blob and has them too.
+	mustRun(t, "layer", "--format", "gzip", "--estargz", "--add", "/app/a.txt="+f.i("a.txt"), "--mtree", f.o("esgz.mtree"), f.o("esgz.tgz"))
+	mustRun(t, "compress", "--format", "gzip", "--estargz", "--mtree", f.o("esgz2.mtree"), f.o("plain.tgz"), f.o("esgz2.tgz"))
+	for _, l := range []string{"esgz.mtree", "esgz2.mtree"} {
+		got, _ := os.ReadFile(f.o(l))
+		if !strings.Contains(string(got), "./stargz.index.json type=file") {
+			t.Errorf("%s lacks the eStargz TOC entry:\n%s", l, got)
+		}
+	}
+
 	// A corrupt tar: the command fails and leaves no listing.
 	if code, stderr := runImg(t, "compress", "--format", "gzip", "--mtree", f.o("bad.mtree"), f.i("corrupt.tar"), f.o("bad.tgz")); code == 0 {
 		t.Fatal("compress of a corrupt tar succeeded")
