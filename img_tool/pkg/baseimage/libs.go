@@ -74,6 +74,9 @@ func Soname(p string) (string, error) {
 	if f.Type != elf.ET_DYN {
 		return "", fmt.Errorf("%s is an ELF %s, not a shared object: %w", p, f.Type, ErrInvalidArgument)
 	}
+	if flags, err := f.DynValue(elf.DT_FLAGS_1); err == nil && len(flags) > 0 && flags[0]&uint64(elf.DF_1_PIE) != 0 {
+		return "", fmt.Errorf("%s is a position-independent executable, not a shared object: %w", p, ErrInvalidArgument)
+	}
 	names, err := f.DynString(elf.DT_SONAME)
 	if err != nil {
 		return "", fmt.Errorf("%s: dynamic section: %w: %w", p, err, ErrInvalidArgument)
