@@ -137,6 +137,16 @@ for d in $(jq -r '.layers[].digest' "$bin/hello_zstd_manifest.json"); do
     "$d $(crane config "$reg/e2e/optimized:zstd" | jq -r ".rootfs.diff_ids[$i]")"
   i=$((i + 1))
 done
+# An index: both platforms rewritten, the new index lists them in order.
+if bazel run //oras:push_multiarch_zstd >"$work/push.out" 2>&1; then ok "image_push of the optimized index"; else tail -10 "$work/push.out"; bad "image_push of the optimized index"; fi
+idx=$(crane manifest "$reg/e2e/optimized:multiarch-zstd" 2>/dev/null)
+check "index: platforms of the source, in order" test "$(jq -r '[.manifests[].platform | "\(.os)/\(.architecture)"] | join(",")' <<<"$idx")" = \
+  "$(jq -r '[.manifests[].platform | "\(.os)/\(.architecture)"] | join(",")' "$bin/../images/multiarch_index.json")"
+for d in $(jq -r '.manifests[].digest' <<<"$idx"); do
+  check "index: manifest ${d:7:12} has zstd layers only" test "$(crane manifest "$reg/e2e/optimized@$d" | jq -r '[.layers[].mediaType] | unique | join(",")')" = application/vnd.oci.image.layer.v1.tar+zstd
+done
+if crane validate --fast --remote "$reg/e2e/optimized:multiarch-zstd" >"$work/validate.out" 2>&1; then ok "crane validate --fast --remote (index)"; else cat "$work/validate.out"; bad "crane validate --remote (index)"; fi
+
 remote=$(crane manifest "$reg/e2e/optimized:estargz" 2>/dev/null)
 check "eStargz: every pulled layer descriptor has a toc.digest" test \
   "$(jq '[.layers[] | select(.annotations["containerd.io/snapshot/stargz/toc.digest"] | startswith("sha256:"))] | length' <<<"$remote")" = "$(jq '.layers | length' <<<"$remote")"
