@@ -27,7 +27,9 @@ descriptors is written, with the source index's annotations.""",
         mandatory = True,
         doc = """Media types of the layers of every image, bottom first, with the
 constants of `@rules_img//img:media_types.bzl`; each image must have exactly
-these layers (see `image_manifest_from_oci_layout`).""",
+these layers (see `image_manifest_from_oci_layout`). Images whose layers
+differ are imported one by one with `image_manifest_from_oci_layout` and put
+together with `image_index` (a new index, so a new digest).""",
     ),
 } | IMAGE_OUTPUT_ATTRS
 
