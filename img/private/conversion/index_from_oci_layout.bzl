@@ -16,7 +16,8 @@ _ATTRS = {
         mandatory = True,
         doc = """Platforms of the images to take, in index order, as
 `os/architecture` or `os/architecture/variant`, e.g.
-`["linux/amd64", "linux/arm64"]`. `linux/arm64` means `linux/arm64/v8`. Each
+`["linux/amd64", "linux/arm64"]`. `linux/arm64` means `linux/arm64/v8`, and
+matches a layout entry for arm64 with or without that variant. Each
 must name one image of the layout's index. When they name all its images in
 its order, the index is kept byte for byte (its digest stays that of the
 layout); otherwise (a subset, e.g. without the attestation entries some
