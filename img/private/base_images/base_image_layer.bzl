@@ -69,7 +69,7 @@ def _base_image_layer_impl(ctx):
     info = write_layer(ctx, basename = ctx.label.name, fmt = fmt, dirs = dirs, entry_args = [entries], inputs = [depset([merged])])
     return [
         DefaultInfo(files = depset([info.blob])),
-        OutputGroupInfo(layer = depset([info.blob]), metadata = depset([info.metadata]), tar = depset([merged])),
+        OutputGroupInfo(layer = depset([info.blob]), metadata = depset([info.metadata]), mtree = depset([info.mtree]), tar = depset([merged])),
         info,
     ]
 
@@ -95,8 +95,9 @@ naming both rules. Every parent directory that no rule describes is added
 Entries are sorted by path, have mtime 0 (see `default_metadata`) and no
 host metadata: equal inputs give the same digest on every machine.
 
-Output groups: `layer` (the blob), `metadata` (its JSON), `tar` (the
-merged, uncompressed tar).
+Output groups: `layer` (the blob), `metadata` (its JSON), `mtree` (the
+file listing of the layer, as for `image_layer`), `tar` (the merged,
+uncompressed tar).
 
 ```starlark
 load(
