@@ -246,25 +246,8 @@ func baseSkeleton(cfg, values []byte) ([]baseimage.Entry, error) {
 			if err != nil {
 				return nil, fmt.Errorf("extra_directories[%q]: %w", p, err)
 			}
-			if md.Mtime != nil || len(md.PAXRecords) > 0 {
-				return nil, fmt.Errorf("extra_directories[%q]: only mode, uid, gid, uname and gname apply: %w", p, baseimage.ErrInvalidArgument)
-			}
-			if md.Mode != nil {
-				if e.Mode, err = parseMode("mode", *md.Mode, 0o755); err != nil {
-					return nil, fmt.Errorf("extra_directories[%q]: %w", p, err)
-				}
-			}
-			if md.UID != nil {
-				e.UID = *md.UID
-			}
-			if md.GID != nil {
-				e.GID = *md.GID
-			}
-			if md.Uname != nil {
-				e.Uname = *md.Uname
-			}
-			if md.Gname != nil {
-				e.Gname = *md.Gname
+			if err := applyEntryMetadata(&e, md); err != nil {
+				return nil, fmt.Errorf("extra_directories[%q]: %w", p, err)
 			}
 		}
 		o.Extra = append(o.Extra, e)
@@ -447,9 +430,25 @@ func baseTrustStore(cfg, values []byte) ([]baseimage.Entry, error) {
 	})
 }
 
+// Bounds of a certificate directory walk: a symlink loop or a huge tree
+// fails instead of running away.
+const (
+	maxCertDepth = 16
+	maxCertFiles = 100000
+)
+
 // addCertPath adds a certificate file, or every file of a directory (in
 // name order, recursively; each must hold certificates).
 func addCertPath(store *truststore.Store, p string) error {
+	n := 0
+	return addCertPathDepth(store, p, 0, &n)
+}
+
+func addCertPathDepth(store *truststore.Store, p string, depth int, n *int) error {
+	if depth > maxCertDepth || *n > maxCertFiles {
+		return fmt.Errorf("%s: more than %d directory levels or %d files: %w", p, maxCertDepth, maxCertFiles, baseimage.ErrInvalidArgument)
+	}
+	*n++
 	fi, err := os.Stat(p)
 	if err != nil {
 		return err
@@ -466,7 +465,7 @@ func addCertPath(store *truststore.Store, p string) error {
 		return err
 	}
 	for _, e := range ents {
-		if err := addCertPath(store, p+"/"+e.Name()); err != nil {
+		if err := addCertPathDepth(store, p+"/"+e.Name(), depth+1, n); err != nil {
 			return err
 		}
 	}

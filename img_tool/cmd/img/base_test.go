@@ -96,3 +96,31 @@ func TestBaseErrorsNameTheTarget(t *testing.T) {
 		t.Errorf("unknown verb: %d %q", code, stderr.String())
 	}
 }
+
+func TestBaseTrustStoreDirectory(t *testing.T) {
+	dir := t.TempDir()
+	certs := filepath.Join(dir, "certs")
+	os.MkdirAll(filepath.Join(certs, "sub"), 0o755)
+	for src, dst := range map[string]string{"ca.pem": "b.pem", "server.pem": "sub/a.pem"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "pkg", "truststore", "testdata", src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(certs, dst), data, 0o644)
+	}
+	frag, errOut := runBaseVerb(t, dir, "trust-store", "//:trust", `{"certs": ["`+certs+`"], "bundle": true, "bundle_path": "/etc/ssl/certs/ca-certificates.crt", "exploded": true, "exploded_dir": "/etc/ssl/certs"}`)
+	if errOut != "" {
+		t.Fatal(errOut)
+	}
+	data, _ := os.ReadFile(frag)
+	for _, want := range []string{`"etc/ssl/certs/ab3e8be6.0"`, `"etc/ssl/certs/ce275665.0"`, `"link":"rules_img_e2e_test_CA.pem"`, `"link":"localhost.pem"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("fragment lacks %s: %s", want, data)
+		}
+	}
+	// A file in the directory that is not a certificate fails, naming it.
+	os.WriteFile(filepath.Join(certs, "README"), []byte("hello"), 0o644)
+	if _, errOut := runBaseVerb(t, dir, "trust-store", "//:trust", `{"certs": ["`+certs+`"], "bundle": true, "bundle_path": "/etc/ssl/certs/ca-certificates.crt"}`); !strings.Contains(errOut, "//:trust: "+certs+"/README: not a PEM, DER or PKCS#7") {
+		t.Errorf("stderr %q", errOut)
+	}
+}
