@@ -74,10 +74,26 @@ for src in oras/notes.txt oras/settings.json; do
   i=$((i + 1))
 done
 crane blob "$reg/e2e/oras@$(r '.layers[2].digest')" >"$work/bundle.tgz" 2>/dev/null
-check "directory blob: a gzip tar holding notes.txt" test "$(tar -tzf "$work/bundle.tgz" | sed 's#^\./##' | grep -vx '' | tr '\n' ,)" = "notes.txt,"
+check "directory blob: a gzip tar of bundle/notes.txt" test "$(tar -tzf "$work/bundle.tgz" | tr '\n' ,)" = "bundle/,bundle/notes.txt,"
 check "directory blob: io.deis.oras.content.unpack" test "$(r '.layers[2].annotations["io.deis.oras.content.unpack"]')" = true
 check "directory blob: io.deis.oras.content.digest = sha256 of the tar" test "$(r '.layers[2].annotations["io.deis.oras.content.digest"]')" = \
   "sha256:$(gzip -dc "$work/bundle.tgz" | sha256sum | cut -d' ' -f1)"
+# The ORAS CLI, when installed (go install oras.land/oras/cmd/oras@v1.2.3),
+# pulls the artifact: files named by their titles, the directory unpacked.
+if command -v oras >/dev/null; then
+  mkdir "$work/pull"
+  if (cd "$work/pull" && oras pull --plain-http "$reg/e2e/oras:latest") >"$work/oras.out" 2>&1; then
+    ok "oras pull"
+    check "oras pull: notes.txt = the source" cmp "$work/pull/notes.txt" oras/notes.txt
+    check "oras pull: app-settings.json = settings.json" cmp "$work/pull/app-settings.json" oras/settings.json
+    check "oras pull: bundle/ unpacked" cmp "$work/pull/bundle/notes.txt" oras/notes.txt
+  else
+    cat "$work/oras.out"; bad "oras pull"
+  fi
+else
+  echo "skip oras pull: the oras CLI is not installed"
+fi
+
 # `crane validate` checks images only: it wants an image config (rootfs)
 # and gzip layers, which an artifact does not have. What it would check for
 # an image is checked here by hand: every blob the manifest names is in the

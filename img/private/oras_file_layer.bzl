@@ -38,7 +38,10 @@ the build, so give it a media type of its own.
         values = ["file", "directory"],
         doc = """`file`: ORAS clients write the blob as a file named `title`.
 `directory`: the blob is a tar (plain, gzip or zstd) of a directory tree
-that ORAS clients unpack into a directory named `title`; the annotations
+that ORAS clients unpack into a directory named `title`. Every entry of the
+tar must lie below `<title>/` (as `tar -czf docs.tar.gz docs/` writes
+them): ORAS clients refuse to unpack the blob otherwise, so set `title` to
+the tar's top directory. The annotations
 `io.deis.oras.content.unpack = "true"` and `io.deis.oras.content.digest`
 (the diff_id, digest of the uncompressed tar) are added.""",
     ),
