@@ -75,7 +75,7 @@ func UnlistedLayer(name string) *Layer { return &Layer{Name: name} }
 type UnknownError struct{ Layer string }
 
 func (e *UnknownError) Error() string {
-	return fmt.Sprintf("%s has no file listing (its bytes were never seen, e.g. a shallow-pulled base layer), so this cannot be decided", e.Layer)
+	return fmt.Sprintf("%s has no file listing (a base layer whose bytes were never seen, or a layer described without one), so this cannot be decided", e.Layer)
 }
 
 // FS is the merged file system of an image's layers, bottom first.
