@@ -113,6 +113,7 @@ if ! bazel build --output_groups=+mtree,+layer $layers >"$work/build.out" 2>&1; 
   finish
 fi
 execroot=$(bazel info execution_root 2>/dev/null)
+# shellcheck disable=SC2086 # one word per layer label
 query=$(printf '%s + ' $layers)
 bazel cquery "${query% + }" --output=starlark \
   --starlark:expr='target.label.name + " " + providers(target)["OutputGroupInfo"].layer.to_list()[0].path + " " + providers(target)["OutputGroupInfo"].mtree.to_list()[0].path' \
