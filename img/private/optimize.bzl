@@ -43,10 +43,12 @@ Pull the base image with its layers (pull with layer_handling = "eager" or "lazy
         fail("{}: {} has media type {}, which is not a tar layer; only tar layers are rewritten".format(layer_name(ctx.label), where, repr(layer.media_type)))
     blob = ctx.actions.declare_file(prefix + compression.extension(fmt.format))
     metadata = ctx.actions.declare_file(prefix + "_metadata.json")
+    mtree = ctx.actions.declare_file(prefix + ".mtree")
     args = ctx.actions.args()
     args.add("compress")
     args.add("--name", "{} {}".format(layer_name(ctx.label), where))
     args.add("--metadata", metadata)
+    args.add("--mtree", mtree)
     args.add("--format", fmt.format)
     if fmt.estargz:
         args.add("--estargz")
@@ -57,11 +59,11 @@ Pull the base image with its layers (pull with layer_handling = "eager" or "lazy
         executable = img_tool(ctx),
         arguments = [args],
         inputs = [layer.blob],
-        outputs = [blob, metadata],
+        outputs = [blob, metadata, mtree],
         mnemonic = "ImageOptimizeLayer",
         progress_message = "Rewriting %{label}: " + where,
     )
-    return LayerInfo(blob = blob, metadata = metadata, media_type = compression.media_type(fmt.format), estargz = fmt.estargz)
+    return LayerInfo(blob = blob, metadata = metadata, media_type = compression.media_type(fmt.format), estargz = fmt.estargz, mtree = mtree)
 
 def _optimize_manifest(ctx, fmt, src, manifest_index = None):
     """The image src with every layer rewritten: one action per layer, then the manifest."""

@@ -90,6 +90,9 @@ def _oras_file_layer_impl(ctx):
         diff_id_annotations.append(CONTENT_DIGEST)
 
     metadata = ctx.actions.declare_file(ctx.label.name + "_metadata.json")
+
+    # A tar's file listing, for image_structure_test; an artifact blob has none.
+    mtree = ctx.actions.declare_file(ctx.label.name + ".mtree") if as_tar else None
     args = ctx.actions.args()
     args.add("layer-metadata" if as_tar else "artifact-metadata")
     args.add("--name", layer_name(ctx.label))
@@ -97,13 +100,15 @@ def _oras_file_layer_impl(ctx):
     for k, v in annotations.items():
         args.add("--annotation", "{}={}".format(k, v))
     args.add_all(diff_id_annotations, before_each = "--diff-id-annotation")
+    if mtree:
+        args.add("--mtree", mtree)
     args.add(src)
     args.add(metadata)
     ctx.actions.run(
         executable = img_tool(ctx),
         arguments = [args],
         inputs = [src],
-        outputs = [metadata],
+        outputs = [metadata] + ([mtree] if mtree else []),
         mnemonic = "LayerMetadata" if as_tar else "ArtifactMetadata",
         progress_message = "Describing ORAS blob %{label} from " + src.short_path,
     )
@@ -118,10 +123,10 @@ def _oras_file_layer_impl(ctx):
                 ext = e
         blob = ctx.actions.declare_file(ctx.label.name + ext)
         ctx.actions.symlink(output = blob, target_file = src)
-    info = LayerInfo(blob = blob, metadata = metadata, media_type = media_type, estargz = False)
+    info = LayerInfo(blob = blob, metadata = metadata, media_type = media_type, estargz = False, mtree = mtree)
     return [
         DefaultInfo(files = depset([blob, metadata])),
-        OutputGroupInfo(layer = depset([blob]), metadata = depset([metadata])),
+        OutputGroupInfo(layer = depset([blob]), metadata = depset([metadata]), mtree = depset([mtree] if mtree else [])),
         info,
     ]
 

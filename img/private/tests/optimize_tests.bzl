@@ -34,6 +34,7 @@ def _optimize_impl(ctx):
         for layer in m.layers:
             asserts.equals(env, ctx.attr.want_media_type, layer.media_type)
             asserts.equals(env, ctx.attr.want_estargz, layer.estargz)
+            asserts.true(env, layer.mtree != None, "every rewritten layer has its listing")
     for a in layer_actions:
         argv = a.argv
         asserts.equals(env, "compress", argv[1])

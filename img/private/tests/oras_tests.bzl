@@ -24,7 +24,9 @@ def _blob_impl(ctx):
     for a in actions:
         argv = a.argv
         asserts.equals(env, [ctx.attr.want_command], [x for x in argv if x in ["artifact-metadata", "layer-metadata"]])
-        asserts.equals(env, [info.metadata], a.outputs.to_list(), "only the metadata is written")
+        want_outputs = [info.metadata] + ([info.mtree] if ctx.attr.want_command == "layer-metadata" else [])
+        asserts.equals(env, want_outputs, a.outputs.to_list(), "the metadata (and a tar's listing) only")
+        asserts.equals(env, ctx.attr.want_command == "layer-metadata", info.mtree != None, "a tar has a listing, an artifact blob none")
         asserts.equals(env, [ctx.attr.want_media_type], _pairs(argv, "--media-type"))
         asserts.equals(env, sorted(ctx.attr.want_annotations), sorted(_pairs(argv, "--annotation")))
         asserts.equals(env, ctx.attr.want_diff_id_annotations, _pairs(argv, "--diff-id-annotation"))
