@@ -131,6 +131,19 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// The longest names a layer holds, escaped, still read back.
+func TestLongNames(t *testing.T) {
+	name := strings.Repeat("\u00fc", (32<<10)/2)
+	var b bytes.Buffer
+	w := mtree.NewWriter(&b)
+	w.Add(mtree.Entry{Path: name, Type: mtree.Link, Link: name})
+	w.Close()
+	got, err := mtree.ReadAll(&b)
+	if err != nil || len(got) != 1 || got[0].Path != name || got[0].Link != name {
+		t.Fatalf("ReadAll of a %d-byte line: %v", b.Len(), err)
+	}
+}
+
 func TestReadErrors(t *testing.T) {
 	long := "#mtree\n./" + strings.Repeat("a", mtree.MaxLineBytes) + " type=file\n"
 	for _, tc := range []struct {

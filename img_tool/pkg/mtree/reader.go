@@ -11,9 +11,10 @@ import (
 
 // Limits of Read: a hostile listing costs bounded memory and time.
 const (
-	// MaxLineBytes bounds one line (a path of 4096 bytes, escaped four
-	// times over, and its keywords fit).
-	MaxLineBytes = 32 << 10
+	// MaxLineBytes bounds one line: a path and a link target of the
+	// longest tar names a layer accepts (tarpolicy.MaxNameLength, 32 KiB),
+	// each escaped to four times its length, and the keywords fit.
+	MaxLineBytes = 2*4*(32<<10) + 4096
 	// DefaultMaxEntries is the default bound of the entries of one
 	// listing (WithMaxEntries).
 	DefaultMaxEntries = 1 << 21
