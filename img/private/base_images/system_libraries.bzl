@@ -42,7 +42,11 @@ are an error.""",
     ),
     "ldso_cache": attr.bool(
         default = False,
-        doc = "A prebuilt `/etc/ld.so.cache`. Not written by this version of rules_img: True fails the build.",
+        doc = """Whether to write a prebuilt `/etc/ld.so.cache` (glibc 2.32 and later read
+its format; musl ignores it) listing every library by SONAME, for the target
+CPU. It spares the loader a directory search for libraries outside its
+default directories; it must be rebuilt when the library set changes, which
+this rule does. Off by default.""",
     ),
     "default_metadata": attr.string(
         doc = "`file_metadata()` JSON for every library file (mode, uid, gid, uname, gname).",
@@ -67,8 +71,6 @@ def _lib_dir(ctx):
 def _system_libraries_impl(ctx):
     if not base_content.in_scope(ctx, SCOPE_LINUX):
         return base_content.empty()
-    if ctx.attr.ldso_cache:
-        fail("{}: ldso_cache is not supported by this version of rules_img".format(ctx.label))
     base_content.check_mode(ctx, "mode", ctx.attr.mode)
     by_name = {}
     for lib in base_content.files(ctx.attr.libs):
@@ -83,8 +85,10 @@ def _system_libraries_impl(ctx):
     for path in ctx.attr.file_metadata:
         base_content.check_path(ctx, "file_metadata key", path)
     config = {
+        "arch": ctx.attr._os_cpu[TargetPlatformInfo].cpu,
         "default_metadata": ctx.attr.default_metadata,
         "file_metadata": ctx.attr.file_metadata,
+        "ldso_cache": ctx.attr.ldso_cache,
         "ldso_conf": ctx.attr.ldso_conf,
         "lib_dir": lib_dir,
         "libraries": [[f.basename, f.path] for f in libs],

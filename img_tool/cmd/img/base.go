@@ -477,6 +477,8 @@ func baseSystemLibraries(cfg, values []byte) ([]baseimage.Entry, error) {
 		Libraries    [][2]string       `json:"libraries"`
 		LibDir       string            `json:"lib_dir"`
 		LdSoConf     bool              `json:"ldso_conf"`
+		LdSoCache    bool              `json:"ldso_cache"`
+		Arch         string            `json:"arch"`
 		Mode         string            `json:"mode"`
 		DefaultMD    string            `json:"default_metadata"`
 		FileMetadata map[string]string `json:"file_metadata"`
@@ -488,7 +490,7 @@ func baseSystemLibraries(cfg, values []byte) ([]baseimage.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := baseimage.LibrariesOptions{LibDir: c.LibDir, LdSoConf: c.LdSoConf, Mode: mode}
+	o := baseimage.LibrariesOptions{LibDir: c.LibDir, LdSoConf: c.LdSoConf, LdSoCache: c.LdSoCache, Arch: c.Arch, Mode: mode}
 	for _, l := range c.Libraries {
 		o.Libraries = append(o.Libraries, baseimage.Library{Name: l[0], Source: l[1]})
 	}

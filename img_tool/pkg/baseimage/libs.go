@@ -20,7 +20,11 @@ type LibrariesOptions struct {
 	LibDir string
 	// LdSoConf writes /etc/ld.so.conf.d/rules_img.conf naming LibDir.
 	LdSoConf bool
-	Mode     int64
+	// LdSoCache writes /etc/ld.so.cache for Arch (a GOARCH) listing the
+	// libraries by SONAME (or file name, when they have none).
+	LdSoCache bool
+	Arch      string
+	Mode      int64
 }
 
 // Libraries describes shared libraries in LibDir, each with a symlink named
@@ -35,6 +39,7 @@ func Libraries(o LibrariesOptions) ([]Entry, error) {
 		return nil, fmt.Errorf("no libraries: %w", ErrInvalidArgument)
 	}
 	var out []Entry
+	var cache []CacheEntry
 	placed := map[string]string{}
 	for _, l := range o.Libraries {
 		if l.Name == "" || strings.ContainsAny(l.Name, "/\x00") {
@@ -56,9 +61,21 @@ func Libraries(o LibrariesOptions) ([]Entry, error) {
 			placed[soname] = l.Source
 			out = append(out, Symlink(dir+"/"+soname, l.Name))
 		}
+		key := soname
+		if key == "" {
+			key = l.Name
+		}
+		cache = append(cache, CacheEntry{Key: key, Path: path.Join("/", dir, key)})
 	}
 	if o.LdSoConf {
 		out = append(out, File("etc/ld.so.conf.d/rules_img.conf", 0o644, []byte(path.Join("/", dir)+"\n")))
+	}
+	if o.LdSoCache {
+		c, err := LdSoCache(o.Arch, cache)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, File("etc/ld.so.cache", 0o644, c))
 	}
 	return out, nil
 }
