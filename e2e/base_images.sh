@@ -16,6 +16,10 @@
 #   3. a static Go program making an HTTPS GET to a loopback `openssl
 #      s_server` whose certificate the test CA signed: 200 on the base with
 #      the trust store, a certificate error on the same base without it;
+#   3b. a dynamically linked C program with libc and the loader placed by
+#      system_libraries in /usr/lib64 (off the loader's default path): it
+#      runs with ldso_cache (the generated /etc/ld.so.cache), and cannot
+#      find libc.so.6 without;
 #   4. a bad PEM and a duplicate uid fail the build, naming the target;
 #   5. the base's manifest digest (and the layer's) identical across
 #      `bazel clean --expunge`.
@@ -51,7 +55,7 @@ cd "$here/basic" || exit 1
 testdata=$here/basic/base_images/testdata
 
 out() { bazel cquery --output=files "$@" 2>/dev/null; }
-targets=(//base_images:base //base_images:base_layer //base_images:base_layer_no_trust //base_images:whoami_image //base_images:https_image //base_images:https_image_no_trust)
+targets=(//base_images:base //base_images:base_layer //base_images:base_layer_no_trust //base_images:whoami_image //base_images:https_image //base_images:https_image_no_trust //base_images:dyn_image //base_images:dyn_image_no_cache)
 build() { bazel build --output_groups=+oci_tarball,+digest,+metadata "${targets[@]}"; }
 s=$(date +%s%N)
 if build >"$work/build.out" 2>&1; then
@@ -157,6 +161,19 @@ if import //base_images:https_image_no_trust e2e/base-https-no-trust:latest; the
   esac
 fi
 kill "$server_pid" >/dev/null 2>&1; server_pid=
+# A dynamic program whose libc system_libraries put in /usr/lib64, off the
+# loader's default path: found through the generated /etc/ld.so.cache only.
+if import //base_images:dyn_image e2e/base-dyn:latest; then
+  got=$($ctr run --rm e2e/base-dyn:latest "base-dyn-$$" 2>&1)
+  [ "$got" = "Hello from a dynamic binary!" ] && ok "ctr run: a dynamic program finds libc in /usr/lib64 through the generated /etc/ld.so.cache" || bad "dynamic program with ld.so.cache printed: $got"
+fi
+if import //base_images:dyn_image_no_cache e2e/base-dyn-no-cache:latest; then
+  got=$($ctr run --rm e2e/base-dyn-no-cache:latest "base-dyn-nc-$$" 2>&1)
+  case $got in
+  *"libc.so.6: cannot open shared object file"*) ok "ctr run: without ldso_cache the same program cannot find libc.so.6" ;;
+  *) bad "dynamic program without ld.so.cache printed: $got" ;;
+  esac
+fi
 "$services/containerd.sh" stop >/dev/null 2>&1
 
 # 4. Bad input fails the build, naming the target.
