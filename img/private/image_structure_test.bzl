@@ -105,10 +105,11 @@ listings answer:
   `unmountedVolumes`, against the image config.
 - `fileExistenceTests`: `path` (with `$VAR` from the image env),
   `shouldExist`, `permissions` (as Go's `fs.FileMode` prints them, e.g.
-  `-rwxr-xr-x`), `uid`, `gid`, `isExecutableBy`, against the layers merged
-  in order: whiteouts (`.wh.<name>`) and opaque directories
-  (`.wh..wh..opq`) applied, symlinks in parent directories followed, the
-  last element not.
+  `-rwxr-xr-x`; a symlink is `Lrwxrwxrwx` as on Linux, a hardlink has the
+  mode and owners of its target), `uid`, `gid`, `isExecutableBy`, against
+  the layers merged in order: whiteouts (`.wh.<name>`) and opaque
+  directories (`.wh..wh..opq`) applied, symlinks in parent directories
+  followed, the last element not.
 - `licenseTests` with `debian: true`: every package directory in
   `/usr/share/doc` holds a `copyright` file. The texts are not scanned for
   forbidden licenses (that needs the bytes); the PASS line says so.

@@ -55,6 +55,10 @@ func NewLayer(name string, listing io.Reader, opts ...mtree.ReadOption) (*Layer,
 			l.whiteout[path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))] = true
 			return nil
 		}
+		if t, ok := l.entries[e.Link]; ok && e.Hardlink && t.Type == mtree.File {
+			// One inode: extraction gives the link its target's attributes.
+			e.Mode, e.UID, e.GID, e.Size = t.Mode, t.UID, t.GID, t.Size
+		}
 		if _, seen := l.entries[e.Path]; !seen && !l.implicit[e.Path] && e.Path != "." {
 			l.children[dir] = append(l.children[dir], base)
 		}
@@ -221,8 +225,14 @@ func (f *FS) ReadDir(dir string) ([]string, error) {
 // FileMode is the entry's mode as Go's io/fs shows it ("-rwxr-xr-x",
 // "drwxr-xr-x", "Lrwxrwxrwx", "urwxr-xr-x" for setuid), the form of
 // container-structure-test's permissions.
+//
+// A symlink is always rwxrwxrwx, as Linux shows every symlink, whatever
+// mode its tar header gives.
 func FileMode(e mtree.Entry) fs.FileMode {
 	m := fs.FileMode(e.Mode & 0o777)
+	if e.Type == mtree.Link {
+		m = 0o777
+	}
 	switch e.Type {
 	case mtree.Dir:
 		m |= fs.ModeDir

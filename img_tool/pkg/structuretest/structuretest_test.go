@@ -28,7 +28,8 @@ const app = `#mtree
 ./app type=dir mode=755 uid=1000 gid=1000
 ./app/hello type=file mode=4755 uid=1000 gid=1000 size=5
 ./app/data type=file mode=600 uid=1000 gid=1000 size=5
-./app/lib type=link mode=777 uid=0 gid=0 link=../lib
+./app/data2 type=file mode=777 uid=0 gid=0 size=0 link=./app/data
+./app/lib type=link mode=0 uid=0 gid=0 link=../lib
 ./app/abs type=link mode=777 uid=0 gid=0 link=/etc
 ./app/loop type=link mode=777 uid=0 gid=0 link=loop
 ./bin/.wh.sh type=file mode=644 uid=0 gid=0 size=0
@@ -82,7 +83,8 @@ func TestFileExistence(t *testing.T) {
 		{"exists", "path: /app/hello", []string{"PASS"}},
 		{"mode", "path: /app/hello\n  permissions: urwxr-xr-x\n  uid: 1000\n  gid: 1000\n  isExecutableBy: other", []string{"PASS"}},
 		{"dir mode", "path: /app\n  permissions: drwxr-xr-x", []string{"PASS"}},
-		{"symlink itself", "path: /app/lib\n  permissions: Lrwxrwxrwx", []string{"PASS"}},
+		{"symlink itself (mode 0 in the tar)", "path: /app/lib\n  permissions: Lrwxrwxrwx", []string{"PASS"}},
+		{"hardlink has its target's attributes", "path: /app/data2\n  permissions: -rw-------\n  uid: 1000", []string{"PASS"}},
 		{"char device", "path: /dev/null\n  permissions: Dcrw-rw-rw-", []string{"PASS"}},
 		{"through relative symlink", "path: /app/lib/libc.so", []string{"PASS"}},
 		{"through absolute symlink chain", "path: /app/abs/hosts", []string{"PASS"}},
