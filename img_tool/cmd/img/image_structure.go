@@ -20,22 +20,6 @@ import (
 // writes: every path in it is a runfiles path below the same root.
 const structureTestRequest = "image_structure_test/request.json"
 
-// structureRequest lists what `img image-structure-test` checks.
-type structureRequest struct {
-	Configs []struct {
-		Name string `json:"name"` // the config's label-relative path, for messages
-		Path string `json:"path"`
-	} `json:"configs"`
-	Images []struct {
-		Name   string `json:"name"`
-		Config string `json:"config"`
-		Layers []struct {
-			Metadata string `json:"metadata"`
-			Mtree    string `json:"mtree"` // empty: the layer has no listing
-		} `json:"layers"`
-	} `json:"images"`
-}
-
 // runImageStructureTestEnv is runImageStructureTest with the process's
 // argv0 and environment: as the executable of an image_structure_test
 // target (a link named image-structure-test) it finds its request in its
@@ -69,7 +53,7 @@ func runImageStructureTest(ctx context.Context, args []string, argv0 string, get
 	if err != nil {
 		return fmt.Errorf("request: %w", err)
 	}
-	var req structureRequest
+	var req structuretest.Request
 	if err := json.Unmarshal(data, &req); err != nil {
 		return fmt.Errorf("request %s: %w", request, err)
 	}
@@ -95,34 +79,32 @@ func runImageStructureTest(ctx context.Context, args []string, argv0 string, get
 	}
 	var images []*structuretest.Image
 	for _, im := range req.Images {
-		f, err := open(im.Config)
-		if err != nil {
-			return fmt.Errorf("image %s: config: %w", im.Name, err)
-		}
-		cfg, err := structuretest.ParseImageConfig(im.Name, f)
-		f.Close()
+		img, err := loadStructureImage(im, "", open)
 		if err != nil {
 			return err
 		}
-		var layers []*structuretest.Layer
-		for i, l := range im.Layers {
-			name := layerDisplayName(i, l.Metadata, open)
-			if l.Mtree == "" {
-				layers = append(layers, structuretest.UnlistedLayer(name))
-				continue
-			}
-			f, err := open(l.Mtree)
-			if err != nil {
-				return fmt.Errorf("image %s: %s: %w", im.Name, name, err)
-			}
-			layer, err := structuretest.NewLayer(name, f)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("image %s: %w", im.Name, err)
-			}
-			layers = append(layers, layer)
+		images = append(images, img)
+	}
+	for _, dir := range req.Layouts {
+		f, err := open(dir + "/" + structuretest.ImagesFile)
+		if err != nil {
+			return fmt.Errorf("layout metadata %s: %w", dir, err)
 		}
-		images = append(images, &structuretest.Image{Name: im.Name, Config: cfg, FS: structuretest.NewFS(layers)})
+		var listed struct {
+			Images []structuretest.ImageSpec `json:"images"`
+		}
+		err = json.NewDecoder(io.LimitReader(f, 16<<20)).Decode(&listed)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("layout metadata %s: %w", dir, err)
+		}
+		for _, im := range listed.Images {
+			img, err := loadStructureImage(im, dir+"/", open)
+			if err != nil {
+				return err
+			}
+			images = append(images, img)
+		}
 	}
 	if len(configs) == 0 || len(images) == 0 {
 		return fmt.Errorf("request %s: no configs or no images", request)
@@ -132,6 +114,43 @@ func runImageStructureTest(ctx context.Context, args []string, argv0 string, get
 		return fmt.Errorf("%d of %d structure tests failed", s.Failed, s.Failed+s.Passed)
 	}
 	return nil
+}
+
+// loadStructureImage reads the config and listings of one image; its
+// paths are below prefix.
+func loadStructureImage(im structuretest.ImageSpec, prefix string, open func(string) (*os.File, error)) (*structuretest.Image, error) {
+	f, err := open(prefix + im.Config)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: config: %w", im.Name, err)
+	}
+	cfg, err := structuretest.ParseImageConfig(im.Name, f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	var layers []*structuretest.Layer
+	for i, l := range im.Layers {
+		md := ""
+		if l.Metadata != "" {
+			md = prefix + l.Metadata
+		}
+		name := layerDisplayName(i, md, open)
+		if l.Mtree == "" {
+			layers = append(layers, structuretest.UnlistedLayer(name))
+			continue
+		}
+		f, err := open(prefix + l.Mtree)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %s: %w", im.Name, name, err)
+		}
+		layer, err := structuretest.NewLayer(name, f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", im.Name, err)
+		}
+		layers = append(layers, layer)
+	}
+	return &structuretest.Image{Name: im.Name, Config: cfg, FS: structuretest.NewFS(layers)}, nil
 }
 
 // layerDisplayName names layer i by its digest and name from its
