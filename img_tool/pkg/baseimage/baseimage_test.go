@@ -168,6 +168,8 @@ func TestFragmentRoundTrip(t *testing.T) {
 		{"unclean path", `{"version": 1, "producer": "//:x", "entries": [{"path": "/etc", "type": "dir", "mode": 493}]}`, "is not clean"},
 		{"symlink without target", `{"version": 1, "producer": "//:x", "entries": [{"path": "bin", "type": "symlink", "mode": 511}]}`, "needs a target"},
 		{"bad type", `{"version": 1, "producer": "//:x", "entries": [{"path": "bin", "type": "fifo", "mode": 511}]}`, "unknown entry type"},
+		{"absolute source", `{"version": 1, "producer": "//:x", "entries": [{"path": "etc/shadow", "type": "file", "mode": 420, "source": "/etc/shadow"}]}`, "not a relative path below the execution root"},
+		{"escaping source", `{"version": 1, "producer": "//:x", "entries": [{"path": "x", "type": "file", "mode": 420, "source": "bazel-out/../../x"}]}`, "not a relative path below the execution root"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tc.data), 0o644); err != nil {

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
@@ -119,6 +121,10 @@ func (e *Entry) check() error {
 	case TypeFile:
 		if e.Link != "" || (e.Content != nil && e.Source != "") {
 			return fmt.Errorf("/%s: a file has inline content or a source, not both, and no link: %w", e.Path, ErrInvalidArgument)
+		}
+		// Sources are action inputs: relative to the execution root.
+		if e.Source != "" && (path.IsAbs(e.Source) || slices.Contains(strings.Split(e.Source, "/"), "..")) {
+			return fmt.Errorf("/%s: source %q is not a relative path below the execution root: %w", e.Path, e.Source, ErrInvalidArgument)
 		}
 	default:
 		return fmt.Errorf("/%s: unknown entry type %q: %w", e.Path, e.Type, ErrInvalidArgument)
