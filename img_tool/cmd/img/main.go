@@ -50,6 +50,7 @@ var commands = map[string]command{
 
 	// A server command, so that it also runs under its own name: the
 	// executable of an image_structure_test target is a link named so.
+	"oci-layout-metadata":  {run: runOCILayoutMetadata, help: "writes the image configs, layer metadata and layer listings of an OCI layout directory, for image_structure_test"},
 	"image-structure-test": {serve: runImageStructureTestEnv, help: "checks an image's config and file listings against container-structure-test configs (the image_structure_test executable)"},
 }
 
