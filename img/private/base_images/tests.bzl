@@ -93,6 +93,9 @@ def _content_test_impl(ctx):
     config = json.decode(writes[0].content)
     for k, v in ctx.attr.want_config.items():
         asserts.equals(env, v, json.encode(config.get(k)), "config " + k)
+    for k, v in ctx.attr.want_config_suffix.items():
+        got = json.encode(config.get(k))
+        asserts.true(env, got.endswith(v), "config {}: {} does not end with {}".format(k, got, v))
     return analysistest.end(env)
 
 content_test = analysistest.make(
@@ -103,6 +106,7 @@ content_test = analysistest.make(
         "want_expand": attr.bool(default = False),
         "want_files": attr.string_list(),
         "want_config": attr.string_dict(doc = "Key -> JSON of the value in the configuration."),
+        "want_config_suffix": attr.string_dict(doc = "Key -> the end of the JSON of the value."),
     },
 )
 
@@ -117,6 +121,7 @@ windows_content_test = analysistest.make(
         "want_expand": attr.bool(default = False),
         "want_files": attr.string_list(),
         "want_config": attr.string_dict(),
+        "want_config_suffix": attr.string_dict(),
     },
     config_settings = {"//command_line_option:platforms": str(Label("//img/private/base_images:windows_amd64"))},
 )

@@ -14,13 +14,18 @@ certificates.""",
     ),
     "debs": attr.label_list(
         allow_files = [".deb"],
-        doc = """Debian packages (e.g. `ca-certificates`) whose `.crt` files under
-`/usr/share/ca-certificates` and `/usr/local/share/ca-certificates` are
-added. Only gzip-, zstd- or un-compressed data tars are read.""",
+        doc = """Debian packages (e.g. `ca-certificates`) whose `.crt` and `.pem` files
+under `/usr/share/ca-certificates` and `/usr/local/share/ca-certificates`
+(or the RPM directories) are added. Only gzip-, zstd- or un-compressed data
+tars are read. A package without such files is an error.""",
     ),
     "rpms": attr.label_list(
         allow_files = [".rpm"],
-        doc = "RPM packages. Not read by this version of rules_img: a non-empty list fails the build.",
+        doc = """RPM packages whose `.crt` and `.pem` files under
+`/usr/share/pki/ca-trust-source/anchors`, `/etc/pki/ca-trust/source/anchors`
+or the Debian directories are added. Only gzip- or zstd-compressed payloads
+are read. Fedora's `ca-certificates` package ships its bundle in p11-kit's
+format, which is not read: use it through `certs` after extracting it.""",
     ),
     "bundle": attr.bool(
         default = True,
@@ -63,10 +68,9 @@ def _trust_store_impl(ctx):
         return base_content.empty()
     certs = base_content.files(ctx.attr.certs)
     debs = base_content.files(ctx.attr.debs)
-    if ctx.attr.rpms:
-        fail("{}: rpms are not read by this version of rules_img; extract the certificates and list them in certs".format(ctx.label))
-    if not certs and not debs:
-        fail("{}: trust_store needs certs or debs".format(ctx.label))
+    rpms = base_content.files(ctx.attr.rpms)
+    if not certs and not debs and not rpms:
+        fail("{}: trust_store needs certs, debs or rpms".format(ctx.label))
     if not (ctx.attr.bundle or ctx.attr.exploded or ctx.attr.java_keystore):
         fail("{}: bundle, exploded and java_keystore are all False: nothing to write".format(ctx.label))
     base_content.check_mode(ctx, "mode", ctx.attr.mode)
@@ -83,15 +87,16 @@ def _trust_store_impl(ctx):
         "java_keystore_password": ctx.attr.java_keystore_password,
         "java_keystore_path": ctx.attr.java_keystore_path,
         "mode": ctx.attr.mode,
+        "rpms": [f.path for f in rpms],
     }
-    return base_content.run(ctx, "trust-store", config, inputs = certs + debs)
+    return base_content.run(ctx, "trust-store", config, inputs = certs + debs + rpms)
 
 trust_store = rule(
     implementation = _trust_store_impl,
     attrs = _ATTRS,
     toolchains = TOOLCHAINS,
     provides = [BaseImageContentInfo],
-    doc = """A CA trust store from certificate files and Debian packages, each
+    doc = """A CA trust store from certificate files and Debian or RPM packages, each
 certificate once (in order of first appearance), laid out where TLS
 libraries look: one PEM bundle at `/etc/ssl/certs/ca-certificates.crt` (Go,
 OpenSSL's default file on Debian, curl, Python), OpenSSL's hashed directory

@@ -389,6 +389,7 @@ func baseTrustStore(cfg, values []byte) ([]baseimage.Entry, error) {
 	var c struct {
 		Certs            []string `json:"certs"`
 		Debs             []string `json:"debs"`
+		RPMs             []string `json:"rpms"`
 		Bundle           bool     `json:"bundle"`
 		BundlePath       string   `json:"bundle_path"`
 		Exploded         bool     `json:"exploded"`
@@ -411,15 +412,20 @@ func baseTrustStore(cfg, values []byte) ([]baseimage.Entry, error) {
 			return nil, err
 		}
 	}
-	for _, p := range c.Debs {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, err
-		}
-		err = store.AddDeb(p, bufio.NewReader(f))
-		f.Close()
-		if err != nil {
-			return nil, err
+	for _, pkgs := range []struct {
+		paths []string
+		add   func(string, io.Reader) error
+	}{{c.Debs, store.AddDeb}, {c.RPMs, store.AddRPM}} {
+		for _, p := range pkgs.paths {
+			f, err := os.Open(p)
+			if err != nil {
+				return nil, err
+			}
+			err = pkgs.add(p, bufio.NewReader(f))
+			f.Close()
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	return truststore.Entries(&store, truststore.Layout{

@@ -13,17 +13,33 @@ import (
 	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
-// certDirs are the package directories certificates are read from.
-var certDirs = []string{"usr/share/ca-certificates/", "usr/local/share/ca-certificates/"}
+// certDirs are the package directories certificates are read from:
+// Debian's and the trust anchors of Fedora's p11-kit layout.
+var certDirs = []string{
+	"usr/share/ca-certificates/",
+	"usr/local/share/ca-certificates/",
+	"usr/share/pki/ca-trust-source/anchors/",
+	"etc/pki/ca-trust/source/anchors/",
+}
+
+// isCertMember reports whether a package member (a clean path without a
+// leading "/") is a certificate file the store reads: a .crt or .pem file
+// below one of certDirs.
+func isCertMember(name string) bool {
+	if !strings.HasSuffix(name, ".crt") && !strings.HasSuffix(name, ".pem") {
+		return false
+	}
+	return slices.ContainsFunc(certDirs, func(d string) bool { return strings.HasPrefix(name, d) })
+}
 
 // maxMembers bounds the members of a package archive and of its data tar.
 const maxMembers = 1 << 16
 
-// AddDeb adds the certificates a Debian package ships under
-// /usr/share/ca-certificates or /usr/local/share/ca-certificates (the .crt
-// files) to s, in the order of the package's data tar. Nothing else of the
-// package is interpreted. An xz-compressed data tar is refused: the img
-// tool reads gzip, zstd and plain tars. name identifies r in errors.
+// AddDeb adds the certificates a Debian package ships (the .crt and .pem
+// files below certDirs, e.g. /usr/share/ca-certificates) to s, in the order of the package's data tar. Nothing else of the
+// package is interpreted; a package without certificate files is an
+// error. An xz-compressed data tar is refused: the img tool reads gzip,
+// zstd and plain tars. name identifies r in errors.
 func (s *Store) AddDeb(name string, r io.Reader) error {
 	br := bufio.NewReader(r)
 	magic := make([]byte, 8)
@@ -47,8 +63,12 @@ func (s *Store) AddDeb(name string, r io.Reader) error {
 			if strings.HasSuffix(member, ".xz") || strings.HasSuffix(member, ".lzma") || strings.HasSuffix(member, ".bz2") {
 				return fmt.Errorf("%s: %s: only gzip, zstd or uncompressed data tars are read, repack the package: %w", name, member, ErrInvalidArgument)
 			}
-			if err := s.addDataTar(name, body); err != nil {
+			found, err := s.addDataTar(body)
+			if err != nil {
 				return fmt.Errorf("%s: %s: %w", name, member, err)
+			}
+			if found == 0 {
+				return fmt.Errorf("%s: no certificate files below %s: %w", name, strings.Join(certDirs, ", "), ErrInvalidArgument)
 			}
 			return nil
 		}
@@ -62,37 +82,39 @@ func (s *Store) AddDeb(name string, r io.Reader) error {
 	return fmt.Errorf("%s: more than %d ar members: %w", name, maxMembers, ErrInvalidArgument)
 }
 
-func (s *Store) addDataTar(name string, r io.Reader) error {
+// addDataTar adds the certificate files of a data tar; it returns how many
+// it read.
+func (s *Store) addDataTar(r io.Reader) (found int, err error) {
 	ur, done, err := tarpolicy.Open(r, tarpolicy.Limits{})
 	if err != nil {
-		return err
+		return found, err
 	}
 	defer done()
 	tr := tarpolicy.NewReader(ur)
 	for i := 0; ; i++ {
 		if i > maxMembers {
-			return fmt.Errorf("more than %d members: %w", maxMembers, ErrInvalidArgument)
+			return found, fmt.Errorf("more than %d members: %w", maxMembers, ErrInvalidArgument)
 		}
 		h, m, err := tr.Next()
 		if err == io.EOF {
-			return nil
+			return found, nil
 		}
 		if err != nil {
-			return err
+			return found, err
 		}
-		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(m.Name, ".crt") ||
-			!slices.ContainsFunc(certDirs, func(d string) bool { return strings.HasPrefix(m.Name, d) }) {
+		if h.Typeflag != tar.TypeReg || !isCertMember(m.Name) {
 			continue
 		}
 		if h.Size > maxInput {
-			return fmt.Errorf("/%s: larger than %d bytes: %w", m.Name, maxInput, ErrInvalidArgument)
+			return found, fmt.Errorf("/%s: larger than %d bytes: %w", m.Name, maxInput, ErrInvalidArgument)
 		}
 		var buf bytes.Buffer
 		if _, err := io.Copy(&buf, io.LimitReader(tr, h.Size)); err != nil {
-			return fmt.Errorf("/%s: %w", m.Name, err)
+			return found, fmt.Errorf("/%s: %w", m.Name, err)
 		}
+		found++
 		if err := s.Add("/"+m.Name, buf.Bytes()); err != nil {
-			return err
+			return found, err
 		}
 	}
 }

@@ -264,6 +264,7 @@ func TestAddDeb(t *testing.T) {
 	}{
 		{"xz", "only gzip, zstd or uncompressed data tars", deb(t, "data.tar.xz", files)},
 		{"not a deb", "not a Debian package", []byte("hello world")},
+		{"no certificates", "no certificate files below", deb(t, "data.tar.gz", map[string][]byte{"./usr/share/doc/ca-certificates/README": []byte("x")})},
 		{"bad certificate", "/usr/share/ca-certificates/mozilla/A.crt", deb(t, "data.tar.gz", map[string][]byte{"./usr/share/ca-certificates/mozilla/A.crt": []byte("-----BEGIN CERTIFICATE-----\n!\n")})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
