@@ -20,7 +20,9 @@
 #      system_libraries in /usr/lib64 (off the loader's default path): it
 #      runs with ldso_cache (the generated /etc/ld.so.cache), and cannot
 #      find libc.so.6 without;
-#   4. a bad PEM and a duplicate uid fail the build, naming the target;
+#   4. a bad PEM and a duplicate uid fail the build, naming the target; a
+#      trust_store from a package made by dpkg-deb (gzip) holds the CA, an
+#      xz package is refused, naming target, package and compression;
 #   5. the base's manifest digest (and the layer's) identical across
 #      `bazel clean --expunge`.
 # Usage: base_images.sh   (needs bazel, GNU tar, jq, openssl, ctr and the
@@ -100,6 +102,7 @@ check "base layer: /etc/group lists app in group app (1000)" test "$(member etc/
 check "base layer: /etc/shadow locks app" test "$(member etc/shadow | grep '^app:' | cut -d: -f2)" = '!*'
 check "base layer: /etc/hosts names app.local with localhost" test "$(member etc/hosts | head -1)" = "$(printf '127.0.0.1\tlocalhost app.local')"
 check "base layer: /usr/lib/os-release" test "$(member usr/lib/os-release | grep ^ID=)" = 'ID="rules-img-e2e"'
+check "base layer: os-release VERSION_ID from the build setting's default" test "$(member usr/lib/os-release | grep ^VERSION_ID=)" = 'VERSION_ID="1"'
 check "base layer: /etc/environment" test "$(member etc/environment)" = 'LANG="C.UTF-8"'
 # The trust store: the bundle is the CA, the hash link has OpenSSL's name.
 fp() { openssl x509 -noout -fingerprint -sha256 -in "$1" 2>/dev/null; }
@@ -207,9 +210,52 @@ else
   grep -c "//base_images_bad:dup_uid: users a and b have the same uid 1000" "$work/bad.out" >/dev/null &&
     ok "a duplicate uid fails the build, naming the target and both users" || bad "duplicate uid error: $(grep -m2 'img base' "$work/bad.out")"
 fi
+
+# Debian packages built by dpkg-deb as certificate sources: gzip is read,
+# xz is refused with a message saying so.
+if command -v dpkg-deb >/dev/null; then
+  pkg=$work/pkg
+  mkdir -p "$pkg/DEBIAN" "$pkg/usr/local/share/ca-certificates"
+  printf 'Package: e2e-ca\nVersion: 1\nArchitecture: all\nMaintainer: e2e <e2e@example.com>\nDescription: test CA\n' >"$pkg/DEBIAN/control"
+  cp "$testdata/ca.pem" "$pkg/usr/local/share/ca-certificates/e2e-ca.crt"
+  dpkg-deb -Zgzip --root-owner-group --build "$pkg" base_images_bad/ca_gz.deb >/dev/null 2>&1
+  dpkg-deb -Zxz --root-owner-group --build "$pkg" base_images_bad/ca_xz.deb >/dev/null 2>&1
+  cat >>base_images_bad/BUILD.bazel <<'EOF'
+
+trust_store(name = "deb_trust", debs = ["ca_gz.deb"])
+
+base_image_layer(name = "deb_layer", srcs = [":deb_trust"])
+
+trust_store(name = "deb_xz_trust", debs = ["ca_xz.deb"])
+EOF
+  if bazel build //base_images_bad:deb_layer >"$work/bad.out" 2>&1; then
+    tar -xzOf "$(out //base_images_bad:deb_layer | grep -E '\.tgz$')" etc/ssl/certs/ca-certificates.crt >"$work/deb_bundle.pem" 2>/dev/null
+    check "trust store from a dpkg-deb package (gzip): the bundle is the test CA" test "$(fp "$work/deb_bundle.pem")" = "$(fp "$testdata/ca.pem")"
+  else
+    bad "trust store from a dpkg-deb package: $(grep -m2 'img base' "$work/bad.out")"
+  fi
+  if bazel build //base_images_bad:deb_xz_trust >"$work/bad.out" 2>&1; then
+    bad "an xz-compressed package built"
+  else
+    grep -c "//base_images_bad:deb_xz_trust: base_images_bad/ca_xz.deb: data.tar.xz: only gzip, zstd or uncompressed data tars are read" "$work/bad.out" >/dev/null &&
+      ok "an xz-compressed package fails the build, naming the target, the package and the compression" || bad "xz package error: $(grep -m2 'img base' "$work/bad.out")"
+  fi
+else
+  echo "     (no dpkg-deb: packages not checked)"
+fi
 rm -rf base_images_bad
 
-# 5. The same digests after `bazel clean --expunge`.
+# A build setting flows into os-release through the template.
+if bazel build --//base_images:base_version=2.5 //base_images:base_layer >"$work/b.out" 2>&1; then
+  v=$(tar -xzOf "$(out --//base_images:base_version=2.5 //base_images:base_layer | grep -E '\.tgz$')" usr/lib/os-release | grep ^VERSION_ID=)
+  check "--//base_images:base_version=2.5 gives VERSION_ID=\"2.5\" in os-release" test "$v" = 'VERSION_ID="2.5"'
+else
+  tail -5 "$work/b.out"; bad "build with --//base_images:base_version=2.5"
+fi
+
+# 5. The same digests after `bazel clean --expunge`. (The flag above shares
+#    the output directory: build the default configuration again first.)
+build >"$work/build.out" 2>&1 || bad "rebuild in the default configuration"
 digest_before=$(cat "$(out --output_groups=digest //base_images:base)")
 layer_before=$(jq -r .digest "$(out --output_groups=metadata //base_images:base_layer)")
 echo "     base manifest $digest_before, layer $layer_before"
