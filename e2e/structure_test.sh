@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # image_structure_test in the e2e/basic workspace (package structure_test):
 #  1. the passing tests (hello, an image with files and symlinks, one with a
-#     whiteout and an opaque directory, a two-platform index) pass under
+#     whiteout and an opaque directory, a two-platform index, and hello and
+#     the whiteout image given as OCI layout directories) pass under
 #     `bazel test`;
 #  2. a test's runfiles hold the listings and image configs and no layer
 #     blob (no file with gzip, zstd or tar magic);
@@ -46,8 +47,14 @@ for want in "=== image //images:multiarch linux/amd64" "=== image //images:multi
   [[ $log == *"$want"* ]] && ok "multiarch_test checks $want" || bad "multiarch_test log lacks: $want"
 done
 
-# 2. What the test reads: listings and configs, never a layer blob.
-rf=$bin/structure_test/hello_test/image-structure-test.runfiles/image_structure_test
+log=$(cat "$testlogs/structure_test/hello_layout_test/test.log" 2>/dev/null)
+for want in "=== image //structure_test:hello_layout linux/amd64 sha256:" 'Summary: 5 passed, 0 failed'; do
+  [[ $log == *"$want"* ]] && ok "hello_layout_test log: $want" || bad "hello_layout_test log lacks: $want"
+done
+
+# 2. What the tests read: listings and configs, never a layer blob.
+for t in hello_test hello_layout_test; do
+rf=$bin/structure_test/$t/image-structure-test.runfiles/image_structure_test
 if [ -d "$rf" ]; then
   blobs=0 listings=0
   while IFS= read -r f; do
@@ -57,12 +64,13 @@ if [ -d "$rf" ]; then
     [ "$ustar" = ustar ] && { blobs=$((blobs + 1)); echo "  tar runfile: $f"; }
     [[ $f == *.mtree ]] && [ "$(head -n 1 "$f")" = "#mtree" ] && listings=$((listings + 1))
   done < <(find -L "$rf" -type f)
-  [ "$blobs" = 0 ] && ok "hello_test runfiles hold no layer blob" || bad "hello_test runfiles hold $blobs blob-like files"
-  [ "$listings" = 1 ] && ok "hello_test runfiles hold the listing of hello's one layer" ||
-    bad "hello_test runfiles hold $listings listings, want 1 (hello has one layer)"
+  [ "$blobs" = 0 ] && ok "$t runfiles hold no layer blob" || bad "$t runfiles hold $blobs blob-like files"
+  [ "$listings" = 1 ] && ok "$t runfiles hold the listing of hello's one layer" ||
+    bad "$t runfiles hold $listings listings, want 1 (hello has one layer)"
 else
   bad "no runfiles directory $rf"
 fi
+done
 
 # 3. Failing tests: TARGET, then strings its log must hold.
 expect_failure() {

@@ -1,7 +1,7 @@
 """image_structure_test: container-structure-test configs checked on an image's metadata and file listings."""
 
 load("@platforms//host:constraints.bzl", "HOST_CONSTRAINTS")
-load("//img/private/common:build.bzl", "TOOLCHAIN", "TOOLCHAINS")
+load("//img/private/common:build.bzl", "TOOLCHAIN", "TOOLCHAINS", "img_tool")
 load("//img/private/common:deploy.bzl", "target_label")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
@@ -9,11 +9,15 @@ load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
 _ATTRS = {
     "image": attr.label(
         mandatory = True,
-        providers = [[ImageManifestInfo], [ImageIndexInfo]],
         doc = """The image to check: an `image_manifest`, or an `image_index` (every
-manifest of it is checked against every config). Only its config JSON, the
+manifest of it is checked against every config); only its config JSON, the
 file listings (`LayerInfo.mtree`) and the metadata of its layers reach the
-test; no layer blob is built for it or read by it.""",
+test, and no layer blob is built for it or read by it. Or a target whose
+only file is an OCI image layout directory (e.g. the `oci_layout` output
+group of an image, or another ruleset's image): an action reads the layout
+once at build time (every layer blob, size and digest checked) and writes
+its image configs and layer listings, which alone reach the test; a layer
+blob the layout lacks (a shallow layout) has no listing.""",
     ),
     "configs": attr.label_list(
         mandatory = True,
@@ -31,15 +35,42 @@ def _platform(m):
     variant = (getattr(m, "platform", None) or {}).get("variant", "")
     return p + ("/" + variant if variant else "")
 
-def _image_structure_test_impl(ctx):
-    if ImageIndexInfo in ctx.attr.image:
-        manifests = ctx.attr.image[ImageIndexInfo].manifests
-    else:
-        manifests = [ctx.attr.image[ImageManifestInfo]]
-    if not manifests:
-        fail("{}: image {} has no manifests to check".format(ctx.label, ctx.attr.image.label))
+def _layout_metadata(ctx, layout):
+    """The action that describes an OCI layout directory; returns its output directory."""
+    out = ctx.actions.declare_directory(ctx.label.name + "_oci_layout_metadata")
+    ctx.actions.run(
+        executable = img_tool(ctx),
+        arguments = ["oci-layout-metadata", "--src", layout.path, "--output", out.path],
+        inputs = [layout],
+        outputs = [out],
+        mnemonic = "OCILayoutStructureMeta",
+        progress_message = "Listing the layers of the OCI layout of %{label}",
+    )
+    return out
 
+def _image_structure_test_impl(ctx):
+    image = ctx.attr.image
     files = {}
+    layouts = []
+    manifests = []
+    if ImageIndexInfo in image:
+        manifests = image[ImageIndexInfo].manifests
+    elif ImageManifestInfo in image:
+        manifests = [image[ImageManifestInfo]]
+    else:
+        outputs = image[DefaultInfo].files.to_list()
+        if len(outputs) != 1 or not outputs[0].is_directory:
+            fail("{}: image {} is neither an image_manifest or image_index nor a single OCI image layout directory (it has {} files{})".format(
+                ctx.label,
+                image.label,
+                len(outputs),
+                "" if len(outputs) != 1 else ", not a directory",
+            ))
+        files[_ROOT + "layout"] = _layout_metadata(ctx, outputs[0])
+        layouts.append({"name": target_label(image.label), "path": _ROOT + "layout"})
+    if not manifests and not layouts:
+        fail("{}: image {} has no manifests to check".format(ctx.label, image.label))
+
     configs = []
     for i, f in enumerate(ctx.files.configs):
         path = "{}configs/{}/{}".format(_ROOT, i, f.basename)
@@ -68,7 +99,7 @@ def _image_structure_test_impl(ctx):
         })
 
     request = ctx.actions.declare_file(ctx.label.name + "_structure_test.json")
-    ctx.actions.write(request, json.encode({"configs": configs, "images": images}))
+    ctx.actions.write(request, json.encode({"configs": configs, "images": images, "layouts": layouts}))
     files[_ROOT + "request.json"] = request
 
     # img runs as the test itself: under the name image-structure-test it
@@ -82,6 +113,7 @@ image_structure_test = rule(
     implementation = _image_structure_test_impl,
     attrs = _ATTRS,
     test = True,
+    toolchains = TOOLCHAINS,
     # The test runs the img tool of the host, on a platform like the host.
     exec_groups = {
         "test": exec_group(
@@ -127,9 +159,9 @@ The output is one PASS/FAIL line per test and image, the problems of a
 failure each naming the config file, the test and the path or field, and
 `Summary: N passed, N failed`.
 
-`image` is a rules_img image (`image_manifest` or `image_index`). An OCI
-image layout directory is not accepted as `image`: import it first (its
-layers then have listings only if the import read their bytes).
+`image` is a rules_img image (`image_manifest` or `image_index`), or a
+target whose one file is an OCI image layout directory, which an action
+reads at build time (not the test) to list its layers.
 
 ```starlark
 load("@rules_img//img:test.bzl", "image_structure_test")

@@ -40,6 +40,28 @@ no_blobs_test = analysistest.make(
     },
 )
 
+def _layout_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    layout = ctx.files.layout[0]
+    runfiles = target[DefaultInfo].default_runfiles
+    linked = {s.path: s.target_file for s in runfiles.root_symlinks.to_list()}
+    seen = [f.path for f in runfiles.files.to_list()] + [f.path for f in linked.values()]
+    asserts.false(env, layout.path in seen, "the layout directory (with its blobs) is in the runfiles")
+    acts = [a for a in analysistest.target_actions(env) if a.mnemonic == "OCILayoutStructureMeta"]
+    asserts.equals(env, 1, len(acts), "one action lists the layout")
+    for a in acts:
+        asserts.equals(env, [layout.path], [f.path for f in a.inputs.to_list() if f.is_directory], "it reads the layout")
+        out = a.outputs.to_list()
+        asserts.equals(env, 1, len(out))
+        asserts.true(env, linked.get("image_structure_test/layout") == out[0], "its output is the runfile image_structure_test/layout")
+    return analysistest.end(env)
+
+layout_test = analysistest.make(
+    _layout_impl,
+    attrs = {"layout": attr.label(allow_files = True, doc = "The OCI layout target.")},
+)
+
 def _failure_impl(ctx):
     env = analysistest.begin(ctx)
     asserts.expect_failure(env, ctx.attr.message)

@@ -85,7 +85,8 @@ func runImageStructureTest(ctx context.Context, args []string, argv0 string, get
 		}
 		images = append(images, img)
 	}
-	for _, dir := range req.Layouts {
+	for _, layout := range req.Layouts {
+		dir := layout.Path
 		f, err := open(dir + "/" + structuretest.ImagesFile)
 		if err != nil {
 			return fmt.Errorf("layout metadata %s: %w", dir, err)
@@ -99,6 +100,7 @@ func runImageStructureTest(ctx context.Context, args []string, argv0 string, get
 			return fmt.Errorf("layout metadata %s: %w", dir, err)
 		}
 		for _, im := range listed.Images {
+			im.Name = strings.TrimSpace(layout.Name + " " + im.Name)
 			img, err := loadStructureImage(im, dir+"/", open)
 			if err != nil {
 				return err

@@ -88,3 +88,28 @@ func TestImageStructureTestCommand(t *testing.T) {
 		t.Errorf("serverForExecutable = %q, %v", name, ok)
 	}
 }
+
+// A request naming a layout metadata directory (img oci-layout-metadata's
+// output): its images are checked, named after the layout.
+func TestImageStructureTestLayout(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, data string) {
+		p := filepath.Join(root, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := "image_structure_test/"
+	write(d+"layout/images.json", `{"images":[{"name":"linux/amd64 sha256:aa","config":"0/config.json","layers":[{"metadata":"0/layers/0.json","mtree":"0/layers/0.mtree"}]}]}`)
+	write(d+"layout/0/config.json", `{"config":{}}`)
+	write(d+"layout/0/layers/0.json", `{"digest":"sha256:bb"}`)
+	write(d+"layout/0/layers/0.mtree", "#mtree\n./x type=file mode=644 uid=0 gid=0 size=1\n")
+	write(d+"configs/0/c.yaml", "schemaVersion: 2.0.0\nfileExistenceTests:\n- name: x\n  path: /x\n  permissions: -rw-r--r--\n")
+	write(d+"request.json", `{"configs":[{"name":"pkg/c.yaml","path":"`+d+`configs/0/c.yaml"}],"layouts":[{"name":"//pkg:layout","path":"`+d+`layout"}]}`)
+	var out bytes.Buffer
+	err := runImageStructureTest(context.Background(), nil, "x", func(k string) string { return map[string]string{"TEST_SRCDIR": root}[k] }, &out)
+	if err != nil || !strings.Contains(out.String(), "=== image //pkg:layout linux/amd64 sha256:aa\nPASS  pkg/c.yaml fileExistenceTests \"x\"") {
+		t.Errorf("err %v\n%s", err, out.String())
+	}
+}

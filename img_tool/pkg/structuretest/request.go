@@ -10,7 +10,13 @@ type Request struct {
 	Images  []ImageSpec  `json:"images,omitempty"`
 	// Layouts are metadata directories written by `img oci-layout-metadata`,
 	// each with an ImagesFile listing its images (paths relative to it).
-	Layouts []string `json:"layouts,omitempty"`
+	Layouts []LayoutSpec `json:"layouts,omitempty"`
+}
+
+// LayoutSpec is the metadata directory of an OCI layout.
+type LayoutSpec struct {
+	Name string `json:"name"` // prefixes the names of its images
+	Path string `json:"path"`
 }
 
 // ConfigSpec is one container-structure-test config file.
