@@ -15,7 +15,9 @@ import (
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
 	"github.com/rules-img/rules_img/img_tool/pkg/baseimage"
+	"github.com/rules-img/rules_img/img_tool/pkg/etcfiles"
 	"github.com/rules-img/rules_img/img_tool/pkg/layer"
+	"github.com/rules-img/rules_img/img_tool/pkg/syslibs"
 	"github.com/rules-img/rules_img/img_tool/pkg/truststore"
 )
 
@@ -131,22 +133,22 @@ func parseMode(what, s string, def int64) (int64, error) {
 }
 
 // readInputs reads the named input files.
-func readInputs(paths []string) ([]baseimage.NamedData, error) {
-	var out []baseimage.NamedData
+func readInputs(paths []string) ([]etcfiles.NamedData, error) {
+	var out []etcfiles.NamedData
 	for _, p := range paths {
 		data, err := readBaseInput(p)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, baseimage.NamedData{Name: p, Data: data})
+		out = append(out, etcfiles.NamedData{Name: p, Data: data})
 	}
 	return out, nil
 }
 
-func toPairs(in [][2]string) []baseimage.Pair {
-	out := make([]baseimage.Pair, len(in))
+func toPairs(in [][2]string) []etcfiles.Pair {
+	out := make([]etcfiles.Pair, len(in))
 	for i, p := range in {
-		out[i] = baseimage.Pair{Key: p[0], Value: p[1]}
+		out[i] = etcfiles.Pair{Key: p[0], Value: p[1]}
 	}
 	return out
 }
@@ -274,7 +276,7 @@ func baseEtcPasswd(cfg, values []byte) ([]baseimage.Entry, error) {
 	if err := decodeConfig(cfg, values, &c); err != nil {
 		return nil, err
 	}
-	o := baseimage.PasswdOptions{PasswdPath: c.PasswdPath, GroupPath: c.GroupPath, ShadowPath: c.ShadowPath, CreateHomes: c.CreateHomes, WriteShadow: c.WriteShadow}
+	o := etcfiles.PasswdOptions{PasswdPath: c.PasswdPath, GroupPath: c.GroupPath, ShadowPath: c.ShadowPath, CreateHomes: c.CreateHomes, WriteShadow: c.WriteShadow}
 	var err error
 	if o.HomeMode, err = parseMode("home_directory_mode", c.HomeMode, 0o750); err != nil {
 		return nil, err
@@ -286,14 +288,14 @@ func baseEtcPasswd(cfg, values []byte) ([]baseimage.Entry, error) {
 		return nil, err
 	}
 	for _, s := range c.Users {
-		u, err := baseimage.ParseUser(s)
+		u, err := etcfiles.ParseUser(s)
 		if err != nil {
 			return nil, err
 		}
 		o.Users = append(o.Users, u)
 	}
 	for _, s := range c.Groups {
-		g, err := baseimage.ParseGroup(s)
+		g, err := etcfiles.ParseGroup(s)
 		if err != nil {
 			return nil, err
 		}
@@ -308,7 +310,7 @@ func baseEtcPasswd(cfg, values []byte) ([]baseimage.Entry, error) {
 	if o.ShadowSrcs, err = readInputs(c.ShadowSrcs); err != nil {
 		return nil, err
 	}
-	return baseimage.Passwd(o)
+	return etcfiles.Passwd(o)
 }
 
 func baseEtcHosts(cfg, values []byte) ([]baseimage.Entry, error) {
@@ -330,7 +332,7 @@ func baseEtcHosts(cfg, values []byte) ([]baseimage.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return baseimage.Hosts(baseimage.HostsOptions{Hosts: toPairs(c.Hosts), Srcs: srcs, IncludeDefaults: c.IncludeDefaults, Path: c.Path, Mode: mode})
+	return etcfiles.Hosts(etcfiles.HostsOptions{Hosts: toPairs(c.Hosts), Srcs: srcs, IncludeDefaults: c.IncludeDefaults, Path: c.Path, Mode: mode})
 }
 
 func baseEtcEnvironment(cfg, values []byte) ([]baseimage.Entry, error) {
@@ -352,7 +354,7 @@ func baseEtcEnvironment(cfg, values []byte) ([]baseimage.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return baseimage.Environment(baseimage.EnvironmentOptions{Env: toPairs(c.Env), Srcs: srcs, Path: c.Path, Quote: c.Quote, Mode: mode})
+	return etcfiles.Environment(etcfiles.EnvironmentOptions{Env: toPairs(c.Env), Srcs: srcs, Path: c.Path, Quote: c.Quote, Mode: mode})
 }
 
 func baseEtcRelease(cfg, values []byte) ([]baseimage.Entry, error) {
@@ -371,7 +373,7 @@ func baseEtcRelease(cfg, values []byte) ([]baseimage.Entry, error) {
 	if err := decodeConfig(cfg, values, &c); err != nil {
 		return nil, err
 	}
-	o := baseimage.ReleaseOptions{OSRelease: toPairs(c.OSRelease), LSBRelease: toPairs(c.LSBRelease), OSReleasePath: c.OSReleasePath, LSBReleasePath: c.LSBReleasePath, UsrLibPath: c.UsrLibPath, WriteLSBRelease: c.WriteLSB, UsrLibSymlink: c.UsrLibSymlink}
+	o := etcfiles.ReleaseOptions{OSRelease: toPairs(c.OSRelease), LSBRelease: toPairs(c.LSBRelease), OSReleasePath: c.OSReleasePath, LSBReleasePath: c.LSBReleasePath, UsrLibPath: c.UsrLibPath, WriteLSBRelease: c.WriteLSB, UsrLibSymlink: c.UsrLibSymlink}
 	var err error
 	if o.Mode, err = parseMode("mode", c.Mode, 0o644); err != nil {
 		return nil, err
@@ -382,7 +384,7 @@ func baseEtcRelease(cfg, values []byte) ([]baseimage.Entry, error) {
 	if o.LSBReleaseSrcs, err = readInputs(c.LSBReleaseSrcs); err != nil {
 		return nil, err
 	}
-	return baseimage.Release(o)
+	return etcfiles.Release(o)
 }
 
 func baseTrustStore(cfg, values []byte) ([]baseimage.Entry, error) {
@@ -496,11 +498,11 @@ func baseSystemLibraries(cfg, values []byte) ([]baseimage.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := baseimage.LibrariesOptions{LibDir: c.LibDir, LdSoConf: c.LdSoConf, LdSoCache: c.LdSoCache, Arch: c.Arch, Mode: mode}
+	o := syslibs.LibrariesOptions{LibDir: c.LibDir, LdSoConf: c.LdSoConf, LdSoCache: c.LdSoCache, Arch: c.Arch, Mode: mode}
 	for _, l := range c.Libraries {
-		o.Libraries = append(o.Libraries, baseimage.Library{Name: l[0], Source: l[1]})
+		o.Libraries = append(o.Libraries, syslibs.Library{Name: l[0], Source: l[1]})
 	}
-	entries, err := baseimage.Libraries(o)
+	entries, err := syslibs.Libraries(o)
 	if err != nil {
 		return nil, err
 	}

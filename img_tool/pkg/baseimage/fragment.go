@@ -1,6 +1,7 @@
-// Package baseimage describes the content of base image layers (a
-// directory skeleton, /etc files, users, CA certificates, shared
-// libraries) as fragments, and merges fragments into one tar stream.
+// Package baseimage describes the content of base image layers as
+// fragments (the directory skeleton here; /etc files in etcfiles, shared
+// libraries in syslibs, CA certificates in truststore) and merges
+// fragments into one tar stream.
 //
 // A fragment is what one content rule produces: a list of entries, each a
 // directory, a symlink or a regular file whose bytes are either inline or

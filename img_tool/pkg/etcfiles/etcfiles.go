@@ -1,9 +1,13 @@
-package baseimage
+// Package etcfiles describes the small files under /etc of a base image
+// (passwd, group, shadow, hosts, os-release, environment) as base image
+// entries, from declared values and existing files, validating both.
+package etcfiles
 
 import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/rules-img/rules_img/img_tool/pkg/baseimage"
 	"net/netip"
 	"path"
 	"regexp"
@@ -34,25 +38,25 @@ type HostsOptions struct {
 // Hosts describes a hosts file. Names accumulate per address, in order of
 // first appearance: the defaults, the files, then Hosts; an address keeps
 // the position of its first line.
-func Hosts(o HostsOptions) ([]Entry, error) {
+func Hosts(o HostsOptions) ([]baseimage.Entry, error) {
 	var order []string
 	names := map[string][]string{}
 	add := func(where, addr, list string) error {
 		ip, err := netip.ParseAddr(addr)
 		if err != nil {
-			return fmt.Errorf("%s: %q is not an IP address: %w", where, addr, ErrInvalidArgument)
+			return fmt.Errorf("%s: %q is not an IP address: %w", where, addr, baseimage.ErrInvalidArgument)
 		}
 		key := ip.String()
 		fields := strings.Fields(list)
 		if len(fields) == 0 {
-			return fmt.Errorf("%s: address %s has no host names: %w", where, addr, ErrInvalidArgument)
+			return fmt.Errorf("%s: address %s has no host names: %w", where, addr, baseimage.ErrInvalidArgument)
 		}
 		if _, ok := names[key]; !ok {
 			order = append(order, key)
 		}
 		for _, n := range fields {
 			if strings.ContainsAny(n, "#\x00") {
-				return fmt.Errorf("%s: host name %q: %w", where, n, ErrInvalidArgument)
+				return fmt.Errorf("%s: host name %q: %w", where, n, baseimage.ErrInvalidArgument)
 			}
 			if !slices.Contains(names[key], n) {
 				names[key] = append(names[key], n)
@@ -93,12 +97,12 @@ func Hosts(o HostsOptions) ([]Entry, error) {
 	return oneFile(o.Path, o.Mode, b.String())
 }
 
-func oneFile(p string, mode int64, content string) ([]Entry, error) {
-	c, err := CleanPath(p)
+func oneFile(p string, mode int64, content string) ([]baseimage.Entry, error) {
+	c, err := baseimage.CleanPath(p)
 	if err != nil {
 		return nil, err
 	}
-	return []Entry{File(c, mode, []byte(content))}, nil
+	return []baseimage.Entry{baseimage.File(c, mode, []byte(content))}, nil
 }
 
 func eachLine(src NamedData, each func(n int, l string) error) error {
@@ -129,10 +133,10 @@ func assignments(srcs []NamedData, pairs []Pair, key *regexp.Regexp) ([]Pair, er
 	var out []Pair
 	set := func(where, k, v string) error {
 		if !key.MatchString(k) {
-			return fmt.Errorf("%s: %q is not a valid key (want %s): %w", where, k, key, ErrInvalidArgument)
+			return fmt.Errorf("%s: %q is not a valid key (want %s): %w", where, k, key, baseimage.ErrInvalidArgument)
 		}
 		if strings.ContainsAny(v, "\n\r\x00") {
-			return fmt.Errorf("%s: value of %s contains a line break: %w", where, k, ErrInvalidArgument)
+			return fmt.Errorf("%s: value of %s contains a line break: %w", where, k, baseimage.ErrInvalidArgument)
 		}
 		for i := range out {
 			if out[i].Key == k {
@@ -152,7 +156,7 @@ func assignments(srcs []NamedData, pairs []Pair, key *regexp.Regexp) ([]Pair, er
 			k, v, ok := strings.Cut(strings.TrimPrefix(l, "export "), "=")
 			where := fmt.Sprintf("%s:%d", src.Name, n)
 			if !ok {
-				return fmt.Errorf("%s: want KEY=VALUE: %w", where, ErrInvalidArgument)
+				return fmt.Errorf("%s: want KEY=VALUE: %w", where, baseimage.ErrInvalidArgument)
 			}
 			return set(where, strings.TrimSpace(k), unquote(v))
 		}); err != nil {
@@ -222,7 +226,7 @@ type EnvironmentOptions struct {
 
 // Environment describes the PAM environment file: files merged in order,
 // then Env; later values win.
-func Environment(o EnvironmentOptions) ([]Entry, error) {
+func Environment(o EnvironmentOptions) ([]baseimage.Entry, error) {
 	ps, err := assignments(o.Srcs, o.Env, envKey)
 	if err != nil {
 		return nil, err
@@ -230,7 +234,7 @@ func Environment(o EnvironmentOptions) ([]Entry, error) {
 	if !o.Quote {
 		for _, p := range ps {
 			if strings.ContainsAny(p.Value, " \t\"'") {
-				return nil, fmt.Errorf("value of %s needs quoting (quote = False): %w", p.Key, ErrInvalidArgument)
+				return nil, fmt.Errorf("value of %s needs quoting (quote = False): %w", p.Key, baseimage.ErrInvalidArgument)
 			}
 		}
 	}
@@ -250,26 +254,26 @@ type ReleaseOptions struct {
 // Release describes os-release: with UsrLibSymlink the file is at
 // UsrLibPath and OSReleasePath is a relative symlink to it, as
 // os-release(5) describes.
-func Release(o ReleaseOptions) ([]Entry, error) {
+func Release(o ReleaseOptions) ([]baseimage.Entry, error) {
 	os, err := assignments(o.OSReleaseSrcs, o.OSRelease, osReleaseKey)
 	if err != nil {
 		return nil, fmt.Errorf("os-release: %w", err)
 	}
 	content := render(os, true)
-	var out []Entry
+	var out []baseimage.Entry
 	if o.UsrLibSymlink {
-		file, err := CleanPath(o.UsrLibPath)
+		file, err := baseimage.CleanPath(o.UsrLibPath)
 		if err != nil {
 			return nil, err
 		}
-		link, err := CleanPath(o.OSReleasePath)
+		link, err := baseimage.CleanPath(o.OSReleasePath)
 		if err != nil {
 			return nil, err
 		}
 		if file == link {
-			return nil, fmt.Errorf("os_release_path and usr_lib_path are both /%s: %w", file, ErrInvalidArgument)
+			return nil, fmt.Errorf("os_release_path and usr_lib_path are both /%s: %w", file, baseimage.ErrInvalidArgument)
 		}
-		out = append(out, File(file, o.Mode, []byte(content)), Symlink(link, relTarget(link, file)))
+		out = append(out, baseimage.File(file, o.Mode, []byte(content)), baseimage.Symlink(link, relTarget(link, file)))
 	} else {
 		es, err := oneFile(o.OSReleasePath, o.Mode, content)
 		if err != nil {

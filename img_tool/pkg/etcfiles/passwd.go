@@ -1,10 +1,11 @@
-package baseimage
+package etcfiles
 
 import (
 	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/rules-img/rules_img/img_tool/pkg/baseimage"
 	"path"
 	"strconv"
 	"strings"
@@ -67,10 +68,10 @@ func decodeStrict(s string, v any) error {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %w", err, ErrInvalidArgument)
+		return fmt.Errorf("%w: %w", err, baseimage.ErrInvalidArgument)
 	}
 	if dec.More() {
-		return fmt.Errorf("data after the JSON object: %w", ErrInvalidArgument)
+		return fmt.Errorf("data after the JSON object: %w", baseimage.ErrInvalidArgument)
 	}
 	return nil
 }
@@ -80,14 +81,14 @@ const maxID = 1<<31 - 1
 // checkName refuses names that would break the colon-separated files.
 func checkName(kind, n string) error {
 	if n == "" || len(n) > 256 || strings.ContainsAny(n, ":,\n\r\t /\x00") || strings.HasPrefix(n, "-") {
-		return fmt.Errorf("%s name %q: want 1 to 256 characters, none of ':', ',', '/', whitespace, not starting with '-': %w", kind, n, ErrInvalidArgument)
+		return fmt.Errorf("%s name %q: want 1 to 256 characters, none of ':', ',', '/', whitespace, not starting with '-': %w", kind, n, baseimage.ErrInvalidArgument)
 	}
 	return nil
 }
 
 func checkField(what, v string) error {
 	if strings.ContainsAny(v, ":\n\r\x00") {
-		return fmt.Errorf("%s %q contains ':' or a line break: %w", what, v, ErrInvalidArgument)
+		return fmt.Errorf("%s %q contains ':' or a line break: %w", what, v, baseimage.ErrInvalidArgument)
 	}
 	return nil
 }
@@ -97,7 +98,7 @@ func (u *User) normalize() error {
 		return err
 	}
 	if u.UID < 0 || u.UID > maxID || u.GID < 0 || u.GID > maxID {
-		return fmt.Errorf("user %s: uid %d / gid %d out of range 0 to %d: %w", u.Username, u.UID, u.GID, maxID, ErrInvalidArgument)
+		return fmt.Errorf("user %s: uid %d / gid %d out of range 0 to %d: %w", u.Username, u.UID, u.GID, maxID, baseimage.ErrInvalidArgument)
 	}
 	if u.Home == "" {
 		u.Home = "/"
@@ -111,7 +112,7 @@ func (u *User) normalize() error {
 		}
 	}
 	if !path.IsAbs(u.Home) || !path.IsAbs(u.Shell) {
-		return fmt.Errorf("user %s: home %q and shell %q must be absolute paths: %w", u.Username, u.Home, u.Shell, ErrInvalidArgument)
+		return fmt.Errorf("user %s: home %q and shell %q must be absolute paths: %w", u.Username, u.Home, u.Shell, baseimage.ErrInvalidArgument)
 	}
 	return nil
 }
@@ -125,7 +126,7 @@ func (g *Group) normalize() error {
 		return err
 	}
 	if g.GID < 0 || g.GID > maxID {
-		return fmt.Errorf("group %s: gid %d out of range 0 to %d: %w", g.Name, g.GID, maxID, ErrInvalidArgument)
+		return fmt.Errorf("group %s: gid %d out of range 0 to %d: %w", g.Name, g.GID, maxID, baseimage.ErrInvalidArgument)
 	}
 	for _, m := range g.Users {
 		if err := checkName("member of group "+g.Name+": user", m); err != nil {
@@ -152,7 +153,7 @@ func lines(src NamedData, fields int, each func(n int, f []string) error) error 
 		}
 		f := strings.Split(l, ":")
 		if len(f) != fields {
-			return fmt.Errorf("%s:%d: want %d colon-separated fields, got %d: %w", src.Name, n, fields, len(f), ErrInvalidArgument)
+			return fmt.Errorf("%s:%d: want %d colon-separated fields, got %d: %w", src.Name, n, fields, len(f), baseimage.ErrInvalidArgument)
 		}
 		if err := each(n, f); err != nil {
 			return fmt.Errorf("%s:%d: %w", src.Name, n, err)
@@ -167,7 +168,7 @@ func lines(src NamedData, fields int, each func(n int, f []string) error) error 
 func parseID(what, s string) (int, error) {
 	v, err := strconv.Atoi(s)
 	if err != nil || v < 0 || v > maxID {
-		return 0, fmt.Errorf("%s %q is not a number from 0 to %d: %w", what, s, maxID, ErrInvalidArgument)
+		return 0, fmt.Errorf("%s %q is not a number from 0 to %d: %w", what, s, maxID, baseimage.ErrInvalidArgument)
 	}
 	return v, nil
 }
@@ -179,7 +180,7 @@ func parseID(what, s string) (int, error) {
 // merged files) whose home is not "/". Shadow records of merged files are
 // kept verbatim; every other user gets
 // a locked one ("!*"): no password hash is ever accepted.
-func Passwd(o PasswdOptions) ([]Entry, error) {
+func Passwd(o PasswdOptions) ([]baseimage.Entry, error) {
 	var users []User
 	for _, src := range o.PasswdSrcs {
 		err := lines(src, 7, func(_ int, f []string) error {
@@ -207,10 +208,10 @@ func Passwd(o PasswdOptions) ([]Entry, error) {
 			return nil, err
 		}
 		if byName[u.Username] {
-			return nil, fmt.Errorf("user %s is defined twice: %w", u.Username, ErrInvalidArgument)
+			return nil, fmt.Errorf("user %s is defined twice: %w", u.Username, baseimage.ErrInvalidArgument)
 		}
 		if other, ok := byUID[u.UID]; ok {
-			return nil, fmt.Errorf("users %s and %s have the same uid %d: %w", other, u.Username, u.UID, ErrInvalidArgument)
+			return nil, fmt.Errorf("users %s and %s have the same uid %d: %w", other, u.Username, u.UID, baseimage.ErrInvalidArgument)
 		}
 		byName[u.Username], byUID[u.UID] = true, u.Username
 	}
@@ -241,14 +242,14 @@ func Passwd(o PasswdOptions) ([]Entry, error) {
 			return nil, err
 		}
 		if gByName[g.Name] {
-			return nil, fmt.Errorf("group %s is defined twice: %w", g.Name, ErrInvalidArgument)
+			return nil, fmt.Errorf("group %s is defined twice: %w", g.Name, baseimage.ErrInvalidArgument)
 		}
 		if other, ok := byGID[g.GID]; ok {
-			return nil, fmt.Errorf("groups %s and %s have the same gid %d: %w", other, g.Name, g.GID, ErrInvalidArgument)
+			return nil, fmt.Errorf("groups %s and %s have the same gid %d: %w", other, g.Name, g.GID, baseimage.ErrInvalidArgument)
 		}
 		for _, m := range g.Users {
 			if !byName[m] {
-				return nil, fmt.Errorf("group %s lists user %s, which no passwd record defines: %w", g.Name, m, ErrInvalidArgument)
+				return nil, fmt.Errorf("group %s lists user %s, which no passwd record defines: %w", g.Name, m, baseimage.ErrInvalidArgument)
 			}
 		}
 		gByName[g.Name], byGID[g.GID] = true, g.Name
@@ -261,13 +262,13 @@ func Passwd(o PasswdOptions) ([]Entry, error) {
 	for _, g := range groups {
 		group.WriteString(g.line())
 	}
-	var out []Entry
+	var out []baseimage.Entry
 	add := func(p string, mode int64, content string) error {
-		c, err := CleanPath(p)
+		c, err := baseimage.CleanPath(p)
 		if err != nil {
 			return err
 		}
-		out = append(out, File(c, mode, []byte(content)))
+		out = append(out, baseimage.File(c, mode, []byte(content)))
 		return nil
 	}
 	if err := add(o.PasswdPath, o.Mode, passwd.String()); err != nil {
@@ -281,7 +282,7 @@ func Passwd(o PasswdOptions) ([]Entry, error) {
 		for _, src := range o.ShadowSrcs {
 			err := lines(src, 9, func(_ int, f []string) error {
 				if !byName[f[0]] {
-					return fmt.Errorf("shadow record of user %s, which no passwd record defines: %w", f[0], ErrInvalidArgument)
+					return fmt.Errorf("shadow record of user %s, which no passwd record defines: %w", f[0], baseimage.ErrInvalidArgument)
 				}
 				kept[f[0]] = strings.Join(f, ":") + "\n"
 				return nil
@@ -308,7 +309,7 @@ func Passwd(o PasswdOptions) ([]Entry, error) {
 			if u.Home == "/" {
 				continue
 			}
-			c, err := CleanPath(u.Home)
+			c, err := baseimage.CleanPath(u.Home)
 			if err != nil {
 				return nil, fmt.Errorf("user %s: home: %w", u.Username, err)
 			}
@@ -316,7 +317,7 @@ func Passwd(o PasswdOptions) ([]Entry, error) {
 			if u.UID == 0 {
 				mode = 0o700
 			}
-			out = append(out, Entry{Path: c, Type: TypeDir, Mode: mode, UID: u.UID, GID: u.GID})
+			out = append(out, baseimage.Entry{Path: c, Type: baseimage.TypeDir, Mode: mode, UID: u.UID, GID: u.GID})
 		}
 	}
 	return out, nil

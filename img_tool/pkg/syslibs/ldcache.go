@@ -1,9 +1,10 @@
-package baseimage
+package syslibs
 
 import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/rules-img/rules_img/img_tool/pkg/baseimage"
 	"slices"
 )
 
@@ -34,7 +35,7 @@ type CacheEntry struct{ Key, Path string }
 func LdSoCache(arch string, entries []CacheEntry) ([]byte, error) {
 	flags, ok := ldCacheFlags[arch]
 	if !ok {
-		return nil, fmt.Errorf("ld.so.cache: no glibc cache flags known for %q: %w", arch, ErrInvalidArgument)
+		return nil, fmt.Errorf("ld.so.cache: no glibc cache flags known for %q: %w", arch, baseimage.ErrInvalidArgument)
 	}
 	var order binary.ByteOrder = binary.LittleEndian
 	endian := byte(2) // cache_file_new_flags_endian_little
@@ -46,7 +47,7 @@ func LdSoCache(arch string, entries []CacheEntry) ([]byte, error) {
 	slices.SortStableFunc(es, func(a, b CacheEntry) int { return libcmp(b.Key, a.Key) })
 	for i := 1; i < len(es); i++ {
 		if es[i].Key == es[i-1].Key {
-			return nil, fmt.Errorf("ld.so.cache: %s is in the cache twice (%s, %s): %w", es[i].Key, es[i-1].Path, es[i].Path, ErrInvalidArgument)
+			return nil, fmt.Errorf("ld.so.cache: %s is in the cache twice (%s, %s): %w", es[i].Key, es[i-1].Path, es[i].Path, baseimage.ErrInvalidArgument)
 		}
 	}
 	const headerSize, entrySize = 48, 24

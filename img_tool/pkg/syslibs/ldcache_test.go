@@ -1,7 +1,8 @@
-package baseimage
+package syslibs
 
 import (
 	"errors"
+	"github.com/rules-img/rules_img/img_tool/pkg/baseimage"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,7 +91,7 @@ func TestLdSoCacheMatchesLdconfig(t *testing.T) {
 }
 
 func TestLdSoCacheErrors(t *testing.T) {
-	if _, err := LdSoCache("sparc64", nil); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := LdSoCache("sparc64", nil); !errors.Is(err, baseimage.ErrInvalidArgument) {
 		t.Errorf("unknown arch: %v", err)
 	}
 	if _, err := LdSoCache("amd64", []CacheEntry{{"libx.so.1", "/a/libx.so.1"}, {"libx.so.1", "/b/libx.so.1"}}); err == nil || !strings.Contains(err.Error(), "libx.so.1 is in the cache twice") {
