@@ -20,7 +20,9 @@
 #      system_libraries in /usr/lib64 (off the loader's default path): it
 #      runs with ldso_cache (the generated /etc/ld.so.cache), and cannot
 #      find libc.so.6 without;
-#   4. a bad PEM and a duplicate uid fail the build, naming the target; a
+#   4. a bad PEM and a duplicate uid fail the build, naming the target;
+#      usr_merged disagreeing between skeleton and libraries fails the
+#      layer, naming both rules; a
 #      trust_store from a package made by dpkg-deb (gzip) holds the CA, an
 #      xz package is refused, naming target, package and compression;
 #   5. the base's manifest digest (and the layer's) identical across
@@ -184,7 +186,15 @@ mkdir -p base_images_bad
 trap 'rm -rf "$here/basic/base_images_bad"; cleanup' EXIT
 printf -- '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n' >base_images_bad/bad.pem
 cat >base_images_bad/BUILD.bazel <<'EOF'
-load("@rules_img//img:base_images.bzl", "base_image_layer", "etc_passwd", "passwd_entry", "trust_store")
+load("@rules_img//img:base_images.bzl", "base_image_layer", "etc_passwd", "linux_skeleton", "passwd_entry", "system_libraries", "trust_store")
+
+# usr_merged disagrees: the skeleton makes /lib a symlink, the libraries
+# go to a real /lib.
+linux_skeleton(name = "skel")
+
+system_libraries(name = "libs", libs = ["//base_images:toolchain_libc"], usr_merged = False)
+
+base_image_layer(name = "mismatch_layer", srcs = [":skel", ":libs"])
 
 trust_store(name = "bad_trust", certs = ["bad.pem"])
 
@@ -209,6 +219,12 @@ if bazel build //base_images_bad:dup_uid >"$work/bad.out" 2>&1; then
 else
   grep -c "//base_images_bad:dup_uid: users a and b have the same uid 1000" "$work/bad.out" >/dev/null &&
     ok "a duplicate uid fails the build, naming the target and both users" || bad "duplicate uid error: $(grep -m2 'img base' "$work/bad.out")"
+fi
+if bazel build //base_images_bad:mismatch_layer >"$work/bad.out" 2>&1; then
+  bad "a usr_merged mismatch built"
+else
+  grep -c "//base_images_bad:libs places /lib/ld-linux-x86-64.so.2 underneath /lib, which //base_images_bad:skel describes as a symlink rather than a directory" "$work/bad.out" >/dev/null &&
+    ok "usr_merged disagreeing between linux_skeleton and system_libraries fails the layer, naming both rules" || bad "usr_merged mismatch error: $(grep -m2 'img base' "$work/bad.out")"
 fi
 
 # Debian packages built by dpkg-deb as certificate sources: gzip is read,

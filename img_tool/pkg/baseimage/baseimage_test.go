@@ -225,3 +225,18 @@ func TestSkeleton(t *testing.T) {
 		t.Errorf("unknown group: %v", err)
 	}
 }
+
+// TestMergeErrorIsStable: of several entries below a symlink, the error
+// names the first by path, on every run.
+func TestMergeErrorIsStable(t *testing.T) {
+	var es []Entry
+	for _, n := range []string{"lib/z.so", "lib/m.so", "lib/a.so", "lib/k.so", "lib/b.so"} {
+		es = append(es, File(n, 0o755, nil))
+	}
+	for i := 0; i < 20; i++ {
+		_, err := Merge([]*Fragment{frag("//:skeleton", Symlink("lib", "usr/lib")), frag("//:libs", es...)})
+		if err == nil || !strings.Contains(err.Error(), "places /lib/a.so underneath /lib") {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+}

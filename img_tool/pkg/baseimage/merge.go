@@ -38,6 +38,8 @@ func Merge(frags []*Fragment) ([]Entry, error) {
 	for _, e := range byPath {
 		out = append(out, e)
 	}
+	// Sorted first, so that an error names the same entry on every run.
+	slices.SortFunc(out, func(a, b Entry) int { return comparePaths(a.Path, b.Path) })
 	for _, e := range out {
 		for dir := parent(e.Path); dir != ""; dir = parent(dir) {
 			if d, ok := byPath[dir]; ok && d.Type != TypeDir {
