@@ -523,7 +523,7 @@ func baseSystemLibraries(cfg, values []byte) ([]baseimage.Entry, error) {
 		}
 		used[e.Path] = md.Overrides[e.Path] != nil
 	}
-	for p := range md.Overrides {
+	for _, p := range sortedKeys(md.Overrides) {
 		if !used[p] {
 			return nil, fmt.Errorf("file_metadata for /%s: no library is placed there: %w", p, baseimage.ErrInvalidArgument)
 		}

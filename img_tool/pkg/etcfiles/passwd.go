@@ -106,8 +106,8 @@ func (u *User) normalize() error {
 	if u.Shell == "" {
 		u.Shell = "/sbin/nologin"
 	}
-	for what, v := range map[string]string{"gecos": u.Gecos, "home": u.Home, "shell": u.Shell} {
-		if err := checkField("user "+u.Username+": "+what, v); err != nil {
+	for _, f := range [][2]string{{"gecos", u.Gecos}, {"home", u.Home}, {"shell", u.Shell}} {
+		if err := checkField("user "+u.Username+": "+f[0], f[1]); err != nil {
 			return err
 		}
 	}
