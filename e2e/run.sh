@@ -26,7 +26,16 @@
 #  13. programs in C, shell and Python as image_from_binary images on a
 #      Debian base built with mmdebstrap and pulled from a loopback registry:
 #      run in containerd and dockerd, a linux/amd64 + linux/arm64 index,
-#      layer digests across clean builds (languages/run.sh).
+#      layer digests across clean builds (languages/run.sh);
+#  14. a distroless-style base from base_image_layer, no pull: a static C
+#      program as a non-root user and a Go HTTPS client trusting the
+#      trust_store, in containerd (base_images.sh);
+#  15. image_structure_test: passing, failing and unsupported checks
+#      (structure_test.sh);
+#  16. OCI layouts written by crane imported, extended, pushed and validated
+#      (convert.sh);
+#  17. ORAS artifacts read back with crane, image_optimize to eStargz and
+#      zstd run in containerd (oras_optimize.sh).
 # The bzlmod workspaces run under Bazel 8's and 9's defaults (bazel8.bazelrc).
 # Ends with "N passed, N failed". Needs bazel on PATH (tools/setup.sh).
 set -uo pipefail
@@ -157,6 +166,12 @@ bazel shutdown >/dev/null 2>&1
 
 # 13. Programs in several languages as images (see languages/run.sh).
 "$here/languages/run.sh" && ok "languages (see above)" || bad "languages"
+
+# 14.-17. Images without a registry, image tests without bytes, imports.
+for script in base_images structure_test convert oras_optimize; do
+  "$here/$script.sh" && ok "$script (see above)" || bad "$script"
+done
+(cd "$here/basic" && bazel shutdown >/dev/null 2>&1)
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" = 0 ]
