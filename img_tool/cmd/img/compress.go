@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/compress"
+	"github.com/rules-img/rules_img/img_tool/pkg/mtree"
 	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
@@ -65,15 +66,12 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("compress %s: %w", ident, err)
 		}
 		defer done()
-		tee, listed := io.Writer(io.Discard), func() error { return nil }
-		if !comp.estargz {
-			tee, listed = listing.tee()
+		// An eStargz blob is listed after it is written (listBlob).
+		lw := listing.writer()
+		if comp.estargz {
+			lw = nil
 		}
-		err = tarpolicy.CopyChecked(io.MultiWriter(w, tee), r)
-		if lerr := listed(); err == nil && lerr != nil {
-			err = lerr
-		}
-		if err != nil {
+		if err := mtree.CopyChecked(w, r, lw); err != nil {
 			return fmt.Errorf("compress %s: %w", ident, err)
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rules-img/rules_img/img_tool/pkg/compress"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+	"github.com/rules-img/rules_img/img_tool/pkg/mtree"
 	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
 
@@ -42,11 +43,7 @@ func runLayerMetadata(ctx context.Context, args []string, stdout io.Writer) erro
 		return fmt.Errorf("layer-metadata %s: %w", in, err)
 	}
 	defer listing.abort()
-	tee, listed := listing.tee()
-	res, err := describeBlob(in, window.limits(), tee)
-	if lerr := listed(); err == nil && lerr != nil {
-		err = lerr
-	}
+	res, err := describeBlob(in, window.limits(), listing.writer())
 	if err == nil && mediaType != "" {
 		res.MediaType, err = declaredMediaType(mediaType, res.MediaType)
 	}
@@ -104,8 +101,8 @@ func declaredMediaType(declared, detected string) (string, error) {
 
 // describeBlob reads an existing layer blob once: the raw bytes are hashed
 // for the digest while the decompressed stream is hashed for the diff_id
-// and parsed as tar; list gets the uncompressed stream too.
-func describeBlob(path string, lim tarpolicy.Limits, list io.Writer) (compress.Result, error) {
+// and parsed as tar, its members listed into list (nil: not listed).
+func describeBlob(path string, lim tarpolicy.Limits, list *mtree.Writer) (compress.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return compress.Result{}, err
@@ -129,7 +126,7 @@ func describeBlob(path string, lim tarpolicy.Limits, list io.Writer) (compress.R
 	defer done()
 	diff := sha256.New()
 	var usize countWriter
-	if err := tarpolicy.CopyChecked(io.MultiWriter(diff, &usize, list), ur); err != nil {
+	if err := mtree.CopyChecked(io.MultiWriter(diff, &usize), ur, list); err != nil {
 		return compress.Result{}, err
 	}
 	// Anything after the compressed stream still belongs to the blob.

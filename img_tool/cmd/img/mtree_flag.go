@@ -42,17 +42,6 @@ func (m *mtreeFlag) writer() *mtree.Writer {
 	return m.out.Writer
 }
 
-// tee lists the uncompressed tar stream written to the returned writer;
-// finish (always to be called, also on failure) waits for the listing.
-// Without --mtree it returns io.Discard and a no-op.
-func (m *mtreeFlag) tee() (w io.Writer, finish func() error) {
-	if m.out == nil {
-		return io.Discard, func() error { return nil }
-	}
-	t := mtree.NewTarTee(m.out.Writer)
-	return t, t.Close
-}
-
 // listBlob lists the tar of the written blob at path (any compression).
 // An eStargz blob needs it: its writer adds entries of its own (the
 // landmark file and stargz.index.json) that extraction creates too, so a
@@ -71,12 +60,7 @@ func (m *mtreeFlag) listBlob(path string, lim tarpolicy.Limits) error {
 		return fmt.Errorf("--mtree: list %s: %w", path, err)
 	}
 	defer done()
-	tee := mtree.NewTarTee(m.out.Writer)
-	_, err = io.Copy(tee, r)
-	if cerr := tee.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := mtree.CopyChecked(io.Discard, r, m.out.Writer); err != nil {
 		return fmt.Errorf("--mtree: list %s: %w", path, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +18,11 @@ import (
 
 // sampleTar is a tar with every listed type, a hardlink, a PAX global
 // header and names that need escaping.
-func sampleTar(t *testing.T) []byte {
+func sampleTar(t *testing.T) []byte { return sampleTarGlobal(t, true) }
+
+// sampleTarGlobal is sampleTar, with or without the PAX global header
+// (which the tar policy of layers refuses).
+func sampleTarGlobal(t *testing.T, global bool) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
@@ -33,6 +38,9 @@ func sampleTar(t *testing.T) []byte {
 		{Typeflag: tar.TypeFifo, Name: "run/fifo", Mode: 0o644},
 		{Typeflag: tar.TypeReg, Name: "app/.wh.gone", Mode: 0o644},
 	} {
+		if h.Typeflag == tar.TypeXGlobalHeader && !global {
+			continue
+		}
 		h.Format = tar.FormatPAX
 		if err := tw.WriteHeader(&h); err != nil {
 			t.Fatal(err)
@@ -232,5 +240,31 @@ func TestAgainstBsdtar(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(wantN, "\n") {
 			t.Errorf("%s: listing differs from bsdtar's:\n%s\nbsdtar:\n%s", name, strings.Join(got, "\n"), strings.Join(wantN, "\n"))
 		}
+	}
+}
+
+// CopyChecked copies the tar unchanged and lists it as TarTee does; a
+// tar that the policy refuses fails.
+func TestCopyChecked(t *testing.T) {
+	data := sampleTarGlobal(t, false)
+	var out, listing bytes.Buffer
+	w := mtree.NewWriter(&listing)
+	if err := mtree.CopyChecked(&out, bytes.NewReader(data), w); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if !bytes.Equal(out.Bytes(), data) {
+		t.Error("the copy differs from the input")
+	}
+	if listing.String() != sampleListing {
+		t.Errorf("listing:\n%s\nwant:\n%s", listing.String(), sampleListing)
+	}
+	bad := append([]byte{}, data...)
+	bad[5] ^= 0xff
+	if err := mtree.CopyChecked(io.Discard, bytes.NewReader(bad), mtree.NewWriter(io.Discard)); err == nil {
+		t.Error("CopyChecked of a corrupt tar succeeded")
+	}
+	if err := mtree.CopyChecked(io.Discard, bytes.NewReader(data[:1500]), mtree.NewWriter(io.Discard)); err == nil {
+		t.Error("CopyChecked of a truncated tar succeeded")
 	}
 }

@@ -231,12 +231,8 @@ func (w *writer) list(l ispec.Descriptor, out string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("layout %s: layer %s: %w", w.root, l.Digest, err)
 	}
-	tee := mtree.NewTarTee(listing.Writer)
-	err = tarpolicy.CopyChecked(tee, r)
+	err = mtree.CopyChecked(io.Discard, r, listing.Writer)
 	done()
-	if cerr := tee.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
 		_, err = io.Copy(io.Discard, io.TeeReader(f, io.MultiWriter(h, &n)))
 	}
