@@ -12,7 +12,10 @@ _ATTRS = {
         doc = """The image to check: an `image_manifest`, or an `image_index` (every
 manifest of it is checked against every config); only its config JSON, the
 file listings (`LayerInfo.mtree`) and the metadata of its layers reach the
-test, and no layer blob is built for it or read by it. Or a target whose
+test, and no layer blob is built for it or read by it. Or a target with
+the output groups `mtree` and `oci_image_config` (another ruleset's image
+that lists its file system): their files, sorted by path, pair up as the
+listing and the config of one image each. Or a target whose
 only file is an OCI image layout directory (e.g. the `oci_layout` output
 group of an image, or another ruleset's image): an action reads the layout
 once at build time (every layer blob, size and digest checked) and writes
@@ -48,19 +51,50 @@ def _layout_metadata(ctx, layout):
     )
     return out
 
+def _has_listing_groups(target):
+    groups = target[OutputGroupInfo] if OutputGroupInfo in target else None
+    return groups != None and hasattr(groups, "mtree") and hasattr(groups, "oci_image_config")
+
+def _output_group_images(target, files):
+    """Images of a target with `mtree` and `oci_image_config` output groups.
+
+    The files of the two groups, each sorted by path, pair up: the n-th
+    listing (of the whole file system) with the n-th config. Adds the
+    runfiles to `files`; returns the request's image entries.
+    """
+    groups = target[OutputGroupInfo]
+    mtrees = sorted(groups.mtree.to_list(), key = lambda f: f.short_path)
+    configs = sorted(groups.oci_image_config.to_list(), key = lambda f: f.short_path)
+    if len(mtrees) != len(configs) or not mtrees:
+        fail("image {}: output groups mtree ({} files) and oci_image_config ({} files) must pair up".format(target.label, len(mtrees), len(configs)))
+    images = []
+    for i, (mtree, config) in enumerate(zip(mtrees, configs)):
+        prefix = "{}groups/{}/".format(_ROOT, i)
+        files[prefix + "config.json"] = config
+        files[prefix + "fs.mtree"] = mtree
+        images.append({
+            "name": "{} {}".format(target_label(target.label), config.short_path),
+            "config": prefix + "config.json",
+            "layers": [{"metadata": "", "mtree": prefix + "fs.mtree"}],
+        })
+    return images
+
 def _image_structure_test_impl(ctx):
     image = ctx.attr.image
     files = {}
     layouts = []
     manifests = []
+    images = []
     if ImageIndexInfo in image:
         manifests = image[ImageIndexInfo].manifests
     elif ImageManifestInfo in image:
         manifests = [image[ImageManifestInfo]]
+    elif _has_listing_groups(image):
+        images = _output_group_images(image, files)
     else:
         outputs = image[DefaultInfo].files.to_list()
         if len(outputs) != 1 or not outputs[0].is_directory:
-            fail("{}: image {} is neither an image_manifest or image_index nor a single OCI image layout directory (it has {} files{})".format(
+            fail("{}: image {} is not an image_manifest or image_index, has not the output groups mtree and oci_image_config, and is not a single OCI image layout directory (it has {} files{})".format(
                 ctx.label,
                 image.label,
                 len(outputs),
@@ -68,7 +102,7 @@ def _image_structure_test_impl(ctx):
             ))
         files[_ROOT + "layout"] = _layout_metadata(ctx, outputs[0])
         layouts.append({"name": target_label(image.label), "path": _ROOT + "layout"})
-    if not manifests and not layouts:
+    if not manifests and not layouts and not images:
         fail("{}: image {} has no manifests to check".format(ctx.label, image.label))
 
     configs = []
@@ -76,7 +110,6 @@ def _image_structure_test_impl(ctx):
         path = "{}configs/{}/{}".format(_ROOT, i, f.basename)
         files[path] = f
         configs.append({"name": f.short_path, "path": path})
-    images = []
     for i, m in enumerate(manifests):
         prefix = "{}images/{}/".format(_ROOT, i)
         files[prefix + "config.json"] = m.config
@@ -93,7 +126,7 @@ def _image_structure_test_impl(ctx):
                 files[entry["mtree"]] = mtree
             layers.append(entry)
         images.append({
-            "name": "{} {}".format(target_label(ctx.attr.image.label), _platform(m)),
+            "name": "{} {}".format(target_label(image.label), _platform(m)),
             "config": prefix + "config.json",
             "layers": layers,
         })
@@ -159,9 +192,10 @@ The output is one PASS/FAIL line per test and image, the problems of a
 failure each naming the config file, the test and the path or field, and
 `Summary: N passed, N failed`.
 
-`image` is a rules_img image (`image_manifest` or `image_index`), or a
-target whose one file is an OCI image layout directory, which an action
-reads at build time (not the test) to list its layers.
+`image` is a rules_img image (`image_manifest` or `image_index`), a
+target with `mtree` and `oci_image_config` output groups, or a target whose
+one file is an OCI image layout directory, which an action reads at build
+time (not the test) to list its layers.
 
 ```starlark
 load("@rules_img//img:test.bzl", "image_structure_test")

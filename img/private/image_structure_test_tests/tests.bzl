@@ -62,6 +62,21 @@ layout_test = analysistest.make(
     attrs = {"layout": attr.label(allow_files = True, doc = "The OCI layout target.")},
 )
 
+def _listing_groups_impl(ctx):
+    config = ctx.actions.declare_file(ctx.label.name + "_config.json")
+    ctx.actions.write(config, json.encode({"architecture": "amd64", "os": "linux", "config": {}}))
+    mtree = ctx.actions.declare_file(ctx.label.name + ".mtree")
+    ctx.actions.write(mtree, "#mtree\n./a/data.txt type=file mode=644 uid=0 gid=0 size=5\n")
+    return [
+        DefaultInfo(files = depset([config])),
+        OutputGroupInfo(mtree = depset([mtree]), oci_image_config = depset([config])),
+    ]
+
+listing_groups = rule(
+    implementation = _listing_groups_impl,
+    doc = "An image of another ruleset: a config and a file system listing in output groups.",
+)
+
 def _failure_impl(ctx):
     env = analysistest.begin(ctx)
     asserts.expect_failure(env, ctx.attr.message)
