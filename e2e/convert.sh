@@ -99,6 +99,15 @@ else
   tail -n 5 "$work/build.out" "$work/validate.out"; bad "on_top tarball"
 fi
 
+# image_structure_test of the image on top: imported layers listed at build time.
+if bazel test //convert:on_top_structure_test >"$work/test.out" 2>&1; then
+  log=$(cat "$(bazel info bazel-testlogs 2>/dev/null)/convert/on_top_structure_test/test.log")
+  [[ $log == *'Summary: 4 passed, 0 failed'* ]] && ok "image_structure_test of on_top (imported base layers listed)" ||
+    { echo "$log" | tail -8; bad "on_top_structure_test log lacks its summary"; }
+else
+  tail -n 20 "$work/test.out"; bad "bazel test //convert:on_top_structure_test"
+fi
+
 # The image on top loads into containerd and runs the base's entrypoint.
 if eval "$("$services/containerd.sh" start 2>/dev/null)"; then
   export CONTAINERD_ADDRESS CONTAINERD_NAMESPACE=rules_img_e2e_convert

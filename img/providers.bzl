@@ -5,6 +5,7 @@ load("@rules_img//img:providers.bzl", "ImageIndexInfo", "ImageManifestInfo", "La
 ```
 """
 
+load("//img/private/providers:base_image_content_info.bzl", _BaseImageContentInfo = "BaseImageContentInfo")
 load("//img/private/providers:deploy_info.bzl", _DeployInfo = "DeployInfo")
 load("//img/private/providers:image_toolchain_info.bzl", _ImageToolchainInfo = "ImageToolchainInfo")
 load("//img/private/providers:index_info.bzl", _ImageIndexInfo = "ImageIndexInfo")
@@ -22,3 +23,4 @@ ImageIndexInfo = _ImageIndexInfo
 ImageToolchainInfo = _ImageToolchainInfo
 PullInfo = _PullInfo
 DeployInfo = _DeployInfo
+BaseImageContentInfo = _BaseImageContentInfo

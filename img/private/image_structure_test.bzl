@@ -12,7 +12,9 @@ _ATTRS = {
         doc = """The image to check: an `image_manifest`, or an `image_index` (every
 manifest of it is checked against every config); only its config JSON, the
 file listings (`LayerInfo.mtree`) and the metadata of its layers reach the
-test, and no layer blob is built for it or read by it. Or a target with
+test, and no layer blob is built for it or read by it; only base layers
+that arrive as blobs without a listing (an eager `pull`, an imported OCI
+layout) are listed by one build action each. Or a target with
 the output groups `mtree` and `oci_image_config` (another ruleset's image
 that lists its file system): their files, sorted by path, pair up as the
 listing and the config of one image each. Or a target whose
@@ -50,6 +52,28 @@ def _layout_metadata(ctx, layout):
         progress_message = "Listing the layers of the OCI layout of %{label}",
     )
     return out
+
+def _list_blob(ctx, layer, key):
+    """A listing for a tar layer whose blob is here but was never listed.
+
+    Pulled (eager) and imported base layers arrive as blobs without a
+    listing; one action per such layer reads it at build time, as the layer
+    rules would have. The test itself still sees no blob. Returns None for a
+    layer without a blob (shallow) or one that is not a tar (an artifact).
+    """
+    if layer.blob == None or "tar" not in layer.media_type:
+        return None
+    listing = ctx.actions.declare_file("{}_listings/{}.mtree".format(ctx.label.name, key))
+    scratch = ctx.actions.declare_file("{}_listings/{}.json".format(ctx.label.name, key))
+    ctx.actions.run(
+        executable = img_tool(ctx),
+        arguments = ["layer-metadata", "--mtree", listing.path, layer.blob.path, scratch.path],
+        inputs = [layer.blob],
+        outputs = [listing, scratch],
+        mnemonic = "LayerListing",
+        progress_message = "Listing the files of base layer %s of %%{label}" % key,
+    )
+    return listing
 
 def _has_listing_groups(target):
     groups = target[OutputGroupInfo] if OutputGroupInfo in target else None
@@ -120,7 +144,7 @@ def _image_structure_test_impl(ctx):
 
             # Rules that build LayerInfo without a listing (and base layers
             # that were never downloaded) leave the field unset or None.
-            mtree = getattr(layer, "mtree", None)
+            mtree = getattr(layer, "mtree", None) or _list_blob(ctx, layer, "{}_{}".format(i, j))
             if mtree:
                 entry["mtree"] = prefix + "layers/{}.mtree".format(j)
                 files[entry["mtree"]] = mtree

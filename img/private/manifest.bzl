@@ -186,16 +186,17 @@ def _layer_infos(ctx):
             fail("{}: layers entry {} is neither a layer (LayerInfo) nor a single tar file".format(ctx.label, target.label))
         tar = files[0]
         md = ctx.actions.declare_file("{}_layer_{}_metadata.json".format(ctx.label.name, len(infos)))
+        listing = ctx.actions.declare_file("{}_layer_{}.mtree".format(ctx.label.name, len(infos)))
         ctx.actions.run(
             executable = img_tool(ctx),
-            arguments = ["layer-metadata", "--name", layer_name(target.label), tar.path, md.path],
+            arguments = ["layer-metadata", "--name", layer_name(target.label), "--mtree", listing.path, tar.path, md.path],
             inputs = [tar],
-            outputs = [md],
+            outputs = [md, listing],
             mnemonic = "LayerMetadata",
             progress_message = "Describing layer " + tar.short_path,
         )
         fmt = compression.source_compression(tar)
-        infos.append(LayerInfo(blob = tar, metadata = md, media_type = compression.media_type(fmt), estargz = False))
+        infos.append(LayerInfo(blob = tar, metadata = md, media_type = compression.media_type(fmt), estargz = False, mtree = listing))
     return infos, configs
 
 def _stamp_created(ctx):

@@ -22,6 +22,10 @@ def _no_blobs_impl(ctx):
     for t in ctx.attr.listless_layers:
         layer = t[LayerInfo]
         asserts.false(env, layer.blob.path in seen, "layer blob {} is in the runfiles".format(layer.blob.short_path))
+
+        # A blob without a listing is listed by a build action of its own.
+        readers = [a.mnemonic for a in analysistest.target_actions(env) if layer.blob in a.inputs.to_list()]
+        asserts.equals(env, ["LayerListing"], readers, "actions reading the unlisted blob {}".format(layer.blob.short_path))
     asserts.equals(env, ctx.attr.want_images, len([p for p in linked if p.endswith("/config.json")]), "one image config per manifest")
     asserts.equals(env, ctx.attr.want_listings, len([p for p in linked if p.endswith(".mtree")]), "listings")
     asserts.true(env, "image_structure_test/request.json" in linked, "the request is at its runfiles path")
