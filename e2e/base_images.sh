@@ -121,7 +121,9 @@ check "trust store: openssl verify -CApath <layer>/etc/ssl/certs accepts the ser
 if openssl verify -no-CAfile -no-CAstore -no-CApath "$testdata/server.pem" >/dev/null 2>&1; then
   bad "openssl verify accepts the server certificate without any CA"
 fi
-if command -v keytool >/dev/null; then
+if ! command -v keytool >/dev/null; then
+  bad "keytool is not installed (tools/setup.sh installs default-jre-headless)"
+else
   member etc/ssl/certs/java/cacerts >"$work/cacerts"
   ks=$(keytool -list -v -keystore "$work/cacerts" -storepass changeit 2>&1)
   if echo "$ks" | grep -c "Your keystore contains 1 entry" >/dev/null && echo "$ks" | grep -c "trustedCertEntry" >/dev/null; then
@@ -129,8 +131,6 @@ if command -v keytool >/dev/null; then
   else
     bad "trust store: keytool -list: $(echo "$ks" | head -5)"
   fi
-else
-  echo "     (no keytool: Java truststore not checked)"
 fi
 notrust=$(out //base_images:base_layer_no_trust | grep -E '\.tgz$')
 check "base without trust_store: no /etc/ssl in the layer" test "$(tar -tzf "$notrust" | grep -c '^etc/ssl')" = 0
@@ -257,7 +257,7 @@ EOF
       ok "an xz-compressed package fails the build, naming the target, the package and the compression" || bad "xz package error: $(grep -m2 'img base' "$work/bad.out")"
   fi
 else
-  echo "     (no dpkg-deb: packages not checked)"
+  bad "dpkg-deb is not installed (tools/setup.sh installs dpkg)"
 fi
 rm -rf base_images_bad
 

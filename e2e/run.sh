@@ -168,7 +168,8 @@ bazel shutdown >/dev/null 2>&1
 "$here/languages/run.sh" && ok "languages (see above)" || bad "languages"
 
 # 14.-17. Images without a registry, image tests without bytes, imports.
-for script in base_images structure_test convert oras_optimize; do
+# base_images last: it ends with `bazel clean --expunge` of e2e/basic.
+for script in structure_test convert oras_optimize base_images; do
   "$here/$script.sh" && ok "$script (see above)" || bad "$script"
 done
 (cd "$here/basic" && bazel shutdown >/dev/null 2>&1)

@@ -17,6 +17,11 @@ need=()
 for tool in jq openssl zstd; do command -v "$tool" >/dev/null || need+=("$tool"); done
 # A static shell for the base image of e2e/compat.
 command -v busybox >/dev/null || need+=(busybox-static)
+# Independent checkers: bsdtar (layer listings), keytool (the Java
+# truststore of trust_store), dpkg-deb (packages for trust_store).
+command -v bsdtar >/dev/null || need+=(libarchive-tools)
+command -v keytool >/dev/null || need+=(default-jre-headless)
+command -v dpkg-deb >/dev/null || need+=(dpkg)
 # The Debian root file systems of e2e/languages.
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 # Package lists first when anything is missing (a fresh machine may have none).
@@ -31,6 +36,8 @@ sh "$root/tools/bazel/install.sh" >/dev/null
 (cd "$root/pull_tool" && go mod download)
 # crane (go-containerregistry) is the independent image checker of the e2e.
 command -v "$(go env GOPATH)/bin/crane" >/dev/null || go install github.com/google/go-containerregistry/cmd/crane@v0.20.3
+# The ORAS client reads the artifacts of oras_layer back (e2e/oras_optimize.sh).
+command -v "$(go env GOPATH)/bin/oras" >/dev/null || go install oras.land/oras/cmd/oras@v1.2.3
 # The reference registry (distribution v3) for the pull tests.
 command -v "$(go env GOPATH)/bin/registry" >/dev/null || go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 # containerd (with runc), dockerd and podman for running the images the e2e builds.
