@@ -179,7 +179,7 @@ type imageConfig struct {
 // importImage writes the outputs of the image of d.
 func (l *Layout) importImage(ctx context.Context, d ispec.Descriptor, req ManifestRequest) (ispec.Descriptor, error) {
 	what := "manifest for " + req.Platform.String()
-	raw, err := l.readBlob(what, d, l.o.maxJSON)
+	raw, err := l.ReadBlob(what, d, l.o.maxJSON)
 	if err != nil {
 		return ispec.Descriptor{}, err
 	}
@@ -191,11 +191,11 @@ func (l *Layout) importImage(ctx context.Context, d ispec.Descriptor, req Manife
 	if mediaType == "" {
 		mediaType = d.MediaType
 	}
-	if m.SchemaVersion != 2 || !isManifest(mediaType) || m.MediaType != "" && d.MediaType != "" && m.MediaType != d.MediaType {
+	if m.SchemaVersion != 2 || !IsManifest(mediaType) || m.MediaType != "" && d.MediaType != "" && m.MediaType != d.MediaType {
 		return ispec.Descriptor{}, fmt.Errorf("layout %s: %s %s: schemaVersion %d, mediaType %q (entry says %q): not an image manifest: %w",
 			l.root, what, d.Digest, m.SchemaVersion, m.MediaType, d.MediaType, ErrInvalidArgument)
 	}
-	cfgRaw, err := l.readBlob("config of "+what, m.Config, l.o.maxConfigLen)
+	cfgRaw, err := l.ReadBlob("config of "+what, m.Config, l.o.maxConfigLen)
 	if err != nil {
 		return ispec.Descriptor{}, err
 	}

@@ -52,11 +52,14 @@ const (
 	mediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
 )
 
-func isIndex(mediaType string) bool {
+// IsIndex reports whether mediaType is an image index (OCI or Docker).
+func IsIndex(mediaType string) bool {
 	return mediaType == ispec.MediaTypeImageIndex || mediaType == mediaTypeDockerManifestList
 }
 
-func isManifest(mediaType string) bool {
+// IsManifest reports whether mediaType is an image manifest (OCI or
+// Docker).
+func IsManifest(mediaType string) bool {
 	return mediaType == ispec.MediaTypeImageManifest || mediaType == mediaTypeDockerManifest
 }
 

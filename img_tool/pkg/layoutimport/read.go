@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -29,15 +30,19 @@ const maxLayoutFile = 4 << 10
 // Layout is an OCI image layout directory opened for reading.
 //
 // Its methods read the files named by the layout specification only, and
-// check every blob against its descriptor. A Layout holds no open files.
+// check every blob against its descriptor. Every name is resolved inside
+// the root: a relative symlink whose target leaves the root is refused
+// (ErrEscape), and only regular files are opened, so that a FIFO or device
+// cannot stall or flood the reader. A Layout holds no open files and may
+// be used by several goroutines.
 type Layout struct {
 	root string
 	o    options
 }
 
 // Open checks that root is an OCI image layout: a directory with an
-// oci-layout file of version 1.x. index.json is read later, by the import
-// functions.
+// oci-layout file of version 1.x. index.json is read later (RootIndex and
+// the import functions).
 func Open(root string, opts ...Option) (*Layout, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -181,8 +186,22 @@ func (l *Layout) checkDescriptor(what string, d ispec.Descriptor) error {
 	return nil
 }
 
-// openBlob opens the blob of d and checks that its size is d's.
-func (l *Layout) openBlob(what string, d ispec.Descriptor) (*os.File, error) {
+// OpenBlob opens the blob of d for reading, checked against d.
+//
+// The descriptor must name a sha256 digest and a sane size (else the error
+// wraps ErrInvalidArgument); the blob must be a regular file inside the
+// layout (see Open) of d.Size bytes (else ErrMissingBlob, ErrEscape,
+// ErrInvalidArgument or ErrMismatch). The reader yields at most
+// d.Size+1 bytes and returns io.EOF only after the content was read whole
+// and its size and digest are d's; otherwise its error wraps ErrMismatch.
+// Every error names the layout, what and the blob; a Read error is
+// sticky (every later Read returns it). The caller closes the reader;
+// content read before an error must not be trusted.
+func (l *Layout) OpenBlob(what string, d ispec.Descriptor) (io.ReadCloser, error) {
+	return l.openBlob(what, d)
+}
+
+func (l *Layout) openBlob(what string, d ispec.Descriptor) (*blobReader, error) {
 	if err := l.checkDescriptor(what, d); err != nil {
 		return nil, err
 	}
@@ -197,43 +216,75 @@ func (l *Layout) openBlob(what string, d ispec.Descriptor) (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("layout %s: %s %s: %s has %d bytes, the descriptor says %d: %w", l.root, what, d.Digest, blobName(d), size, d.Size, ErrMismatch)
 	}
-	return f, nil
+	return &blobReader{l: l, what: what, d: d, f: f, r: io.LimitReader(f, d.Size+1), h: sha256.New()}, nil
 }
 
-// readBlob reads the JSON blob of d, at most limit bytes, and checks its
-// size and digest.
-func (l *Layout) readBlob(what string, d ispec.Descriptor, limit int64) ([]byte, error) {
+// blobReader checks a blob's size and digest as it is read.
+type blobReader struct {
+	l    *Layout
+	what string
+	d    ispec.Descriptor
+	f    *os.File
+	r    io.Reader
+	h    hash.Hash
+	n    int64
+	// err is returned by every Read after the first error or io.EOF.
+	err error
+}
+
+func (b *blobReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.r.Read(p)
+	b.h.Write(p[:n])
+	b.n += int64(n)
+	switch {
+	case err == io.EOF:
+		if got := fmt.Sprintf("sha256:%x", b.h.Sum(nil)); b.n != b.d.Size || got != string(b.d.Digest) {
+			err = fmt.Errorf("layout %s: %s %s: %s holds %d bytes with digest %s, the descriptor says %d bytes: %w",
+				b.l.root, b.what, b.d.Digest, blobName(b.d), b.n, got, b.d.Size, ErrMismatch)
+		}
+		b.err = err
+	case err != nil:
+		b.err = fmt.Errorf("layout %s: %s %s: read %s: %w", b.l.root, b.what, b.d.Digest, blobName(b.d), err)
+	}
+	return n, b.err
+}
+
+func (b *blobReader) Close() error { return b.f.Close() }
+
+// copyTo copies the whole blob of b to w and closes b.
+func (b *blobReader) copyTo(w io.Writer) error {
+	defer b.Close()
+	if _, err := io.Copy(w, b); err != nil {
+		if err == b.err {
+			return err
+		}
+		return fmt.Errorf("layout %s: %s %s: %w", b.l.root, b.what, b.d.Digest, err)
+	}
+	return nil
+}
+
+// ReadBlob reads the whole blob of d, a JSON document, and checks its
+// size and digest as OpenBlob does. A descriptor whose size is above limit
+// is refused before the blob is opened (ErrTooLarge).
+func (l *Layout) ReadBlob(what string, d ispec.Descriptor, limit int64) ([]byte, error) {
 	if err := l.checkDescriptor(what, d); err != nil {
 		return nil, err
 	}
 	if d.Size > limit {
 		return nil, fmt.Errorf("layout %s: %s %s: %d bytes, more than the limit of %d: %w", l.root, what, d.Digest, d.Size, limit, ErrTooLarge)
 	}
-	f, err := l.openBlob(what, d)
+	b, err := l.openBlob(what, d)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var buf bytes.Buffer
-	if err := l.copyChecked(&buf, f, what, d); err != nil {
+	if err := b.copyTo(&buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// copyChecked copies the blob of d from r to w, reading at most one byte
-// more than d.Size, and checks size and digest.
-func (l *Layout) copyChecked(w io.Writer, r io.Reader, what string, d ispec.Descriptor) error {
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, d.Size+1))
-	if err != nil {
-		return fmt.Errorf("layout %s: %s %s: read %s: %w", l.root, what, d.Digest, blobName(d), err)
-	}
-	if got := fmt.Sprintf("sha256:%x", h.Sum(nil)); n != d.Size || got != string(d.Digest) {
-		return fmt.Errorf("layout %s: %s %s: %s holds %d bytes with digest %s, the descriptor says %d bytes: %w",
-			l.root, what, d.Digest, blobName(d), n, got, d.Size, ErrMismatch)
-	}
-	return nil
 }
 
 // copyBlob copies the blob of d to path atomically; the file is renamed
@@ -243,13 +294,13 @@ func (l *Layout) copyBlob(what string, d ispec.Descriptor, path string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
 	out, err := atomicfile.Create(path, 0o644)
 	if err != nil {
+		in.Close()
 		return err
 	}
 	defer out.Abort()
-	if err := l.copyChecked(out, in, what, d); err != nil {
+	if err := in.copyTo(out); err != nil {
 		return err
 	}
 	return out.Commit()

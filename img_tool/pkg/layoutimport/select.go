@@ -19,13 +19,13 @@ type source struct {
 	desc *ispec.Descriptor
 }
 
-// readIndex reads and checks an index document.
+// decodeIndex checks an index document.
 func (l *Layout) decodeIndex(what string, data []byte) (ispec.Index, error) {
 	var idx ispec.Index
 	if err := decodeStrict(data, &idx); err != nil {
 		return idx, fmt.Errorf("layout %s: %s: %v: %w", l.root, what, err, ErrInvalidArgument)
 	}
-	if idx.SchemaVersion != 2 || idx.MediaType != "" && !isIndex(idx.MediaType) {
+	if idx.SchemaVersion != 2 || idx.MediaType != "" && !IsIndex(idx.MediaType) {
 		return idx, fmt.Errorf("layout %s: %s: schemaVersion %d, mediaType %q: not an image index: %w",
 			l.root, what, idx.SchemaVersion, idx.MediaType, ErrInvalidArgument)
 	}
@@ -37,29 +37,48 @@ func (l *Layout) decodeIndex(what string, data []byte) (ispec.Index, error) {
 	return idx, nil
 }
 
+// RootIndex reads index.json and checks it: an image index (schemaVersion
+// 2) of at most the JSON bound of Open, every entry with a sha256 digest
+// and a sane size. Errors name the layout and wrap ErrMissingBlob,
+// ErrEscape, ErrTooLarge or ErrInvalidArgument.
+func (l *Layout) RootIndex() (ispec.Index, error) {
+	data, err := l.readFile("index.json", l.o.maxJSON)
+	if err != nil {
+		return ispec.Index{}, err
+	}
+	return l.decodeIndex("index.json", data)
+}
+
+// ReadIndex reads the image index blob of d, as ReadBlob does with the
+// JSON bound of Open, and checks it as RootIndex does. It returns the
+// index and its bytes. Errors name the layout, what and the digest.
+func (l *Layout) ReadIndex(what string, d ispec.Descriptor) (ispec.Index, []byte, error) {
+	raw, err := l.ReadBlob(what, d, l.o.maxJSON)
+	if err != nil {
+		return ispec.Index{}, nil, err
+	}
+	idx, err := l.decodeIndex(what+" "+string(d.Digest), raw)
+	if err != nil {
+		return ispec.Index{}, nil, err
+	}
+	return idx, raw, nil
+}
+
 // source reads index.json and, when it holds exactly one entry that is an
 // image index, that index.
 func (l *Layout) source() (*source, error) {
-	data, err := l.readFile("index.json", l.o.maxJSON)
-	if err != nil {
-		return nil, err
-	}
-	top, err := l.decodeIndex("index.json", data)
+	top, err := l.RootIndex()
 	if err != nil {
 		return nil, err
 	}
 	if len(top.Manifests) == 0 {
 		return nil, fmt.Errorf("layout %s: index.json lists no manifests: %w", l.root, ErrNoMatch)
 	}
-	if len(top.Manifests) != 1 || !isIndex(top.Manifests[0].MediaType) {
+	if len(top.Manifests) != 1 || !IsIndex(top.Manifests[0].MediaType) {
 		return &source{index: top}, nil
 	}
 	d := top.Manifests[0]
-	raw, err := l.readBlob("image index", d, l.o.maxJSON)
-	if err != nil {
-		return nil, err
-	}
-	nested, err := l.decodeIndex("image index "+string(d.Digest), raw)
+	nested, raw, err := l.ReadIndex("image index", d)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +90,7 @@ func (l *Layout) source() (*source, error) {
 func (s *source) candidates() []ispec.Descriptor {
 	var out []ispec.Descriptor
 	for _, d := range s.index.Manifests {
-		if isManifest(d.MediaType) {
+		if IsManifest(d.MediaType) {
 			out = append(out, d)
 		}
 	}

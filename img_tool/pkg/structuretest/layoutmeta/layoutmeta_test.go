@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/layoutimport"
 	"github.com/rules-img/rules_img/img_tool/pkg/mtree"
 	"github.com/rules-img/rules_img/img_tool/pkg/structuretest"
 	"github.com/rules-img/rules_img/img_tool/pkg/structuretest/layoutmeta"
@@ -140,7 +142,105 @@ func TestWriteShallowAndCorrupt(t *testing.T) {
 	if !errors.Is(err, layoutmeta.ErrInvalidLayout) || !strings.Contains(err.Error(), d1.String()) {
 		t.Errorf("Write over a changed blob: %v", err)
 	}
-	if err := layoutmeta.Write(t.TempDir(), t.TempDir(), tarpolicy.Limits{}); err == nil || !strings.Contains(err.Error(), "index.json") {
+	noLayout := t.TempDir()
+	if err := layoutmeta.Write(noLayout, t.TempDir(), tarpolicy.Limits{}); err == nil || !strings.Contains(err.Error(), "oci-layout is missing") || !strings.Contains(err.Error(), noLayout) {
 		t.Errorf("Write of no layout: %v", err)
 	}
+}
+
+// A layout that breaks a rule of the import is refused with an error
+// naming the layout and the file, whatever image the file belongs to.
+func TestWriteRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// spoil changes the layout at dir; it returns the text the error
+		// must name besides the layout.
+		spoil   func(t *testing.T, dir string, img v1.Image) string
+		wantErr error
+	}{{
+		name: "symlink leaving the layout",
+		spoil: func(t *testing.T, dir string, img v1.Image) string {
+			d, _ := img.ConfigName()
+			p := filepath.Join(dir, "blobs", "sha256", d.Hex)
+			outside := filepath.Join(filepath.Dir(dir), "outside-"+d.Hex)
+			if err := os.Rename(p, outside); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(filepath.Join("..", "..", "..", filepath.Base(outside)), p); err != nil {
+				t.Fatal(err)
+			}
+			return d.String()
+		},
+		wantErr: layoutimport.ErrEscape,
+	}, {
+		name: "config digest mismatch",
+		spoil: func(t *testing.T, dir string, img v1.Image) string {
+			d, _ := img.ConfigName()
+			return flipByte(t, filepath.Join(dir, "blobs", "sha256", d.Hex), 20)
+		},
+		wantErr: layoutimport.ErrMismatch,
+	}, {
+		name: "layer digest mismatch",
+		spoil: func(t *testing.T, dir string, img v1.Image) string {
+			layers, _ := img.Layers()
+			d, _ := layers[1].Digest()
+			// Byte 4 of a gzip stream is part of its mtime: the stream
+			// still reads, but its digest differs.
+			return flipByte(t, filepath.Join(dir, "blobs", "sha256", d.Hex), 4)
+		},
+		wantErr: layoutimport.ErrMismatch,
+	}, {
+		name: "FIFO for a layer",
+		spoil: func(t *testing.T, dir string, img v1.Image) string {
+			layers, _ := img.Layers()
+			d, _ := layers[0].Digest()
+			p := filepath.Join(dir, "blobs", "sha256", d.Hex)
+			os.Remove(p)
+			if err := mkfifo(p); err != nil {
+				t.Skip(err)
+			}
+			return d.String() + ": blobs/sha256/" + d.Hex + ": not a regular file"
+		},
+		wantErr: layoutimport.ErrInvalidArgument,
+	}, {
+		name: "no index.json",
+		spoil: func(t *testing.T, dir string, img v1.Image) string {
+			if err := os.Remove(filepath.Join(dir, "index.json")); err != nil {
+				t.Fatal(err)
+			}
+			return "index.json is missing"
+		},
+		wantErr: layoutimport.ErrMissingBlob,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, imgs := twoImages(t)
+			want := tc.spoil(t, dir, imgs[1])
+			out := t.TempDir()
+			err := layoutmeta.Write(dir, out, tarpolicy.Limits{})
+			if !errors.Is(err, tc.wantErr) || !errors.Is(err, layoutmeta.ErrInvalidLayout) {
+				t.Fatalf("Write() = %v, want %v and %v", err, tc.wantErr, layoutmeta.ErrInvalidLayout)
+			}
+			if !strings.Contains(err.Error(), "layout "+dir+": ") || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name the layout and %q", err, want)
+			}
+			if _, err := os.Stat(filepath.Join(out, structuretest.ImagesFile)); err == nil {
+				t.Errorf("%s written after an error", structuretest.ImagesFile)
+			}
+		})
+	}
+}
+
+// flipByte changes byte i of the blob file at p, keeping its size; it
+// returns the text of the mismatch error, which names the blob.
+func flipByte(t *testing.T, p string, i int) string {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[i] ^= 0xff
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "blobs/sha256/" + filepath.Base(p) + " holds " + strconv.Itoa(len(data)) + " bytes with digest "
 }
