@@ -12,6 +12,7 @@ import (
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
+	"github.com/rules-img/rules_img/img_tool/pkg/layoutimport/layoutdir"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 )
 
@@ -73,7 +74,7 @@ func (r *ManifestRequest) check() error {
 // manifest's descriptor.
 func (l *Layout) ImportManifest(ctx context.Context, req ManifestRequest) (ispec.Descriptor, error) {
 	if err := req.check(); err != nil {
-		return ispec.Descriptor{}, fmt.Errorf("layout %s: %w", l.root, err)
+		return ispec.Descriptor{}, fmt.Errorf("layout %s: %w", l.Root(), err)
 	}
 	s, err := l.source()
 	if err != nil {
@@ -94,11 +95,11 @@ func (l *Layout) ImportManifest(ctx context.Context, req ManifestRequest) (ispec
 // written (with the source index's annotations, if it is one).
 func (l *Layout) ImportIndex(ctx context.Context, reqs []ManifestRequest, out IndexOutputs) (ispec.Descriptor, error) {
 	if len(reqs) == 0 {
-		return ispec.Descriptor{}, fmt.Errorf("layout %s: no platforms requested: %w", l.root, ErrInvalidArgument)
+		return ispec.Descriptor{}, fmt.Errorf("layout %s: no platforms requested: %w", l.Root(), ErrInvalidArgument)
 	}
 	for i := range reqs {
 		if err := reqs[i].check(); err != nil {
-			return ispec.Descriptor{}, fmt.Errorf("layout %s: %w", l.root, err)
+			return ispec.Descriptor{}, fmt.Errorf("layout %s: %w", l.Root(), err)
 		}
 	}
 	s, err := l.source()
@@ -114,7 +115,7 @@ func (l *Layout) ImportIndex(ctx context.Context, reqs []ManifestRequest, out In
 		for j := range i {
 			if selected[j].Digest == d.Digest {
 				return ispec.Descriptor{}, fmt.Errorf("layout %s: platforms %s and %s select the same manifest %s: %w",
-					l.root, reqs[j].Platform, r.Platform, d.Digest, ErrInvalidArgument)
+					l.Root(), reqs[j].Platform, r.Platform, d.Digest, ErrInvalidArgument)
 			}
 		}
 		selected[i] = d
@@ -139,13 +140,13 @@ func (l *Layout) ImportIndex(ctx context.Context, reqs []ManifestRequest, out In
 			idx.Annotations = s.index.Annotations
 		}
 		if raw, err = json.Marshal(idx); err != nil {
-			return ispec.Descriptor{}, fmt.Errorf("layout %s: encode index: %w", l.root, err)
+			return ispec.Descriptor{}, fmt.Errorf("layout %s: encode index: %w", l.Root(), err)
 		}
 		mediaType = ispec.MediaTypeImageIndex
 	}
 	desc := ispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(raw), Size: int64(len(raw))}
 	if err := writeDocument(out.Index, out.Descriptor, out.Digest, raw, desc); err != nil {
-		return ispec.Descriptor{}, fmt.Errorf("layout %s: %w", l.root, err)
+		return ispec.Descriptor{}, fmt.Errorf("layout %s: %w", l.Root(), err)
 	}
 	return desc, nil
 }
@@ -184,29 +185,29 @@ func (l *Layout) importImage(ctx context.Context, d ispec.Descriptor, req Manife
 		return ispec.Descriptor{}, err
 	}
 	var m ispec.Manifest
-	if err := decodeStrict(raw, &m); err != nil {
-		return ispec.Descriptor{}, fmt.Errorf("layout %s: %s %s: %v: %w", l.root, what, d.Digest, err, ErrInvalidArgument)
+	if err := layoutdir.DecodeStrict(raw, &m); err != nil {
+		return ispec.Descriptor{}, fmt.Errorf("layout %s: %s %s: %v: %w", l.Root(), what, d.Digest, err, ErrInvalidArgument)
 	}
 	mediaType := m.MediaType
 	if mediaType == "" {
 		mediaType = d.MediaType
 	}
-	if m.SchemaVersion != 2 || !IsManifest(mediaType) || m.MediaType != "" && d.MediaType != "" && m.MediaType != d.MediaType {
+	if m.SchemaVersion != 2 || !layoutdir.IsManifest(mediaType) || m.MediaType != "" && d.MediaType != "" && m.MediaType != d.MediaType {
 		return ispec.Descriptor{}, fmt.Errorf("layout %s: %s %s: schemaVersion %d, mediaType %q (entry says %q): not an image manifest: %w",
-			l.root, what, d.Digest, m.SchemaVersion, m.MediaType, d.MediaType, ErrInvalidArgument)
+			l.Root(), what, d.Digest, m.SchemaVersion, m.MediaType, d.MediaType, ErrInvalidArgument)
 	}
 	cfgRaw, err := l.ReadBlob("config of "+what, m.Config, l.o.maxConfigLen)
 	if err != nil {
 		return ispec.Descriptor{}, err
 	}
 	var c imageConfig
-	if err := decodeStrict(cfgRaw, &c); err != nil {
-		return ispec.Descriptor{}, fmt.Errorf("layout %s: config %s of %s: %v: %w", l.root, m.Config.Digest, what, err, ErrInvalidArgument)
+	if err := layoutdir.DecodeStrict(cfgRaw, &c); err != nil {
+		return ispec.Descriptor{}, fmt.Errorf("layout %s: config %s of %s: %v: %w", l.Root(), m.Config.Digest, what, err, ErrInvalidArgument)
 	}
 	p := req.Platform
 	if c.OS != p.OS || c.Arch != p.Architecture || c.Variant != "" && p.Variant != "" && variant(c.Arch, c.Variant) != variant(p.Architecture, p.Variant) {
 		return ispec.Descriptor{}, fmt.Errorf("layout %s: config %s of %s is for %s: %w",
-			l.root, m.Config.Digest, what, Platform{c.OS, c.Arch, c.Variant}, ErrNoMatch)
+			l.Root(), m.Config.Digest, what, Platform{c.OS, c.Arch, c.Variant}, ErrNoMatch)
 	}
 	if err := l.checkLayers(what, d, m, c, req.LayerMediaTypes); err != nil {
 		return ispec.Descriptor{}, err
@@ -216,7 +217,7 @@ func (l *Layout) importImage(ctx context.Context, d ispec.Descriptor, req Manife
 			return ispec.Descriptor{}, err
 		}
 		lwhat := fmt.Sprintf("layer %d of %s", i, what)
-		if err := l.copyBlob(lwhat, ld, req.Layers[i].Blob); err != nil {
+		if err := l.CopyBlob(lwhat, ld, req.Layers[i].Blob); err != nil {
 			return ispec.Descriptor{}, err
 		}
 		name := string(ld.Digest)
@@ -232,11 +233,11 @@ func (l *Layout) importImage(ctx context.Context, d ispec.Descriptor, req Manife
 			Annotations: ld.Annotations,
 		}
 		if err := metadata.Write(req.Layers[i].Metadata, md); err != nil {
-			return ispec.Descriptor{}, fmt.Errorf("layout %s: %s: %w", l.root, lwhat, err)
+			return ispec.Descriptor{}, fmt.Errorf("layout %s: %s: %w", l.Root(), lwhat, err)
 		}
 	}
 	if err := atomicfile.WriteFile(req.Config, cfgRaw, 0o644); err != nil {
-		return ispec.Descriptor{}, fmt.Errorf("layout %s: %w", l.root, err)
+		return ispec.Descriptor{}, fmt.Errorf("layout %s: %w", l.Root(), err)
 	}
 	platform := d.Platform
 	if platform == nil || platform.OS == "" || platform.Architecture == "" {
@@ -244,7 +245,7 @@ func (l *Layout) importImage(ctx context.Context, d ispec.Descriptor, req Manife
 	}
 	desc := ispec.Descriptor{MediaType: mediaType, Digest: d.Digest, Size: d.Size, Platform: platform}
 	if err := writeDocument(req.Manifest, req.Descriptor, req.Digest, raw, desc); err != nil {
-		return ispec.Descriptor{}, fmt.Errorf("layout %s: %w", l.root, err)
+		return ispec.Descriptor{}, fmt.Errorf("layout %s: %w", l.Root(), err)
 	}
 	return desc, nil
 }
@@ -255,18 +256,18 @@ func (l *Layout) importImage(ctx context.Context, d ispec.Descriptor, req Manife
 func (l *Layout) checkLayers(what string, d ispec.Descriptor, m ispec.Manifest, c imageConfig, want []string) error {
 	have := make([]string, len(m.Layers))
 	for i, ld := range m.Layers {
-		if err := l.checkDescriptor(fmt.Sprintf("layer %d of %s", i, what), ld); err != nil {
+		if err := l.CheckDescriptor(fmt.Sprintf("layer %d of %s", i, what), ld); err != nil {
 			return err
 		}
 		have[i] = ld.MediaType
 	}
 	if len(c.RootFS.DiffIDs) != len(m.Layers) {
 		return fmt.Errorf("layout %s: %s %s has %d layers, its config %s %d diff_ids: %w",
-			l.root, what, d.Digest, len(m.Layers), m.Config.Digest, len(c.RootFS.DiffIDs), ErrInvalidArgument)
+			l.Root(), what, d.Digest, len(m.Layers), m.Config.Digest, len(c.RootFS.DiffIDs), ErrInvalidArgument)
 	}
 	for i, id := range c.RootFS.DiffIDs {
 		if !metadata.ValidDigest(id) {
-			return fmt.Errorf("layout %s: config %s of %s: diff_id %d %q is not a sha256 digest: %w", l.root, m.Config.Digest, what, i, id, ErrInvalidArgument)
+			return fmt.Errorf("layout %s: config %s of %s: diff_id %d %q is not a sha256 digest: %w", l.Root(), m.Config.Digest, what, i, id, ErrInvalidArgument)
 		}
 	}
 	same := len(have) == len(want)
@@ -275,7 +276,7 @@ func (l *Layout) checkLayers(what string, d ispec.Descriptor, m ispec.Manifest, 
 	}
 	if !same {
 		return fmt.Errorf("layout %s: %s %s has %d layers with media types %s, but %d were declared (%s): %w",
-			l.root, what, d.Digest, len(have), starlarkList(have), len(want), starlarkList(want), ErrNoMatch)
+			l.Root(), what, d.Digest, len(have), starlarkList(have), len(want), starlarkList(want), ErrNoMatch)
 	}
 	return nil
 }

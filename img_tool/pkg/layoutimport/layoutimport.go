@@ -11,7 +11,8 @@
 // blobs/sha256/<hex> are opened. A relative symlink inside the layout
 // whose target leaves the layout directory is refused; an absolute symlink
 // is followed (Bazel stages the inputs of sandboxed actions as absolute
-// symlinks), and what it points to must still match its digest.
+// symlinks), and what it points to must still match its digest. The
+// layout is read by package layoutdir, which makes these checks.
 //
 // Outputs are atomic: each file is written beside its path and renamed
 // into place after its checks passed.
@@ -24,43 +25,50 @@ import (
 
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/layoutimport/layoutdir"
 	"github.com/rules-img/rules_img/img_tool/pkg/pull"
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
 )
 
-// Errors that callers may test with errors.Is.
+// Errors that callers may test with errors.Is. Those of reading the
+// layout are layoutdir's.
 var (
 	// ErrMissingBlob: a blob that the selected image needs is not in the
 	// layout.
-	ErrMissingBlob = errors.New("missing blob")
+	ErrMissingBlob = layoutdir.ErrMissingBlob
 	// ErrMismatch: a blob's size or digest differs from its descriptor.
-	ErrMismatch = errors.New("content does not match its descriptor")
+	ErrMismatch = layoutdir.ErrMismatch
 	// ErrEscape: a symlink in the layout points outside the layout.
-	ErrEscape = errors.New("symlink leaves the layout directory")
+	ErrEscape = layoutdir.ErrEscape
 	// ErrTooLarge: a JSON document is larger than its bound.
-	ErrTooLarge = errors.New("too large")
+	ErrTooLarge = layoutdir.ErrTooLarge
 	// ErrNoMatch: the layout has no manifest for a requested platform, or
 	// the manifest's layers are not the ones requested.
 	ErrNoMatch = errors.New("not in the layout")
 	// ErrInvalidArgument: a malformed layout document or request.
-	ErrInvalidArgument = errors.New("invalid argument")
+	ErrInvalidArgument = layoutdir.ErrInvalidArgument
 )
 
-// Media types of Docker's image format, which the OCI types stand in for.
-const (
-	mediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
-	mediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-)
-
-// IsIndex reports whether mediaType is an image index (OCI or Docker).
-func IsIndex(mediaType string) bool {
-	return mediaType == ispec.MediaTypeImageIndex || mediaType == mediaTypeDockerManifestList
+// Layout is an OCI image layout directory opened for an import; it reads
+// the layout as layoutdir.Layout does, with its checks.
+type Layout struct {
+	*layoutdir.Layout
+	o options
 }
 
-// IsManifest reports whether mediaType is an image manifest (OCI or
-// Docker).
-func IsManifest(mediaType string) bool {
-	return mediaType == ispec.MediaTypeImageManifest || mediaType == mediaTypeDockerManifest
+// Open checks that root is an OCI image layout (see layoutdir.Open).
+func Open(root string, opts ...Option) (*Layout, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("layout %s: %w", root, err)
+		}
+	}
+	d, err := layoutdir.Open(root, layoutdir.WithMaxJSONSize(o.maxJSON))
+	if err != nil {
+		return nil, err
+	}
+	return &Layout{Layout: d, o: o}, nil
 }
 
 // Platform is os/architecture[/variant].

@@ -5,10 +5,10 @@
 // read once, its size and sha256 digest checked while it is listed; a blob
 // that the layout lacks (a shallow layout) gets no listing.
 //
-// The layout is read through layoutimport.Layout, with the checks of an
-// import: an oci-layout file, symlinks that stay inside the layout, regular
-// files only, bounded JSON documents and every blob checked against its
-// descriptor.
+// The layout is read through layoutdir.Layout, with the checks of an
+// import (pkg/layoutimport): an oci-layout file, symlinks that stay inside
+// the layout, regular files only, bounded JSON documents and every blob
+// checked against its descriptor.
 package layoutmeta
 
 import (
@@ -23,7 +23,7 @@ import (
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
-	"github.com/rules-img/rules_img/img_tool/pkg/layoutimport"
+	"github.com/rules-img/rules_img/img_tool/pkg/layoutimport/layoutdir"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 	"github.com/rules-img/rules_img/img_tool/pkg/mtree"
 	"github.com/rules-img/rules_img/img_tool/pkg/structuretest"
@@ -38,21 +38,21 @@ const (
 )
 
 // ErrInvalidLayout is wrapped by the errors about a malformed layout,
-// besides the layoutimport error that says how it is malformed.
+// besides the layoutdir error that says how it is malformed.
 var ErrInvalidLayout = errors.New("invalid OCI image layout")
 
-// layoutError is an error of layoutimport about the layout; it keeps that
+// layoutError is an error of layoutdir about the layout; it keeps that
 // error's text and matches both it and ErrInvalidLayout.
 type layoutError struct{ err error }
 
 func (e *layoutError) Error() string   { return e.err.Error() }
 func (e *layoutError) Unwrap() []error { return []error{e.err, ErrInvalidLayout} }
 
-// invalid marks an error of layoutimport that is about the layout's
+// invalid marks an error of layoutdir that is about the layout's
 // content (not an I/O error) as ErrInvalidLayout.
 func invalid(err error) error {
-	for _, e := range []error{layoutimport.ErrMissingBlob, layoutimport.ErrMismatch, layoutimport.ErrEscape,
-		layoutimport.ErrTooLarge, layoutimport.ErrInvalidArgument, layoutimport.ErrNoMatch} {
+	for _, e := range []error{layoutdir.ErrMissingBlob, layoutdir.ErrMismatch, layoutdir.ErrEscape,
+		layoutdir.ErrTooLarge, layoutdir.ErrInvalidArgument} {
 		if errors.Is(err, e) {
 			return &layoutError{err}
 		}
@@ -61,7 +61,7 @@ func invalid(err error) error {
 }
 
 type writer struct {
-	l      *layoutimport.Layout
+	l      *layoutdir.Layout
 	out    string
 	lim    tarpolicy.Limits
 	images []structuretest.ImageSpec
@@ -70,7 +70,7 @@ type writer struct {
 // Write describes the layout at root into the directory out (created if
 // missing). Errors name the layout and the blob.
 func Write(root, out string, lim tarpolicy.Limits) error {
-	l, err := layoutimport.Open(root, layoutimport.WithMaxJSONSize(MaxJSONBytes))
+	l, err := layoutdir.Open(root, layoutdir.WithMaxJSONSize(MaxJSONBytes))
 	if err != nil {
 		return invalid(err)
 	}
@@ -97,7 +97,7 @@ func Write(root, out string, lim tarpolicy.Limits) error {
 func (w *writer) index(idx ispec.Index, depth int) error {
 	for _, d := range idx.Manifests {
 		switch {
-		case layoutimport.IsIndex(d.MediaType):
+		case layoutdir.IsIndex(d.MediaType):
 			if depth+1 > maxDepth {
 				return fmt.Errorf("layout %s: index %s: indexes nested deeper than %d: %w", w.l.Root(), d.Digest, maxDepth, ErrInvalidLayout)
 			}
@@ -108,7 +108,7 @@ func (w *writer) index(idx ispec.Index, depth int) error {
 			if err := w.index(nested, depth+1); err != nil {
 				return err
 			}
-		case layoutimport.IsManifest(d.MediaType):
+		case layoutdir.IsManifest(d.MediaType):
 			if d.Platform != nil && d.Platform.OS == "unknown" {
 				continue // an attestation manifest, not an image
 			}
@@ -187,7 +187,7 @@ func (w *writer) list(l ispec.Descriptor, out string) (bool, error) {
 		return false, nil
 	}
 	blob, err := w.l.OpenBlob("layer", l)
-	if errors.Is(err, layoutimport.ErrMissingBlob) {
+	if errors.Is(err, layoutdir.ErrMissingBlob) {
 		return false, nil
 	}
 	if err != nil {
@@ -209,7 +209,7 @@ func (w *writer) list(l ispec.Descriptor, out string) (bool, error) {
 	// its descriptor's is reported as such, rather than the tar or
 	// compression error that its bytes gave.
 	_, berr := io.Copy(io.Discard, blob)
-	if errors.Is(berr, layoutimport.ErrMismatch) || err == nil && berr != nil {
+	if errors.Is(berr, layoutdir.ErrMismatch) || err == nil && berr != nil {
 		return false, invalid(berr)
 	}
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
-	"github.com/rules-img/rules_img/img_tool/pkg/layoutimport"
+	"github.com/rules-img/rules_img/img_tool/pkg/layoutimport/layoutdir"
 	"github.com/rules-img/rules_img/img_tool/pkg/mtree"
 	"github.com/rules-img/rules_img/img_tool/pkg/structuretest"
 	"github.com/rules-img/rules_img/img_tool/pkg/structuretest/layoutmeta"
@@ -171,14 +171,14 @@ func TestWriteRefuses(t *testing.T) {
 			}
 			return d.String()
 		},
-		wantErr: layoutimport.ErrEscape,
+		wantErr: layoutdir.ErrEscape,
 	}, {
 		name: "config digest mismatch",
 		spoil: func(t *testing.T, dir string, img v1.Image) string {
 			d, _ := img.ConfigName()
 			return flipByte(t, filepath.Join(dir, "blobs", "sha256", d.Hex), 20)
 		},
-		wantErr: layoutimport.ErrMismatch,
+		wantErr: layoutdir.ErrMismatch,
 	}, {
 		name: "layer digest mismatch",
 		spoil: func(t *testing.T, dir string, img v1.Image) string {
@@ -188,7 +188,7 @@ func TestWriteRefuses(t *testing.T) {
 			// still reads, but its digest differs.
 			return flipByte(t, filepath.Join(dir, "blobs", "sha256", d.Hex), 4)
 		},
-		wantErr: layoutimport.ErrMismatch,
+		wantErr: layoutdir.ErrMismatch,
 	}, {
 		name: "FIFO for a layer",
 		spoil: func(t *testing.T, dir string, img v1.Image) string {
@@ -201,7 +201,7 @@ func TestWriteRefuses(t *testing.T) {
 			}
 			return d.String() + ": blobs/sha256/" + d.Hex + ": not a regular file"
 		},
-		wantErr: layoutimport.ErrInvalidArgument,
+		wantErr: layoutdir.ErrInvalidArgument,
 	}, {
 		name: "no index.json",
 		spoil: func(t *testing.T, dir string, img v1.Image) string {
@@ -210,7 +210,7 @@ func TestWriteRefuses(t *testing.T) {
 			}
 			return "index.json is missing"
 		},
-		wantErr: layoutimport.ErrMissingBlob,
+		wantErr: layoutdir.ErrMissingBlob,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, imgs := twoImages(t)

@@ -1,4 +1,4 @@
-package layoutimport
+package layoutdir
 
 import (
 	"bytes"
@@ -41,10 +41,9 @@ type Layout struct {
 }
 
 // Open checks that root is an OCI image layout: a directory with an
-// oci-layout file of version 1.x. index.json is read later (RootIndex and
-// the import functions).
+// oci-layout file of version 1.x. index.json is read later, by RootIndex.
 func Open(root string, opts ...Option) (*Layout, error) {
-	o := defaultOptions()
+	o := options{maxJSON: registry.MaxManifestSize}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("layout %s: %w", root, err)
@@ -70,6 +69,10 @@ func Open(root string, opts ...Option) (*Layout, error) {
 	}
 	return l, nil
 }
+
+// MaxJSONSize is the bound of index.json and of the indexes ReadIndex
+// reads (see WithMaxJSONSize).
+func (l *Layout) MaxJSONSize() int64 { return l.o.maxJSON }
 
 // Root is the layout directory as given to Open, cleaned.
 func (l *Layout) Root() string { return l.root }
@@ -169,14 +172,17 @@ func (l *Layout) readFile(name string, limit int64) ([]byte, error) {
 }
 
 // blobName is the name of a blob in the layout; d must be checked by
-// checkDescriptor first.
+// CheckDescriptor first.
 func blobName(d ispec.Descriptor) string {
 	return "blobs/sha256/" + strings.TrimPrefix(string(d.Digest), "sha256:")
 }
 
-// checkDescriptor rejects digests other than sha256 (which also keeps blob
-// names inside blobs/sha256/) and absurd sizes.
-func (l *Layout) checkDescriptor(what string, d ispec.Descriptor) error {
+// CheckDescriptor rejects digests other than sha256 (which also keeps blob
+// names inside blobs/sha256/) and absurd sizes (registry.CheckSize), with
+// an error that names the layout and what and wraps ErrInvalidArgument.
+// The blob methods check their descriptor so; it is for the descriptors of
+// blobs that are read later or never.
+func (l *Layout) CheckDescriptor(what string, d ispec.Descriptor) error {
 	if !metadata.ValidDigest(string(d.Digest)) {
 		return fmt.Errorf("layout %s: %s: digest %q is not a sha256 digest: %w", l.root, what, d.Digest, ErrInvalidArgument)
 	}
@@ -202,7 +208,7 @@ func (l *Layout) OpenBlob(what string, d ispec.Descriptor) (io.ReadCloser, error
 }
 
 func (l *Layout) openBlob(what string, d ispec.Descriptor) (*blobReader, error) {
-	if err := l.checkDescriptor(what, d); err != nil {
+	if err := l.CheckDescriptor(what, d); err != nil {
 		return nil, err
 	}
 	f, size, err := l.open(blobName(d))
@@ -270,7 +276,7 @@ func (b *blobReader) copyTo(w io.Writer) error {
 // size and digest as OpenBlob does. A descriptor whose size is above limit
 // is refused before the blob is opened (ErrTooLarge).
 func (l *Layout) ReadBlob(what string, d ispec.Descriptor, limit int64) ([]byte, error) {
-	if err := l.checkDescriptor(what, d); err != nil {
+	if err := l.CheckDescriptor(what, d); err != nil {
 		return nil, err
 	}
 	if d.Size > limit {
@@ -287,9 +293,10 @@ func (l *Layout) ReadBlob(what string, d ispec.Descriptor, limit int64) ([]byte,
 	return buf.Bytes(), nil
 }
 
-// copyBlob copies the blob of d to path atomically; the file is renamed
-// into place only when size and digest match.
-func (l *Layout) copyBlob(what string, d ispec.Descriptor, path string) error {
+// CopyBlob copies the blob of d to path atomically (see pkg/atomicfile),
+// with the checks of OpenBlob: the file is renamed into place only when
+// size and digest match; after an error no file is at path.
+func (l *Layout) CopyBlob(what string, d ispec.Descriptor, path string) error {
 	in, err := l.openBlob(what, d)
 	if err != nil {
 		return err
@@ -306,8 +313,9 @@ func (l *Layout) copyBlob(what string, d ispec.Descriptor, path string) error {
 	return out.Commit()
 }
 
-// decodeStrict decodes one JSON value and refuses data after it.
-func decodeStrict(data []byte, v any) error {
+// DecodeStrict decodes one JSON value from data into v and refuses data
+// after it.
+func DecodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return err
