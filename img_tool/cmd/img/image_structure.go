@@ -14,6 +14,7 @@ import (
 	"github.com/rules-img/rules_img/img_tool/pkg/deploy"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 	"github.com/rules-img/rules_img/img_tool/pkg/structuretest"
+	"github.com/rules-img/rules_img/img_tool/pkg/structuretest/layerfs"
 )
 
 // structureTestRequest is the runfile that the image_structure_test rule
@@ -130,7 +131,7 @@ func loadStructureImage(im structuretest.ImageSpec, prefix string, open func(str
 	if err != nil {
 		return nil, err
 	}
-	var layers []*structuretest.Layer
+	var layers []*layerfs.Layer
 	for i, l := range im.Layers {
 		md := ""
 		if l.Metadata != "" {
@@ -138,21 +139,21 @@ func loadStructureImage(im structuretest.ImageSpec, prefix string, open func(str
 		}
 		name := layerDisplayName(i, md, open)
 		if l.Mtree == "" {
-			layers = append(layers, structuretest.UnlistedLayer(name))
+			layers = append(layers, layerfs.UnlistedLayer(name))
 			continue
 		}
 		f, err := open(prefix + l.Mtree)
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %s: %w", im.Name, name, err)
 		}
-		layer, err := structuretest.NewLayer(name, f)
+		layer, err := layerfs.NewLayer(name, f)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %w", im.Name, err)
 		}
 		layers = append(layers, layer)
 	}
-	return &structuretest.Image{Name: im.Name, Config: cfg, FS: structuretest.NewFS(layers)}, nil
+	return &structuretest.Image{Name: im.Name, Config: cfg, FS: layerfs.NewFS(layers)}, nil
 }
 
 // layerDisplayName names layer i by its digest and name from its

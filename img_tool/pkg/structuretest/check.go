@@ -9,6 +9,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/structuretest/layerfs"
 )
 
 // MaxImageConfigBytes bounds an image config JSON.
@@ -58,7 +60,7 @@ type Image struct {
 	// Name names the image in the output, e.g. "//app:image linux/amd64".
 	Name   string
 	Config *ImageConfig
-	FS     *FS
+	FS     *layerfs.FS
 }
 
 // Result is the outcome of one test of a config on an image.
@@ -132,7 +134,7 @@ func substitute(p string, env map[string]string) string {
 	})
 }
 
-func checkFileExistence(r *Result, fs *FS, t FileExistenceTest, env map[string]string) {
+func checkFileExistence(r *Result, fs *layerfs.FS, t FileExistenceTest, env map[string]string) {
 	p := substitute(t.Path, env)
 	shouldExist := t.ShouldExist == nil || *t.ShouldExist
 	e, ok, err := fs.Lstat(p)
@@ -145,12 +147,12 @@ func checkFileExistence(r *Result, fs *FS, t FileExistenceTest, env map[string]s
 		r.failf("path %s: should exist, but does not", p)
 		return
 	case !shouldExist && ok:
-		r.failf("path %s: should not exist, but does (%s)", p, FileMode(e))
+		r.failf("path %s: should not exist, but does (%s)", p, layerfs.FileMode(e))
 		return
 	case !ok:
 		return
 	}
-	mode := FileMode(e)
+	mode := layerfs.FileMode(e)
 	if t.Permissions != "" && mode.String() != t.Permissions {
 		r.failf("path %s: permissions: got %s, want %s", p, mode, t.Permissions)
 	}
@@ -171,7 +173,7 @@ func checkFileExistence(r *Result, fs *FS, t FileExistenceTest, env map[string]s
 // debianDocs is where Debian packages keep their copyright files.
 const debianDocs = "usr/share/doc"
 
-func checkLicense(r *Result, fs *FS, t LicenseTest) {
+func checkLicense(r *Result, fs *layerfs.FS, t LicenseTest) {
 	if len(t.Files) > 0 {
 		r.Unsupported = true
 		r.failf("files %s: unsupported: licenseTests files are scanned for license texts, and image_structure_test never reads layer blobs", strings.Join(t.Files, ", "))
@@ -179,7 +181,7 @@ func checkLicense(r *Result, fs *FS, t LicenseTest) {
 	if !t.Debian {
 		return
 	}
-	var unknown *UnknownError
+	var unknown *layerfs.UnknownError
 	e, ok, err := fs.Lstat(debianDocs)
 	if err == nil && (!ok || e.Type != "dir") {
 		r.failf("debian: /%s is not a directory", debianDocs)

@@ -2,7 +2,8 @@
 // configs (schemaVersion 2.0.0) without its layer blobs: metadataTest
 // against the image config JSON, fileExistenceTests and licenseTests (the
 // existence of Debian copyright files) against the file listings of the
-// layers (pkg/mtree), merged in order with whiteouts applied. Tests that
+// layers (pkg/mtree), merged in order with whiteouts applied (package
+// layerfs). Tests that
 // need file bytes or a running container (fileContentTests, commandTests,
 // license text scans) are reported as unsupported and fail.
 package structuretest

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/mtree"
+	"github.com/rules-img/rules_img/img_tool/pkg/structuretest/layerfs"
 )
 
 // FuzzCheck runs an arbitrary config over an image of two arbitrary
@@ -19,17 +20,17 @@ func FuzzCheck(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var layers []*Layer
+		var layers []*layerfs.Layer
 		for i, l := range [][]byte{lower, upper} {
-			layer, err := NewLayer("layer", bytes.NewReader(l), mtree.WithMaxEntries(500))
+			layer, err := layerfs.NewLayer("layer", bytes.NewReader(l), mtree.WithMaxEntries(500))
 			if err != nil {
-				layer = UnlistedLayer("layer " + string(rune('0'+i)))
+				layer = layerfs.UnlistedLayer("layer " + string(rune('0'+i)))
 			}
 			layers = append(layers, layer)
 		}
 		cfg, _ := ParseImageConfig("config", strings.NewReader(`{"config":{"Env":["A=/x"]}}`))
 		var out bytes.Buffer
-		s := Run(&out, []*Image{{Name: "fuzz", Config: cfg, FS: NewFS(layers)}}, []NamedConfig{{Name: "fuzz.yaml", Config: c}})
+		s := Run(&out, []*Image{{Name: "fuzz", Config: cfg, FS: layerfs.NewFS(layers)}}, []NamedConfig{{Name: "fuzz.yaml", Config: c}})
 		want := len(c.CommandTests) + len(c.FileExistenceTests) + len(c.FileContentTests) + len(c.LicenseTests)
 		if c.MetadataTest != nil {
 			want++

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/structuretest/layerfs"
 )
 
 const base = `#mtree
@@ -41,16 +43,16 @@ const app = `#mtree
 ./usr/share/doc/pkg3/copyright type=file mode=644 uid=0 gid=0 size=1
 `
 
-func layer(t *testing.T, name, listing string) *Layer {
+func layer(t *testing.T, name, listing string) *layerfs.Layer {
 	t.Helper()
-	l, err := NewLayer(name, strings.NewReader(listing))
+	l, err := layerfs.NewLayer(name, strings.NewReader(listing))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return l
 }
 
-func testImage(t *testing.T, layers ...*Layer) *Image {
+func testImage(t *testing.T, layers ...*layerfs.Layer) *Image {
 	cfg, err := ParseImageConfig("config.json", strings.NewReader(`{"architecture":"amd64","os":"linux","config":{
 		"Env":["PATH=/usr/bin:/bin","APP_HOME=/app","EMPTY="],
 		"Entrypoint":["/app/hello"],"Cmd":["--flag","x"],"WorkingDir":"/app","User":"1000:1000",
@@ -59,7 +61,7 @@ func testImage(t *testing.T, layers ...*Layer) *Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Image{Name: "test", Config: cfg, FS: NewFS(layers)}
+	return &Image{Name: "test", Config: cfg, FS: layerfs.NewFS(layers)}
 }
 
 // run checks one config and returns the output.
@@ -123,7 +125,7 @@ func TestFileExistence(t *testing.T) {
 // A layer without listing: what upper layers decide is known; what
 // depends on it fails, naming the layer.
 func TestUnlistedLayer(t *testing.T) {
-	img := testImage(t, UnlistedLayer("layer 0 (sha256:abc, //base:image)"), layer(t, "layer 1", app))
+	img := testImage(t, layerfs.UnlistedLayer("layer 0 (sha256:abc, //base:image)"), layer(t, "layer 1", app))
 	for _, tc := range []struct {
 		test string
 		pass bool
@@ -274,21 +276,5 @@ func TestParseConfigErrors(t *testing.T) {
 		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "test.yaml") {
 			t.Errorf("ParseConfig(%.40q) = %v, want ErrInvalidConfig with %q", tc.in, err, tc.want)
 		}
-	}
-}
-
-func TestReadDir(t *testing.T) {
-	fs := NewFS([]*Layer{layer(t, "0", base), layer(t, "1", app)})
-	got, err := fs.ReadDir("var/cache")
-	if err != nil || strings.Join(got, ",") != "b" {
-		t.Errorf("ReadDir(var/cache) = %v, %v; want [b] (opaque)", got, err)
-	}
-	got, _ = fs.ReadDir("bin")
-	if len(got) != 0 {
-		t.Errorf("ReadDir(bin) = %v; want none (whiteout)", got)
-	}
-	got, _ = fs.ReadDir("usr/share/doc")
-	if strings.Join(got, ",") != "libgnutls30,pkg1,pkg2,pkg3" {
-		t.Errorf("ReadDir(usr/share/doc) = %v", got)
 	}
 }

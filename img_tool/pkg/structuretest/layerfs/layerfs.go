@@ -1,4 +1,10 @@
-package structuretest
+// Package layerfs is the file system of an image as its layers' file
+// listings (pkg/mtree) describe it: upper layers replace, and their OCI
+// whiteouts delete, the entries of lower layers; symlinks are resolved
+// inside the image. Nothing of the layers' content is read. A layer
+// without a listing makes the paths it might change unknown
+// (UnknownError) rather than absent.
+package layerfs
 
 import (
 	"fmt"
