@@ -13,6 +13,7 @@ import (
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image"
+	"github.com/rules-img/rules_img/img_tool/pkg/image/imageconfig"
 	"github.com/rules-img/rules_img/img_tool/pkg/template"
 )
 
@@ -41,7 +42,7 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&fragment, "config-fragment", "", "Partial image config JSON merged over the base config.")
 	fs.StringVar(&templates, "config-templates", "", `JSON {"env":{},"labels":{},"annotations":{}}; each map replaces --env, --label or --annotation.`)
 	fs.StringVar(&overrides, "config-overrides", "",
-		`JSON of the layers' configs and the image's user, working_dir, stop_signal, entrypoint and cmd, where "<inherit from base>\x00" keeps the value so far (see image.ConfigOverrides). Conflicts with --user, --entrypoint, --cmd, --working-dir and --stop-signal.`)
+		`JSON of the layers' configs and the image's user, working_dir, stop_signal, entrypoint and cmd, where "<inherit from base>\x00" keeps the value so far (see imageconfig.ConfigOverrides). Conflicts with --user, --entrypoint, --cmd, --working-dir and --stop-signal.`)
 	fs.StringVar(&created, "created", "", "Creation time of the image: RFC 3339, or Unix seconds. Default: the Unix epoch.")
 	fs.StringVar(&createdFile, "created-file", "", "File holding the creation time (RFC 3339 or Unix seconds; surrounding whitespace ignored).")
 	fs.StringVar(&createdFromStatus, "created-from-status", "", "Bazel workspace status file whose BUILD_TIMESTAMP (Unix seconds) is the creation time.")
@@ -154,7 +155,7 @@ func createdFlag(value, file, status string) (string, error) {
 			return "", fmt.Errorf("created file: %w", err)
 		}
 		v := strings.TrimSpace(string(data))
-		if _, err := image.ParseCreated(v); err != nil {
+		if _, err := imageconfig.ParseCreated(v); err != nil {
 			return "", fmt.Errorf("created file %s: %w", file, err)
 		}
 		return v, nil
@@ -167,7 +168,7 @@ func createdFlag(value, file, status string) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("workspace status %s: no BUILD_TIMESTAMP", status)
 		}
-		if _, err := image.ParseCreated(v); err != nil {
+		if _, err := imageconfig.ParseCreated(v); err != nil {
 			return "", fmt.Errorf("workspace status %s: BUILD_TIMESTAMP %w", status, err)
 		}
 		return v, nil

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// inherit is image.InheritFromBase, spelled out as the rule writes it.
+// inherit is imageconfig.InheritFromBase, spelled out as the rule writes it.
 const inherit = "<inherit from base>\x00"
 
 // TestManifestConfigOverrides runs `img manifest --config-overrides` on

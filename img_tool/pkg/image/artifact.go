@@ -9,6 +9,8 @@ import (
 	specs "github.com/opencontainers/image-spec/specs-go"
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/image/imageconfig"
+	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 )
 
@@ -57,7 +59,7 @@ func buildArtifact(ctx context.Context, o *options) (*Manifest, error) {
 	}
 	annotations := o.annotations
 	if o.templates != "" {
-		tmpl, err := readTemplates(o.templates)
+		tmpl, err := imageconfig.ReadTemplates(o.templates)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +88,7 @@ func buildArtifact(ctx context.Context, o *options) (*Manifest, error) {
 		layers = append(layers, layerDescriptor(l))
 	}
 	empty := specv1.DescriptorEmptyJSON
-	config := Blob{Data: emptyJSON, Descriptor: specv1.Descriptor{MediaType: empty.MediaType, Digest: empty.Digest, Size: empty.Size}}
+	config := jsondoc.Blob{Data: emptyJSON, Descriptor: specv1.Descriptor{MediaType: empty.MediaType, Digest: empty.Digest, Size: empty.Size}}
 	if err := checkEmptyDescriptor(config); err != nil {
 		return nil, err
 	}
@@ -98,7 +100,7 @@ func buildArtifact(ctx context.Context, o *options) (*Manifest, error) {
 		Layers:       layers,
 		Annotations:  nonEmpty(annotations),
 	}
-	manifest, err := newBlob(specv1.MediaTypeImageManifest, m, &specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant})
+	manifest, err := jsondoc.New(specv1.MediaTypeImageManifest, m, &specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant})
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +112,7 @@ func buildArtifact(ctx context.Context, o *options) (*Manifest, error) {
 
 // checkEmptyDescriptor guards against a library whose empty descriptor
 // would not describe `{}`.
-func checkEmptyDescriptor(b Blob) error {
+func checkEmptyDescriptor(b jsondoc.Blob) error {
 	if b.Descriptor.Digest.Algorithm().FromBytes(b.Data) != b.Descriptor.Digest || b.Descriptor.Size != int64(len(b.Data)) {
 		return errors.New("the empty descriptor does not describe {}")
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 )
 
 // fuzzWrite writes data to name in dir and returns the path.
@@ -31,7 +33,7 @@ func fuzzWrite(t *testing.T, dir, name string, data []byte) string {
 func FuzzBaseManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var doc baseManifestDoc
-		if err := decodeJSON(data, &doc, false); err != nil {
+		if err := jsondoc.Decode(data, &doc, false); err != nil {
 			return
 		}
 		if err := validateBaseManifest(&doc); err != nil {
@@ -42,7 +44,7 @@ func FuzzBaseManifest(f *testing.F) {
 			t.Fatalf("encode an accepted manifest: %v", err)
 		}
 		var again baseManifestDoc
-		if err := decodeJSON(enc, &again, false); err != nil {
+		if err := jsondoc.Decode(enc, &again, false); err != nil {
 			t.Fatalf("decode the encoded manifest %s: %v", enc, err)
 		}
 		if err := validateBaseManifest(&again); err != nil {
@@ -73,7 +75,7 @@ func FuzzBuildManifest(f *testing.F) {
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, baseConfig, fragment, templates []byte) {
 		var probe specv1.Image
-		if err := decodeJSON(baseConfig, &probe, false); err != nil {
+		if err := jsondoc.Decode(baseConfig, &probe, false); err != nil {
 			return
 		}
 		if len(probe.RootFS.DiffIDs) > 1000 {
@@ -108,11 +110,11 @@ func FuzzBuildManifest(f *testing.F) {
 			return
 		}
 		var cfg specv1.Image
-		if err := decodeJSON(m.Config.Data, &cfg, true); err != nil {
+		if err := jsondoc.Decode(m.Config.Data, &cfg, true); err != nil {
 			t.Fatalf("the config %s does not decode strictly: %v", m.Config.Data, err)
 		}
 		var man specv1.Manifest
-		if err := decodeJSON(m.Manifest.Data, &man, true); err != nil {
+		if err := jsondoc.Decode(m.Manifest.Data, &man, true); err != nil {
 			t.Fatalf("the manifest %s does not decode strictly: %v", m.Manifest.Data, err)
 		}
 		if man.Config.Digest != digest.FromBytes(m.Config.Data) || man.Config.Size != int64(len(m.Config.Data)) {
@@ -139,7 +141,7 @@ func FuzzBuildManifest(f *testing.F) {
 			t.Fatalf("the result is not accepted as a base: %v\nmanifest %s\nconfig %s", err, m.Manifest.Data, m.Config.Data)
 		}
 		var cfg2 specv1.Image
-		if err := decodeJSON(rebuilt.Config.Data, &cfg2, true); err != nil {
+		if err := jsondoc.Decode(rebuilt.Config.Data, &cfg2, true); err != nil {
 			t.Fatal(err)
 		}
 		cfg.Author = ""
@@ -184,7 +186,7 @@ func FuzzReadDescriptor(f *testing.F) {
 			t.Fatalf("index of an accepted descriptor: %v", err)
 		}
 		var index specv1.Index
-		if err := decodeJSON(idx.Data, &index, true); err != nil {
+		if err := jsondoc.Decode(idx.Data, &index, true); err != nil {
 			t.Fatalf("the index %s does not decode strictly: %v", idx.Data, err)
 		}
 		if len(index.Manifests) != 1 {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 )
 
 // TestRejectsHostileInputs checks each rejection of a config fragment,
@@ -123,7 +125,7 @@ func TestAcceptsConsistentFragments(t *testing.T) {
 func TestInputSizeLimit(t *testing.T) {
 	dir := t.TempDir()
 	frag := filepath.Join(dir, "fragment.json")
-	if err := os.WriteFile(frag, []byte("{}"+strings.Repeat(" ", MaxInputSize)), 0o644); err != nil {
+	if err := os.WriteFile(frag, []byte("{}"+strings.Repeat(" ", jsondoc.MaxInputSize)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := BuildManifest(context.Background(), WithConfigFragment(frag))

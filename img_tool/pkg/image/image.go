@@ -8,20 +8,10 @@
 package image
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"hash"
-	"io"
-	"os"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
-
-	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
+	"github.com/rules-img/rules_img/img_tool/pkg/image/imageconfig"
 )
 
 // Media types of the Docker image format, accepted for base images.
@@ -37,169 +27,11 @@ const HistoryComment = "rules_img"
 // Errors that callers may want to tell apart; test with errors.Is.
 var (
 	// ErrPlatformMismatch: a base config or config fragment names another
-	// platform than the image being built.
-	ErrPlatformMismatch = errors.New("platform mismatch")
+	// platform than the image being built (imageconfig's error).
+	ErrPlatformMismatch = imageconfig.ErrPlatformMismatch
 	// ErrMissingPlatform: a manifest descriptor for an index has no platform.
 	ErrMissingPlatform = errors.New("missing platform")
 )
 
 // epoch is the creation time of every config and history entry written here.
 var epoch = time.Unix(0, 0).UTC()
-
-// Blob is one JSON document exactly as it is written, with its descriptor.
-type Blob struct {
-	// Data are the bytes of the document; the digest and size of
-	// Descriptor are computed from them.
-	Data []byte
-	// Descriptor describes Data. Its Platform is set for image manifests
-	// and nil for configs and indexes.
-	Descriptor specv1.Descriptor
-}
-
-// newBlob marshals v compactly and describes the result.
-func newBlob(mediaType string, v any, platform *specv1.Platform) (Blob, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return Blob{}, fmt.Errorf("encode %s: %w", mediaType, err)
-	}
-	return Blob{
-		Data: data,
-		Descriptor: specv1.Descriptor{
-			MediaType: mediaType,
-			Digest:    digest.FromBytes(data),
-			Size:      int64(len(data)),
-			Platform:  platform,
-		},
-	}, nil
-}
-
-// Write writes the blob's data, its descriptor as JSON, and its digest
-// ("sha256:<hex>", no newline) to the given paths; an empty path is
-// skipped. Each file is written atomically, and the data file is checked
-// against the descriptor's size and digest before it is renamed into place.
-// Files written before an error are left in place.
-func (b Blob) Write(dataPath, descriptorPath, digestPath string) error {
-	if dataPath != "" {
-		if err := writeChecked(dataPath, b.Data, b.Descriptor); err != nil {
-			return err
-		}
-	}
-	if descriptorPath != "" {
-		desc, err := json.Marshal(b.Descriptor)
-		if err != nil {
-			return fmt.Errorf("descriptor %s: %w", descriptorPath, err)
-		}
-		if err := atomicfile.WriteFile(descriptorPath, desc, 0o644); err != nil {
-			return err
-		}
-	}
-	if digestPath != "" {
-		if err := atomicfile.WriteFile(digestPath, []byte(b.Descriptor.Digest), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeChecked writes data to path atomically, hashing what goes through
-// the file, and renames it into place only if size and digest match want.
-func writeChecked(path string, data []byte, want specv1.Descriptor) error {
-	f, err := atomicfile.Create(path, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	h := sha256.New()
-	w := hashingWriter{f: f, h: h}
-	n, err := w.Write(data)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	got := digest.NewDigest(digest.SHA256, h)
-	if int64(n) != want.Size || got != want.Digest {
-		return fmt.Errorf("write %s: wrote %d bytes with digest %s, want %d bytes with digest %s",
-			path, n, got, want.Size, want.Digest)
-	}
-	return f.Commit()
-}
-
-type hashingWriter struct {
-	f *atomicfile.File
-	h hash.Hash
-}
-
-func (w hashingWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
-	return n, err
-}
-
-// platformString formats a platform as os/architecture[/variant].
-func platformString(os, arch, variant string) string {
-	s := os + "/" + arch
-	if variant != "" {
-		s += "/" + variant
-	}
-	return s
-}
-
-// readJSON reads path and decodes it into v. With strict set, unknown
-// fields anywhere are errors. Data after the first JSON value is an error.
-func readJSON(path string, v any, strict bool) error {
-	data, err := readFile(path)
-	if err != nil {
-		return err
-	}
-	return decodeJSON(data, v, strict)
-}
-
-// MaxInputSize bounds every JSON file this package reads (manifests,
-// configs, fragments, templates, descriptors): 16 MiB, far above real
-// ones, so that a hostile input cannot make a build action use unbounded
-// memory.
-const MaxInputSize = 16 << 20
-
-// readFile reads path, failing for files above MaxInputSize.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxInputSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxInputSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxInputSize)
-	}
-	return data, nil
-}
-
-func decodeJSON(data []byte, v any, strict bool) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if strict {
-		dec.DisallowUnknownFields()
-	}
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("unexpected data after the JSON value")
-	}
-	return nil
-}
-
-// validateDescriptor checks the fields every descriptor needs.
-func validateDescriptor(d *specv1.Descriptor) error {
-	if d.MediaType == "" {
-		return errors.New("mediaType is empty")
-	}
-	if err := d.Digest.Validate(); err != nil {
-		return fmt.Errorf("digest %q: %w", d.Digest, err)
-	}
-	if d.Size < 0 {
-		return fmt.Errorf("size %d is negative", d.Size)
-	}
-	return nil
-}

@@ -2,135 +2,18 @@ package image
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 )
-
-func TestMergeEnv(t *testing.T) {
-	for _, tc := range []struct {
-		name         string
-		env, entries []string
-		want         []string
-	}{
-		{"empty", nil, nil, nil},
-		{"append in order", []string{"A=1"}, []string{"C=3", "B=2"}, []string{"A=1", "C=3", "B=2"}},
-		{"replace in place", []string{"A=1", "B=2", "C=3"}, []string{"B=x"}, []string{"A=1", "B=x", "C=3"}},
-		{"replace every occurrence", []string{"A=1", "B=2", "A=3"}, []string{"A=x"}, []string{"A=x", "B=2", "A=x"}},
-		{"later entry wins", nil, []string{"A=1", "A=2"}, []string{"A=2"}},
-		{"value with =", []string{"A=1"}, []string{"A=b=c"}, []string{"A=b=c"}},
-		{"key without value in base", []string{"A", "B=1"}, []string{"A=2"}, []string{"A=2", "B=1"}},
-		{"prefix is not a key", []string{"AB=1"}, []string{"A=2"}, []string{"AB=1", "A=2"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			orig := slices.Clone(tc.env)
-			got := mergeEnv(tc.env, tc.entries)
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("mergeEnv(%q, %q) = %q, want %q", tc.env, tc.entries, got, tc.want)
-			}
-			if !slices.Equal(tc.env, orig) {
-				t.Errorf("mergeEnv changed its input to %q", tc.env)
-			}
-		})
-	}
-}
-
-func TestCheckPlatform(t *testing.T) {
-	amd64 := specv1.Platform{OS: "linux", Architecture: "amd64"}
-	armV8 := specv1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
-	for _, tc := range []struct {
-		name        string
-		want, other specv1.Platform
-		wantErr     string // "" for no error
-	}{
-		{"same", amd64, amd64, ""},
-		{"other empty", amd64, specv1.Platform{}, ""},
-		{"variant only in image", armV8, specv1.Platform{OS: "linux", Architecture: "arm64"}, ""},
-		{"variant only in other", specv1.Platform{OS: "linux", Architecture: "arm64"}, armV8, ""},
-		{"architecture", amd64, armV8, "linux/arm64/v8, image is linux/amd64"},
-		{"os", amd64, specv1.Platform{OS: "windows", Architecture: "amd64"}, "windows/amd64, image is linux/amd64"},
-		{"architecture only", amd64, specv1.Platform{Architecture: "arm64"}, "linux/arm64, image is linux/amd64"},
-		{"variant", armV8, specv1.Platform{OS: "linux", Architecture: "arm64", Variant: "v7"}, "linux/arm64/v7, image is linux/arm64/v8"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := checkPlatform(&tc.want, &tc.other)
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatalf("checkPlatform() = %v, want nil", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrPlatformMismatch) || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("checkPlatform() = %v, want %q wrapping ErrPlatformMismatch", err, tc.wantErr)
-			}
-		})
-	}
-}
-
-func TestBlobWrite(t *testing.T) {
-	good, err := newBlob(specv1.MediaTypeImageConfig, map[string]string{"b": "2", "a": "1"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(good.Data) != `{"a":"1","b":"2"}` {
-		t.Fatalf("data = %s", good.Data)
-	}
-	badDigest := good
-	badDigest.Descriptor.Digest = digest.FromString("other")
-	badSize := good
-	badSize.Descriptor.Size++
-	for _, tc := range []struct {
-		name    string
-		blob    Blob
-		wantErr bool
-	}{
-		{"good", good, false},
-		{"digest mismatch", badDigest, true},
-		{"size mismatch", badSize, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			data, desc, dg := filepath.Join(dir, "data"), filepath.Join(dir, "desc"), filepath.Join(dir, "digest")
-			err := tc.blob.Write(data, desc, dg)
-			if tc.wantErr {
-				if err == nil || !strings.Contains(err.Error(), data) {
-					t.Fatalf("Write() = %v, want an error naming %s", err, data)
-				}
-				if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-					t.Errorf("files left after the error: %v", ents)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := os.ReadFile(data)
-			if fmt.Sprintf("sha256:%x", sha256.Sum256(b)) != string(good.Descriptor.Digest) {
-				t.Errorf("data file does not match the descriptor")
-			}
-			b, _ = os.ReadFile(dg)
-			if string(b) != string(good.Descriptor.Digest) {
-				t.Errorf("digest file = %q", b)
-			}
-			var d specv1.Descriptor
-			b, _ = os.ReadFile(desc)
-			if err := json.Unmarshal(b, &d); err != nil || d.Digest != good.Descriptor.Digest || d.Size != good.Descriptor.Size || d.MediaType != specv1.MediaTypeImageConfig {
-				t.Errorf("descriptor file = %s (%v)", b, err)
-			}
-		})
-	}
-}
 
 func TestOptions(t *testing.T) {
 	for _, tc := range []struct {
@@ -282,5 +165,15 @@ func BenchmarkManifest100Layers(b *testing.B) {
 		if err := m.Manifest.Write(out("manifest"), out("descriptor"), out("digest")); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestWithCreatedDefault(t *testing.T) {
+	var o options
+	if err := WithCreated("")(&o); err != nil || o.created != nil {
+		t.Fatalf("WithCreated(\"\") = %v, created %v", err, o.created)
+	}
+	if err := WithCreated("1")(&o); err != nil || !o.created.Equal(time.Unix(1, 0)) {
+		t.Fatalf("WithCreated(\"1\") = %v, created %v", err, o.created)
 	}
 }

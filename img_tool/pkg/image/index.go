@@ -8,6 +8,9 @@ import (
 
 	specs "github.com/opencontainers/image-spec/specs-go"
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/image/imageconfig"
+	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 )
 
 // IndexOption configures BuildIndex.
@@ -32,15 +35,15 @@ func WithIndexTemplates(path string) IndexOption {
 }
 
 // ReadDescriptor reads a manifest descriptor file as written by
-// Blob.Write. Unknown fields are errors; the media type must be that of
-// an image manifest (OCI or Docker v2) and the platform must name an os
+// jsondoc.Blob.Write. Unknown fields are errors; the media type must be that
+// of an image manifest (OCI or Docker v2) and the platform must name an os
 // and an architecture, else the error wraps ErrMissingPlatform.
 func ReadDescriptor(path string) (*specv1.Descriptor, error) {
 	var d specv1.Descriptor
-	if err := readJSON(path, &d, true); err != nil {
+	if err := jsondoc.Read(path, &d, true); err != nil {
 		return nil, fmt.Errorf("manifest descriptor %s: %w", path, err)
 	}
-	if err := validateDescriptor(&d); err != nil {
+	if err := jsondoc.ValidateDescriptor(&d); err != nil {
 		return nil, fmt.Errorf("manifest descriptor %s: %w", path, err)
 	}
 	switch d.MediaType {
@@ -51,8 +54,8 @@ func ReadDescriptor(path string) (*specv1.Descriptor, error) {
 	if d.Size == 0 {
 		return nil, fmt.Errorf("manifest descriptor %s: size is 0", path)
 	}
-	if d.Size > MaxInputSize {
-		return nil, fmt.Errorf("manifest descriptor %s: field size: %d is above the limit of %d bytes for a manifest", path, d.Size, MaxInputSize)
+	if d.Size > jsondoc.MaxInputSize {
+		return nil, fmt.Errorf("manifest descriptor %s: field size: %d is above the limit of %d bytes for a manifest", path, d.Size, jsondoc.MaxInputSize)
 	}
 	if d.Platform == nil || d.Platform.OS == "" || d.Platform.Architecture == "" {
 		return nil, fmt.Errorf("manifest descriptor %s: no platform with os and architecture: %w", path, ErrMissingPlatform)
@@ -64,33 +67,33 @@ func ReadDescriptor(path string) (*specv1.Descriptor, error) {
 // descriptor files, in the given order. At least one manifest is needed.
 // Two manifests with the same os, architecture and variant fail with
 // ErrDuplicatePlatform, naming both files.
-func BuildIndex(ctx context.Context, descriptorPaths []string, opts ...IndexOption) (Blob, error) {
+func BuildIndex(ctx context.Context, descriptorPaths []string, opts ...IndexOption) (jsondoc.Blob, error) {
 	var o indexOptions
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
-			return Blob{}, err
+			return jsondoc.Blob{}, err
 		}
 	}
 	if o.templates != "" {
-		tmpl, err := readTemplates(o.templates)
+		tmpl, err := imageconfig.ReadTemplates(o.templates)
 		if err != nil {
-			return Blob{}, err
+			return jsondoc.Blob{}, err
 		}
 		if tmpl.Annotations != nil {
 			o.annotations = tmpl.Annotations
 		}
 	}
 	if len(descriptorPaths) == 0 {
-		return Blob{}, errors.New("no manifest descriptors given")
+		return jsondoc.Blob{}, errors.New("no manifest descriptors given")
 	}
 	manifests := make([]specv1.Descriptor, 0, len(descriptorPaths))
 	for _, path := range descriptorPaths {
 		if err := ctx.Err(); err != nil {
-			return Blob{}, err
+			return jsondoc.Blob{}, err
 		}
 		d, err := ReadDescriptor(path)
 		if err != nil {
-			return Blob{}, err
+			return jsondoc.Blob{}, err
 		}
 		manifests = append(manifests, *d)
 	}
@@ -100,5 +103,5 @@ func BuildIndex(ctx context.Context, descriptorPaths []string, opts ...IndexOpti
 		Manifests:   manifests,
 		Annotations: nonEmpty(o.annotations),
 	}
-	return newBlob(specv1.MediaTypeImageIndex, idx, nil)
+	return jsondoc.New(specv1.MediaTypeImageIndex, idx, nil)
 }

@@ -12,6 +12,8 @@ import (
 	specs "github.com/opencontainers/image-spec/specs-go"
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/image/imageconfig"
+	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 )
 
@@ -36,7 +38,7 @@ type options struct {
 func WithPlatform(os, arch, variant string) Option {
 	return func(o *options) error {
 		if os == "" || arch == "" {
-			return fmt.Errorf("platform %q: os and architecture must not be empty", platformString(os, arch, variant))
+			return fmt.Errorf("platform %q: os and architecture must not be empty", imageconfig.PlatformString(os, arch, variant))
 		}
 		o.os, o.arch, o.variant = os, arch, variant
 		return nil
@@ -82,25 +84,25 @@ func WithConfigTemplates(path string) Option {
 	return func(o *options) error { o.templates = path; return nil }
 }
 
-// WithConfigOverrides reads a JSON file of ConfigOverrides: the configs
-// of the layers and the image's own user, working_dir, stop_signal,
-// entrypoint and cmd, with InheritFromBase for "keep". The default is
-// none. It conflicts with non-empty WithUser, WithWorkingDir,
-// WithStopSignal, WithEntrypoint and WithCmd, which keep the inherited
-// value when empty and so cannot unset a field.
+// WithConfigOverrides reads a JSON file of imageconfig.ConfigOverrides: the
+// configs of the layers and the image's own user, working_dir, stop_signal,
+// entrypoint and cmd, with imageconfig.InheritFromBase for "keep". The
+// default is none. It conflicts with non-empty WithUser, WithWorkingDir,
+// WithStopSignal, WithEntrypoint and WithCmd, which keep the inherited value
+// when empty and so cannot unset a field.
 func WithConfigOverrides(path string) Option {
 	return func(o *options) error { o.overrides = path; return nil }
 }
 
-// WithCreated sets the config's created time from s, as ParseCreated
-// reads it. The default, and "", is the Unix epoch.
+// WithCreated sets the config's created time from s, as
+// imageconfig.ParseCreated reads it. The default, and "", is the Unix epoch.
 func WithCreated(s string) Option {
 	return func(o *options) error {
 		if s == "" {
 			o.created = nil
 			return nil
 		}
-		t, err := ParseCreated(s)
+		t, err := imageconfig.ParseCreated(s)
 		if err != nil {
 			return fmt.Errorf("created %w", err)
 		}
@@ -110,10 +112,11 @@ func WithCreated(s string) Option {
 }
 
 // WithUser sets config.User. The default "" keeps the inherited user. A
-// numeric uid or gid must be from 0 to MaxID (see ValidateUser).
+// numeric uid or gid must be from 0 to imageconfig.MaxID (see
+// imageconfig.ValidateUser).
 func WithUser(u string) Option {
 	return func(o *options) error {
-		if err := ValidateUser(u); err != nil {
+		if err := imageconfig.ValidateUser(u); err != nil {
 			return fmt.Errorf("user: %w", err)
 		}
 		o.user = u
@@ -165,26 +168,26 @@ func WithAnnotations(annotations map[string]string) Option {
 // Manifest is an image config and the manifest that refers to it.
 type Manifest struct {
 	// Config is the image config; its descriptor is the manifest's config.
-	Config Blob
+	Config jsondoc.Blob
 	// Manifest is the image manifest; its descriptor carries the platform.
-	Manifest Blob
+	Manifest jsondoc.Blob
 }
 
 // BuildManifest assembles an image config and manifest.
 //
-// The config starts from the base config (if any): its rootfs, history
-// and the config fields User, Env, Entrypoint, Cmd, WorkingDir, Labels,
+// The config starts from the base config (if any): its rootfs, history and
+// the config fields User, Env, Entrypoint, Cmd, WorkingDir, Labels,
 // ExposedPorts, Volumes and StopSignal. The layers' configs of
-// WithConfigOverrides are applied over it, in order (see LayerConfig).
-// The config fragment is merged over that: Env keys already present are
-// replaced in place and new ones appended in fragment order; Labels are
-// merged; User, WorkingDir, StopSignal and
-// author replace when not empty; Entrypoint, Cmd, ExposedPorts and Volumes
-// replace when present (an empty list clears); history is appended. Then
-// the options are applied with the same rules, and the image's own fields
-// of WithConfigOverrides (see ConfigOverrides). Finally the new layers
-// extend rootfs.diff_ids and get one history entry each (created at the
-// epoch); the config is created at WithCreated's time, or the epoch.
+// WithConfigOverrides are applied over it, in order (see
+// imageconfig.LayerConfig). The config fragment is merged over that: Env
+// keys already present are replaced in place and new ones appended in
+// fragment order; Labels are merged; User, WorkingDir, StopSignal and author
+// replace when not empty; Entrypoint, Cmd, ExposedPorts and Volumes replace
+// when present (an empty list clears); history is appended. Then the options
+// are applied with the same rules, and the image's own fields of
+// WithConfigOverrides (see imageconfig.ConfigOverrides). Finally the new
+// layers extend rootfs.diff_ids and get one history entry each (created at
+// the epoch); the config is created at WithCreated's time, or the epoch.
 //
 // A base config or fragment for another os or architecture (or another
 // variant, when both name one) fails with ErrPlatformMismatch. Every input
@@ -200,13 +203,13 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 		return buildArtifact(ctx, &o)
 	}
 	platform := specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant}
-	var overrides *ConfigOverrides
+	var overrides *imageconfig.ConfigOverrides
 	if o.overrides != "" {
 		if o.user != "" || o.workingDir != "" || o.stop != "" || len(o.entrypoint) > 0 || len(o.cmd) > 0 {
 			return nil, fmt.Errorf("config overrides %s: user, working dir, stop signal, entrypoint and cmd are given there; give none as an option too", o.overrides)
 		}
 		var err error
-		if overrides, err = readOverrides(o.overrides); err != nil {
+		if overrides, err = imageconfig.ReadOverrides(o.overrides); err != nil {
 			return nil, err
 		}
 	}
@@ -218,27 +221,27 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := inheritBase(&cfg, baseCfg, o.baseConfig); err != nil {
+		if err := imageconfig.Inherit(&cfg, baseCfg, o.baseConfig); err != nil {
 			return nil, err
 		}
 		layers = append(layers, base.Layers...)
 	}
 	if overrides != nil {
 		for i := range overrides.Layers {
-			applyLayerConfig(&cfg.Config, &overrides.Layers[i])
+			imageconfig.ApplyLayerConfig(&cfg.Config, &overrides.Layers[i])
 		}
 	}
 	if o.fragment != "" {
-		frag, err := readFragment(o.fragment)
+		frag, err := imageconfig.ReadFragment(o.fragment)
 		if err != nil {
 			return nil, err
 		}
-		if err := mergeFragment(&cfg, frag); err != nil {
+		if err := imageconfig.MergeFragment(&cfg, frag); err != nil {
 			return nil, fmt.Errorf("config fragment %s: %w", o.fragment, err)
 		}
 	}
 	if o.templates != "" {
-		tmpl, err := readTemplates(o.templates)
+		tmpl, err := imageconfig.ReadTemplates(o.templates)
 		if err != nil {
 			return nil, err
 		}
@@ -254,7 +257,7 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 	}
 	applyOptions(&cfg.Config, &o)
 	if overrides != nil {
-		applyImageOverrides(&cfg.Config, overrides)
+		imageconfig.ApplyImageOverrides(&cfg.Config, overrides)
 	}
 
 	for _, path := range o.layers {
@@ -291,7 +294,7 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 	}
 	cfg.Created = &created
 
-	config, err := newBlob(specv1.MediaTypeImageConfig, cfg, nil)
+	config, err := jsondoc.New(specv1.MediaTypeImageConfig, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +306,7 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 		Annotations: nonEmpty(o.annotations),
 	}
 	descPlatform := &specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant}
-	manifest, err := newBlob(specv1.MediaTypeImageManifest, m, descPlatform)
+	manifest, err := jsondoc.New(specv1.MediaTypeImageManifest, m, descPlatform)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +319,7 @@ func applyOptions(c *specv1.ImageConfig, o *options) {
 		c.User = o.user
 	}
 	if len(o.env) > 0 {
-		c.Env = mergeEnv(c.Env, sortedPairs(o.env))
+		c.Env = imageconfig.MergeEnv(c.Env, imageconfig.SortedPairs(o.env))
 	}
 	if len(o.entrypoint) > 0 {
 		c.Entrypoint = slices.Clone(o.entrypoint)

@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 )
 
@@ -68,10 +69,10 @@ func ReplaceLayers(ctx context.Context, manifestPath, configPath string, layerPa
 	}
 
 	var cfg, m map[string]json.RawMessage
-	if err := readJSON(configPath, &cfg, false); err != nil {
+	if err := jsondoc.Read(configPath, &cfg, false); err != nil {
 		return nil, fmt.Errorf("config %s: %w", configPath, err)
 	}
-	if err := readJSON(manifestPath, &m, false); err != nil {
+	if err := jsondoc.Read(manifestPath, &m, false); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", manifestPath, err)
 	}
 	rootfs, err := json.Marshal(specv1.RootFS{Type: "layers", DiffIDs: diffIDs})
@@ -79,7 +80,7 @@ func ReplaceLayers(ctx context.Context, manifestPath, configPath string, layerPa
 		return nil, err
 	}
 	cfg["rootfs"] = rootfs
-	config, err := newBlob(specv1.MediaTypeImageConfig, cfg, nil)
+	config, err := jsondoc.New(specv1.MediaTypeImageConfig, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +96,7 @@ func ReplaceLayers(ctx context.Context, manifestPath, configPath string, layerPa
 			return nil, err
 		}
 	}
-	manifest, err := newBlob(specv1.MediaTypeImageManifest, m, &platform)
+	manifest, err := jsondoc.New(specv1.MediaTypeImageManifest, m, &platform)
 	if err != nil {
 		return nil, err
 	}

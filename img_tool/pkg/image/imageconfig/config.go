@@ -1,4 +1,10 @@
-package image
+// Package imageconfig computes the config of a new image from its inputs:
+// the base config it inherits (Inherit), a config fragment (ReadFragment,
+// MergeFragment), config templates (ReadTemplates), the overrides of the
+// layers and of the image (ConfigOverrides) and the creation time
+// (ParseCreated). Input files are read with the bounds of package jsondoc;
+// errors name the file and the field.
+package imageconfig
 
 import (
 	"encoding/json"
@@ -11,100 +17,22 @@ import (
 
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
+	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 )
 
-// baseManifestDoc is a manifest plus the field that marks an index, so
-// that an index passed as a base manifest is reported as such.
-type baseManifestDoc struct {
-	specv1.Manifest
-	Manifests json.RawMessage `json:"manifests,omitempty"`
+// PlatformString formats a platform as os/architecture[/variant].
+func PlatformString(os, arch, variant string) string {
+	s := os + "/" + arch
+	if variant != "" {
+		s += "/" + variant
+	}
+	return s
 }
 
-// readBase reads and validates a base image's manifest and config. The
-// config must match the manifest's config descriptor in digest and size,
-// and have one diff_id per layer.
-func readBase(manifestPath, configPath string) (*specv1.Manifest, *specv1.Image, error) {
-	var doc baseManifestDoc
-	if err := readJSON(manifestPath, &doc, false); err != nil {
-		return nil, nil, fmt.Errorf("base manifest %s: %w", manifestPath, err)
-	}
-	m := &doc.Manifest
-	if err := validateBaseManifest(&doc); err != nil {
-		return nil, nil, fmt.Errorf("base manifest %s: %w", manifestPath, err)
-	}
-
-	data, err := readFile(configPath)
-	if err != nil {
-		return nil, nil, fmt.Errorf("base config: %w", err)
-	}
-	if got := m.Config.Digest.Algorithm().FromBytes(data); got != m.Config.Digest || int64(len(data)) != m.Config.Size {
-		return nil, nil, fmt.Errorf("base config %s: %d bytes with digest %s, but base manifest %s wants %d bytes with digest %s",
-			configPath, len(data), got, manifestPath, m.Config.Size, m.Config.Digest)
-	}
-	var cfg specv1.Image
-	if err := decodeJSON(data, &cfg, false); err != nil {
-		return nil, nil, fmt.Errorf("base config %s: %w", configPath, err)
-	}
-	if cfg.RootFS.Type != "layers" {
-		return nil, nil, fmt.Errorf("base config %s: rootfs.type is %q, want \"layers\"", configPath, cfg.RootFS.Type)
-	}
-	for i, d := range cfg.RootFS.DiffIDs {
-		if err := d.Validate(); err != nil {
-			return nil, nil, fmt.Errorf("base config %s: rootfs.diff_ids[%d] %q: %w", configPath, i, d, err)
-		}
-	}
-	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, nil, fmt.Errorf("base config %s has %d diff_ids, but base manifest %s has %d layers",
-			configPath, len(cfg.RootFS.DiffIDs), manifestPath, len(m.Layers))
-	}
-	return m, &cfg, nil
-}
-
-func validateBaseManifest(doc *baseManifestDoc) error {
-	m := &doc.Manifest
-	switch m.MediaType {
-	case specv1.MediaTypeImageIndex, MediaTypeDockerManifestList:
-		return fmt.Errorf("is an index (%s), want an image manifest", m.MediaType)
-	case "", specv1.MediaTypeImageManifest, MediaTypeDockerManifest:
-	default:
-		return fmt.Errorf("mediaType %q is not an image manifest", m.MediaType)
-	}
-	if doc.Manifests != nil {
-		return errors.New(`has "manifests": is an index, want an image manifest`)
-	}
-	if m.SchemaVersion != 2 {
-		return fmt.Errorf("schemaVersion is %d, want 2", m.SchemaVersion)
-	}
-	switch m.Config.MediaType {
-	case specv1.MediaTypeImageConfig, MediaTypeDockerConfig:
-	default:
-		return fmt.Errorf("config mediaType %q is not an image config", m.Config.MediaType)
-	}
-	if err := validateDescriptor(&m.Config); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if m.Layers == nil {
-		m.Layers = []specv1.Descriptor{}
-	}
-	if m.Config.Size > MaxInputSize {
-		return fmt.Errorf("config: size %d is above the limit of %d bytes", m.Config.Size, MaxInputSize)
-	}
-	for i := range m.Layers {
-		if err := validateDescriptor(&m.Layers[i]); err != nil {
-			return fmt.Errorf("layers[%d]: %w", i, err)
-		}
-		if m.Layers[i].Size > metadata.MaxSize {
-			return fmt.Errorf("layers[%d]: size %d is above the limit of %d bytes", i, m.Layers[i].Size, int64(metadata.MaxSize))
-		}
-	}
-	return nil
-}
-
-// inheritBase copies what an image inherits from its base config into
+// Inherit copies what an image inherits from its base config into
 // cfg, whose platform is already set.
-func inheritBase(cfg *specv1.Image, base *specv1.Image, path string) error {
-	if err := checkPlatform(&cfg.Platform, &base.Platform); err != nil {
+func Inherit(cfg *specv1.Image, base *specv1.Image, path string) error {
+	if err := CheckPlatform(&cfg.Platform, &base.Platform); err != nil {
 		return fmt.Errorf("base config %s: base image is %w", path, err)
 	}
 	if base.OS == cfg.OS {
@@ -128,10 +56,10 @@ func inheritBase(cfg *specv1.Image, base *specv1.Image, path string) error {
 	return nil
 }
 
-// checkPlatform fails with ErrPlatformMismatch if other names another os
+// CheckPlatform fails with ErrPlatformMismatch if other names another os
 // or architecture than want, or another variant when both name one. The
 // error text starts with other's platform, to follow "base image is".
-func checkPlatform(want, other *specv1.Platform) error {
+func CheckPlatform(want, other *specv1.Platform) error {
 	osDiffers := other.OS != "" && other.OS != want.OS
 	archDiffers := other.Architecture != "" && other.Architecture != want.Architecture
 	variantDiffers := other.Variant != "" && want.Variant != "" && other.Variant != want.Variant
@@ -145,11 +73,15 @@ func checkPlatform(want, other *specv1.Platform) error {
 			shown.Architecture = want.Architecture
 		}
 		return fmt.Errorf("%s, image is %s: %w",
-			platformString(shown.OS, shown.Architecture, shown.Variant),
-			platformString(want.OS, want.Architecture, want.Variant), ErrPlatformMismatch)
+			PlatformString(shown.OS, shown.Architecture, shown.Variant),
+			PlatformString(want.OS, want.Architecture, want.Variant), ErrPlatformMismatch)
 	}
 	return nil
 }
+
+// ErrPlatformMismatch: a base config or config fragment names another
+// platform than the image being built.
+var ErrPlatformMismatch = errors.New("platform mismatch")
 
 // fragmentKeys are the top-level keys an image config may have.
 var fragmentKeys = []string{
@@ -157,11 +89,11 @@ var fragmentKeys = []string{
 	"variant", "config", "rootfs", "history",
 }
 
-// readFragment reads a partial image config. It must be a JSON object
+// ReadFragment reads a partial image config. It must be a JSON object
 // whose top-level keys are those of an image config, each of the right
 // type; unknown keys inside "config" are ignored, as in a base config.
-func readFragment(path string) (*specv1.Image, error) {
-	data, err := readFile(path)
+func ReadFragment(path string) (*specv1.Image, error) {
+	data, err := jsondoc.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config fragment: %w", err)
 	}
@@ -185,7 +117,7 @@ func readFragment(path string) (*specv1.Image, error) {
 			"from the base image and the layers, so a fragment's rootfs would be overwritten or contradict them: remove it", path)
 	}
 	var frag specv1.Image
-	if err := decodeJSON(data, &frag, false); err != nil {
+	if err := jsondoc.Decode(data, &frag, false); err != nil {
 		return nil, fmt.Errorf("config fragment %s: %w", path, err)
 	}
 	for i, h := range frag.History {
@@ -242,9 +174,9 @@ func ValidateUser(user string) error {
 	return nil
 }
 
-// mergeFragment merges a config fragment over cfg (see BuildManifest).
-func mergeFragment(cfg *specv1.Image, frag *specv1.Image) error {
-	if err := checkPlatform(&cfg.Platform, &frag.Platform); err != nil {
+// MergeFragment merges a config fragment over cfg (see BuildManifest).
+func MergeFragment(cfg *specv1.Image, frag *specv1.Image) error {
+	if err := CheckPlatform(&cfg.Platform, &frag.Platform); err != nil {
 		return fmt.Errorf("fragment is for %w", err)
 	}
 	if frag.OSVersion != "" {
@@ -263,7 +195,7 @@ func mergeFragment(cfg *specv1.Image, frag *specv1.Image) error {
 		c.User = f.User
 	}
 	if f.Env != nil {
-		c.Env = mergeEnv(c.Env, f.Env)
+		c.Env = MergeEnv(c.Env, f.Env)
 	}
 	if f.Entrypoint != nil {
 		c.Entrypoint = slices.Clone(f.Entrypoint)
@@ -292,10 +224,10 @@ func mergeFragment(cfg *specv1.Image, frag *specv1.Image) error {
 	return nil
 }
 
-// mergeEnv applies KEY=VALUE entries, in order, to env: an entry whose
+// MergeEnv applies KEY=VALUE entries, in order, to env: an entry whose
 // key is already set replaces it in place (every occurrence), any other
 // is appended. The result is a new slice.
-func mergeEnv(env, entries []string) []string {
+func MergeEnv(env, entries []string) []string {
 	out := slices.Clone(env)
 	for _, e := range entries {
 		key := envKey(e)
@@ -318,17 +250,18 @@ func envKey(e string) string {
 	return k
 }
 
-// templates are the template-expanded values of env, labels and
+// Templates are the template-expanded values of env, labels and
 // annotations; a map that is present replaces the plain one.
-type templates struct {
+type Templates struct {
 	Env         map[string]string `json:"env"`
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations"`
 }
 
-func readTemplates(path string) (*templates, error) {
-	var t templates
-	if err := readJSON(path, &t, true); err != nil {
+// ReadTemplates reads a Templates file; unknown fields are errors.
+func ReadTemplates(path string) (*Templates, error) {
+	var t Templates
+	if err := jsondoc.Read(path, &t, true); err != nil {
 		return nil, fmt.Errorf("config templates %s: %w", path, err)
 	}
 	for k := range t.Env {

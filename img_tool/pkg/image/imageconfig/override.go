@@ -1,4 +1,4 @@
-package image
+package imageconfig
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 )
 
 // InheritFromBase is the value that stands for "what the image had so
@@ -33,8 +35,8 @@ type LayerConfig struct {
 }
 
 // ConfigOverrides are the config values of image_manifest, as the rule
-// writes them to a JSON file (WithConfigOverrides). They are applied in
-// this order: Layers, one after the other, over the base config; then the
+// writes them to a JSON file (image.WithConfigOverrides). They are applied
+// in this order: Layers, one after the other, over the base config; then the
 // config fragment; then the image's own fields.
 //
 // A nil string field or a string equal to InheritFromBase keeps the value
@@ -51,11 +53,11 @@ type ConfigOverrides struct {
 	Cmd        []string      `json:"cmd"`
 }
 
-// readOverrides reads and validates a ConfigOverrides file; unknown
+// ReadOverrides reads and validates a ConfigOverrides file; unknown
 // fields are errors.
-func readOverrides(path string) (*ConfigOverrides, error) {
+func ReadOverrides(path string) (*ConfigOverrides, error) {
 	var o ConfigOverrides
-	if err := readJSON(path, &o, true); err != nil {
+	if err := jsondoc.Read(path, &o, true); err != nil {
 		return nil, fmt.Errorf("config overrides %s: %w", path, err)
 	}
 	if err := o.validate(); err != nil {
@@ -115,8 +117,8 @@ func checkNoNUL(entrypoint, cmd []string, workingDir *string) error {
 	return nil
 }
 
-// applyLayerConfig applies one layer's config over c.
-func applyLayerConfig(c *specv1.ImageConfig, l *LayerConfig) {
+// ApplyLayerConfig applies one layer's config over c.
+func ApplyLayerConfig(c *specv1.ImageConfig, l *LayerConfig) {
 	switch {
 	case l.Entrypoint != nil:
 		c.Entrypoint = slices.Clone(l.Entrypoint)
@@ -125,15 +127,15 @@ func applyLayerConfig(c *specv1.ImageConfig, l *LayerConfig) {
 		c.Cmd = slices.Clone(l.Cmd)
 	}
 	if l.Env != nil {
-		c.Env = mergeEnv(c.Env, sortedPairs(l.Env))
+		c.Env = MergeEnv(c.Env, SortedPairs(l.Env))
 	}
 	if l.WorkingDir != nil {
 		c.WorkingDir = *l.WorkingDir
 	}
 }
 
-// applyImageOverrides applies the image's own fields of o over c.
-func applyImageOverrides(c *specv1.ImageConfig, o *ConfigOverrides) {
+// ApplyImageOverrides applies the image's own fields of o over c.
+func ApplyImageOverrides(c *specv1.ImageConfig, o *ConfigOverrides) {
 	c.User = overrideString(c.User, o.User)
 	c.WorkingDir = overrideString(c.WorkingDir, o.WorkingDir)
 	c.StopSignal = overrideString(c.StopSignal, o.StopSignal)
@@ -163,8 +165,8 @@ func overrideList(cur, v []string) []string {
 	return out
 }
 
-// sortedPairs turns a map into KEY=VALUE entries in key order.
-func sortedPairs(m map[string]string) []string {
+// SortedPairs turns a map into KEY=VALUE entries in key order.
+func SortedPairs(m map[string]string) []string {
 	keys := slices.Sorted(maps.Keys(m))
 	pairs := make([]string, len(keys))
 	for i, k := range keys {

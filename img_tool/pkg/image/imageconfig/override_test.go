@@ -1,4 +1,4 @@
-package image
+package imageconfig
 
 import (
 	"errors"
@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -81,9 +80,9 @@ func TestApplyOverrides(t *testing.T) {
 			}
 			got := ovBase()
 			for i := range tc.o.Layers {
-				applyLayerConfig(&got, &tc.o.Layers[i])
+				ApplyLayerConfig(&got, &tc.o.Layers[i])
 			}
-			applyImageOverrides(&got, &tc.o)
+			ApplyImageOverrides(&got, &tc.o)
 			want := ovBase()
 			tc.want(&want)
 			if !reflect.DeepEqual(got, want) {
@@ -111,9 +110,9 @@ func TestReadOverridesErrors(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tc.content), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := readOverrides(p)
+			_, err := ReadOverrides(p)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), p) {
-				t.Fatalf("readOverrides() = %v, want an error naming %s and containing %q", err, p, tc.want)
+				t.Fatalf("ReadOverrides() = %v, want an error naming %s and containing %q", err, p, tc.want)
 			}
 		})
 	}
@@ -160,13 +159,3 @@ func TestParseCreated(t *testing.T) {
 }
 
 func strconvQuote(s string) string { return `"` + s + `"` }
-
-func TestWithCreatedDefault(t *testing.T) {
-	var o options
-	if err := WithCreated("")(&o); err != nil || o.created != nil {
-		t.Fatalf("WithCreated(\"\") = %v, created %v", err, o.created)
-	}
-	if err := WithCreated("1")(&o); err != nil || !o.created.Equal(time.Unix(1, 0)) {
-		t.Fatalf("WithCreated(\"1\") = %v, created %v", err, o.created)
-	}
-}
