@@ -9,6 +9,14 @@
 #                 tar + gzip -6              tar -cf - DIR | gzip -6 > out
 #                 tar + pigz -p2             tar -cf - DIR | pigz -p2 > out
 #                 tar + zstd -3              tar -cf - DIR | zstd -3 -q > out
+#                 tar + zstd -3 -T2          tar -cf - DIR | zstd -3 -T2 -q > out
+#                 tar + zstd -3 -T2 + 2 sha256sum
+#                                            the same, with sha256sum of the tar stream
+#                                            and of the compressed stream, as img
+#                                            computes (diff_id and digest): tar | tee
+#                                            FIFO1 | zstd -3 -T2 | tee FIFO2 > out,
+#                                            one sha256sum reading each FIFO
+#                 tar + pigz -p2 + 2 sha256sum   likewise with pigz -p2
 #                 sha256sum out.tar          the hashing limit (every layer is hashed)
 #                 (rows are named as in the first column; "+" stands for a pipe)
 #     img layer   --format none
@@ -36,9 +44,18 @@
 #   output MB   size of the blob written.
 #   ratio       MB/s of the img row / MB/s of its baseline:
 #               img none vs GNU tar, img gzip (jobs 2) vs pigz -p2,
-#               img zstd vs zstd -3; eStargz shows MB/s only.
+#               img zstd jobs 1 vs zstd -3, img zstd jobs 2 vs zstd -3 -T2;
+#               eStargz shows MB/s only.
+#   ratio 2     the img row against the baseline that does the same work: the
+#               2-thread compressor with both sha256 digests (img gzip jobs 2
+#               vs tar + pigz -p2 + 2 sha256sum, img zstd jobs 2 vs
+#               tar + zstd -3 -T2 + 2 sha256sum).
 #   Target checks (informational: PASS/FAIL do not change the exit status):
 #     img zstd (jobs 2)          >= 0.9 x tar|zstd -3      (every dataset)
+#     img zstd (jobs 2)          >= 0.9 x tar|zstd -3 -T2  (every dataset)
+#     img zstd (jobs 2)          >= 1.0 x the same with 2 sha256sum (every dataset)
+#     img gzip (jobs 2, level 6) >= 0.9 x tar|pigz -p2     (every dataset)
+#     img gzip (jobs 2, level 6) >= 1.0 x the same with 2 sha256sum (every dataset)
 #     img gzip jobs 2 level 1    >= 1.4 x tar|pigz -p2     (every dataset)
 #     img none                   >= 0.6 x GNU tar          (every dataset)
 #     img eStargz                >= 30 MB/s                (dataset a)
@@ -270,11 +287,36 @@ verify_img() {
   fi
 }
 
+# hashed_pipeline TARCMD COMPRESSOR OUTFILE: prints a bash script that runs
+# TARCMD | COMPRESSOR > OUTFILE while two sha256sum processes hash the tar
+# stream and the compressed stream (read from FIFOs fed by tee), which is
+# the work img does; the digests go to $OUT/sum.tar and $OUT/sum.out.
+hashed_pipeline() {
+  local f1=$OUT/fifo.tar f2=$OUT/fifo.out
+  printf 'set -o pipefail; rm -f %q %q; mkfifo %q %q; ' "$f1" "$f2" "$f1" "$f2"
+  printf 'sha256sum < %q > %q & a=$!; sha256sum < %q > %q & b=$!; ' "$f1" "$OUT/sum.tar" "$f2" "$OUT/sum.out"
+  printf '%s | tee %q | %s | tee %q > %q; s=$?; wait $a && wait $b && exit $s' "$1" "$f1" "$2" "$f2" "$3"
+}
+
+# check_hashed DS TOOL OUTFILE DECOMPRESS: the digests the hashed pipeline
+# printed are those of OUTFILE and of its decompressed content.
+check_hashed() {
+  local got want
+  want=$(cut -d' ' -f1 "$OUT/sum.out"); got=$(sha256sum "$3" | cut -d' ' -f1)
+  [[ $want == "$got" ]] || die "[$1] $2: sha256 of the compressed stream $want, of $3 $got"
+  want=$(cut -d' ' -f1 "$OUT/sum.tar"); got=$($4 "$3" | sha256sum | cut -d' ' -f1)
+  [[ $want == "$got" ]] || die "[$1] $2: sha256 of the tar stream $want, of the decompressed $3 $got"
+  rm -f "$OUT/sum.tar" "$OUT/sum.out" "$OUT/fifo.tar" "$OUT/fifo.out"
+}
+
 # Row names (also the keys of WALL/RSS/OUTMB).
 T_TAR="GNU tar (uncompressed)"
 T_GZIP="tar + gzip -6"
 T_PIGZ="tar + pigz -p2"
 T_ZSTD="tar + zstd -3"
+T_ZSTD2="tar + zstd -3 -T2"
+T_ZSTD2H="tar + zstd -3 -T2 + 2 sha256sum"
+T_PIGZH="tar + pigz -p2 + 2 sha256sum"
 T_SHA="sha256sum out.tar"
 I_NONE="img none"
 I_GZ1="img gzip jobs 2 level 1"
@@ -282,11 +324,12 @@ I_GZ="img gzip jobs 2"
 I_ZS2="img zstd jobs 2"
 I_ZS1="img zstd jobs 1"
 I_ESZ="img estargz level 1"
-ROWS=("$T_TAR" "$T_GZIP" "$T_PIGZ" "$T_ZSTD" "$T_SHA" "$I_NONE" "$I_GZ1" "$I_GZ" "$I_ZS2" "$I_ZS1" "$I_ESZ")
+ROWS=("$T_TAR" "$T_GZIP" "$T_PIGZ" "$T_PIGZH" "$T_ZSTD" "$T_ZSTD2" "$T_ZSTD2H" "$T_SHA" "$I_NONE" "$I_GZ1" "$I_GZ" "$I_ZS2" "$I_ZS1" "$I_ESZ")
 IMG_ROWS=("$I_NONE" "$I_GZ1" "$I_GZ" "$I_ZS2" "$I_ZS1" "$I_ESZ")
 declare -A BASE=(
-  ["$I_NONE"]=$T_TAR ["$I_GZ1"]=$T_PIGZ ["$I_GZ"]=$T_PIGZ ["$I_ZS2"]=$T_ZSTD ["$I_ZS1"]=$T_ZSTD
+  ["$I_NONE"]=$T_TAR ["$I_GZ1"]=$T_PIGZ ["$I_GZ"]=$T_PIGZ ["$I_ZS2"]=$T_ZSTD2 ["$I_ZS1"]=$T_ZSTD
 )
+declare -A BASE2=(["$I_GZ"]=$T_PIGZH ["$I_ZS2"]=$T_ZSTD2H)
 declare -A SIZE_MB # dataset -> plain tar size in MB
 
 run_dataset() {
@@ -309,6 +352,14 @@ run_dataset() {
   rm -f "$OUT/out.pigz.gz"
   measure "$ds" "$T_ZSTD" "$OUT/out.tar.zst" bash -c "set -o pipefail; $tarcmd | zstd -3 -q > $OUT/out.tar.zst"
   rm -f "$OUT/out.tar.zst"
+  measure "$ds" "$T_ZSTD2" "$OUT/out.tar.zst" bash -c "set -o pipefail; $tarcmd | zstd -3 -T2 -q > $OUT/out.tar.zst"
+  rm -f "$OUT/out.tar.zst"
+  measure "$ds" "$T_ZSTD2H" "$OUT/out.tar.zst" bash -c "$(hashed_pipeline "$tarcmd" "zstd -3 -T2 -q" "$OUT/out.tar.zst")"
+  check_hashed "$ds" "$T_ZSTD2H" "$OUT/out.tar.zst" "zstd -dcq"
+  rm -f "$OUT/out.tar.zst"
+  measure "$ds" "$T_PIGZH" "$OUT/out.pigz.gz" bash -c "$(hashed_pipeline "$tarcmd" "pigz -p2" "$OUT/out.pigz.gz")"
+  check_hashed "$ds" "$T_PIGZH" "$OUT/out.pigz.gz" "gzip -dc"
+  rm -f "$OUT/out.pigz.gz"
   measure "$ds" "$T_SHA" - bash -c "sha256sum $OUT/out.tar > /dev/null"
   rm -f "$OUT/out.tar"
 
@@ -343,13 +394,14 @@ print_table() {
   echo
   echo "### $(dataset_label "$ds") — plain tar $(awk -v s="${SIZE_MB[$ds]}" 'BEGIN{printf "%.1f", s}') MB"
   echo
-  echo "| tool | wall s | MB/s | max RSS MB | output MB | ratio vs baseline |"
-  echo "|---|---:|---:|---:|---:|---|"
+  echo "| tool | wall s | MB/s | max RSS MB | output MB | ratio vs baseline | ratio 2 (same work) |"
+  echo "|---|---:|---:|---:|---:|---|---|"
   for tool in "${ROWS[@]}"; do
-    r=-
+    r=- r2=-
     if [[ -n ${BASE[$tool]:-} ]]; then r="$(ratio "$ds" "$tool" "${BASE[$tool]}")x vs ${BASE[$tool]}"; fi
-    printf '| %s | %s | %s | %s | %s | %s |\n' "$tool" "${WALL[$ds|$tool]}" "$(mbps "$ds" "$tool")" \
-      "${RSS[$ds|$tool]}" "${OUTMB[$ds|$tool]}" "$r"
+    if [[ -n ${BASE2[$tool]:-} ]]; then r2="$(ratio "$ds" "$tool" "${BASE2[$tool]}")x vs ${BASE2[$tool]}"; fi
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$tool" "${WALL[$ds|$tool]}" "$(mbps "$ds" "$tool")" \
+      "${RSS[$ds|$tool]}" "${OUTMB[$ds|$tool]}" "$r" "$r2"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ds" "$tool" "${WALL[$ds|$tool]}" "$(mbps "$ds" "$tool")" \
       "${RSS[$ds|$tool]}" "${OUTMB[$ds|$tool]}" >>"$RESULTS"
   done
@@ -370,6 +422,10 @@ print_checks() {
   echo
   for ds in $DATASETS; do
     check "[$ds] $I_ZS2 vs $T_ZSTD" "$(ratio "$ds" "$I_ZS2" "$T_ZSTD")" ">=" 0.9 x
+    check "[$ds] $I_ZS2 vs $T_ZSTD2" "$(ratio "$ds" "$I_ZS2" "$T_ZSTD2")" ">=" 0.9 x
+    check "[$ds] $I_ZS2 vs $T_ZSTD2H" "$(ratio "$ds" "$I_ZS2" "$T_ZSTD2H")" ">=" 1.0 x
+    check "[$ds] $I_GZ vs $T_PIGZ" "$(ratio "$ds" "$I_GZ" "$T_PIGZ")" ">=" 0.9 x
+    check "[$ds] $I_GZ vs $T_PIGZH" "$(ratio "$ds" "$I_GZ" "$T_PIGZH")" ">=" 1.0 x
     check "[$ds] $I_GZ1 vs $T_PIGZ" "$(ratio "$ds" "$I_GZ1" "$T_PIGZ")" ">=" 1.4 x
     check "[$ds] $I_NONE vs $T_TAR" "$(ratio "$ds" "$I_NONE" "$T_TAR")" ">=" 0.6 x
     if [[ $ds == a ]]; then

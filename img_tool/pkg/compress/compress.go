@@ -266,9 +266,12 @@ func newPipeline(dst io.Writer, o options) (*pipeline, error) {
 		if o.level != -1 {
 			level = zstd.EncoderLevel(o.level)
 		}
-		// One core already reads inputs and hashes: async encoding only
-		// pays off when more remain (the bytes are the same either way).
-		p.comp, err = zstd.NewWriter(p.out, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(max(1, o.jobs-1)),
+		// With more than one job the encoder is a two-stage pipeline: one
+		// goroutine finds the matches of a block while another entropy-codes
+		// and writes (and so hashes) the one before. Match finding is the
+		// longest stage and the rest of the layer writer fits beside it on
+		// a second core. The bytes are those of the synchronous encoder.
+		p.comp, err = zstd.NewWriter(p.out, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(o.jobs),
 			// The window of `zstd -3` (2 MiB) keeps memory small.
 			zstd.WithWindowSize(2<<20))
 	}
