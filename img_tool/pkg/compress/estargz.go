@@ -41,7 +41,7 @@ func newEstargzWriter(dst io.Writer, o options) *estargzWriter {
 		pw:   pw,
 		done: make(chan error, 1),
 		out:  newCountingHash(dst),
-		comp: &countingCompressor{inner: estargz.NewGzipCompressorWithLevel(level), level: level},
+		comp: &countingCompressor{level: level},
 	}
 	w.sw = estargz.NewWriterWithCompressor(w.out, w.comp)
 	go func() {
@@ -76,12 +76,13 @@ func (w *estargzWriter) Close() (Result, error) {
 	}, nil
 }
 
-// countingCompressor is the library's gzip compressor with two changes: the
-// chunks use klauspost's faster gzip, and every uncompressed byte is counted
-// (file chunks through Writer, the TOC entry through the diff hash), which
-// gives the uncompressed-size annotation without a second pass.
+// countingCompressor is the library's gzip compressor with three changes:
+// the chunks use klauspost's faster gzip, every uncompressed byte is
+// counted (file chunks through Writer, the TOC entry through the diff
+// hash), which gives the uncompressed-size annotation without a second
+// pass, and the table of contents is streamed (writeTOCAndFooter). The
+// bytes are those of the library's compressor.
 type countingCompressor struct {
-	inner *estargz.GzipCompressor
 	level int
 	n     int64
 	gz    *countingGzip
@@ -107,7 +108,7 @@ func (c *countingCompressor) Writer(w io.Writer) (estargz.WriteFlushCloser, erro
 }
 
 func (c *countingCompressor) WriteTOCAndFooter(w io.Writer, off int64, toc *estargz.JTOC, diffHash hash.Hash) (digest.Digest, error) {
-	return c.inner.WriteTOCAndFooter(w, off, toc, &countedHash{Hash: diffHash, n: &c.n})
+	return writeTOCAndFooter(w, off, toc, &countedHash{Hash: diffHash, n: &c.n}, c.level)
 }
 
 type countingGzip struct {
