@@ -6,9 +6,11 @@
 # a table per N: baseline, current, ratio current/baseline. README.md says
 # what each number means.
 #
-# Usage: bench.sh [-n "100 1000"] [--baseline REV] [--current REV]
+# Usage: bench.sh [-n "100 1000"] [-r RUNS] [--baseline REV] [--current REV]
 #                 [--out DIR] [--keep]
 #   -n LIST        service counts, in order (default "100 1000")
+#   -r RUNS        runs per tree and N, alternating baseline and current
+#                  (default 1); the tables give the median of each number
 #   --baseline REV the baseline commit (default `git merge-base HEAD
 #                  origin/main`, else HEAD)
 #   --current REV  measure a worktree of REV as "current" instead of the
@@ -25,11 +27,12 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(git -C "$here" rev-parse --show-toplevel) || exit 1
-ns="100 1000" rev="" current_rev="" out="" keep=0
+ns="100 1000" runs=1 rev="" current_rev="" out="" keep=0
 usage() { sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) ns=${2:?-n needs a list}; shift 2 ;;
+    -r) runs=${2:?-r needs a number}; shift 2 ;;
     --baseline) rev=${2:?--baseline needs a revision}; shift 2 ;;
     --current) current_rev=${2:?--current needs a revision}; shift 2 ;;
     --out) out=${2:?--out needs a directory}; shift 2 ;;
@@ -41,6 +44,7 @@ done
 for n in $ns; do
   case "$n" in '' | *[!0-9]* | 0) echo "bench.sh: -n: $n is not a positive integer" >&2; exit 2 ;; esac
 done
+case "$runs" in '' | *[!0-9]* | 0) echo "bench.sh: -r: $runs is not a positive integer" >&2; exit 2 ;; esac
 if [ -z "$rev" ]; then
   rev=$(git -C "$repo" merge-base HEAD origin/main 2>/dev/null) || rev=HEAD
 fi
@@ -139,10 +143,12 @@ spawns() {
   echo $((${total:-0} - ${internal:-0}))
 }
 
-# measure NAME TREE N: one column of the table for N; results to $res.
+# measure NAME TREE N RUN: one run of one column of the table for N;
+# results to $res.
 measure() {
   name=$1 tree=$2 n=$3
-  local dir=$work/$name-$n
+  local run=$4
+  local dir=$work/$name-$n-$run
   ws=$dir/ws ob=$dir/output_base res=$dir/results.txt
   mkdir -p "$dir"
   local desc
@@ -151,7 +157,7 @@ measure() {
   printf 'tree\t%s\n' "$desc" >"$res"
   "$here/generate.sh" "$n" "$ws" "$tree" || { echo "FAIL $name N=$n: generate.sh" >&2; status=1; return 1; }
   live+=("$ob")
-  echo "bench: N=$n $name ($desc): warm-up" >&2
+  echo "bench: N=$n $name ($desc) run $run: warm-up" >&2
 
   # 1. Warm-up: module resolution, the img toolchain (built from source),
   #    rules_img's .bzl files, one layer.
@@ -191,8 +197,8 @@ measure() {
   shutdown_ob "$ob"
   if [ -n "$out" ]; then
     mkdir -p "$out"
-    cp "$res" "$out/$name-$n.txt"
-    cp "$dir/build.profile.json.gz" "$out/$name-$n.profile.json.gz"
+    cp "$res" "$out/$name-$n-$run.txt"
+    cp "$dir/build.profile.json.gz" "$out/$name-$n-$run.profile.json.gz"
   fi
 }
 
@@ -206,10 +212,24 @@ fi
 
 tables=""
 for n in $ns; do
-  measure baseline "$baseline" "$n"
-  measure current "$current" "$n"
-  if [ -s "$work/baseline-$n/results.txt" ] && [ -s "$work/current-$n/results.txt" ]; then
-    t=$(python3 "$here/report.py" table "$n" "$work/baseline-$n/results.txt" "$work/current-$n/results.txt")
+  bres="" cres=""
+  for run in $(seq 1 "$runs"); do
+    # Alternating order: neither tree always runs first (on a colder machine).
+    if [ $((run % 2)) = 1 ]; then
+      measure baseline "$baseline" "$n" "$run"
+      measure current "$current" "$n" "$run"
+    else
+      measure current "$current" "$n" "$run"
+      measure baseline "$baseline" "$n" "$run"
+    fi
+    # Only complete runs count.
+    f=$work/baseline-$n-$run/results.txt
+    grep -q '^onefile_actions' "$f" 2>/dev/null && bres="$bres${bres:+,}$f"
+    f=$work/current-$n-$run/results.txt
+    grep -q '^onefile_actions' "$f" 2>/dev/null && cres="$cres${cres:+,}$f"
+  done
+  if [ -n "$bres" ] && [ -n "$cres" ]; then
+    t=$(python3 "$here/report.py" table "$n" "$bres" "$cres")
     printf '\n%s\n\n' "$t"
     tables="$tables$t"$'\n\n'
   fi

@@ -8,10 +8,11 @@
       sandbox set-up included; actions overlap, so the sum can exceed the
       build's wall time).
 
-  report.py table N BASELINE.txt CURRENT.txt [TOP]
-      The comparison table of one N from two result files (key<TAB>value
-      lines written by bench.sh), the TOP (10) mnemonics of the current
-      tree's full build after it.
+  report.py table N BASELINE.txt[,...] CURRENT.txt[,...] [TOP]
+      The comparison table of one N from the result files (key<TAB>value
+      lines written by bench.sh) of each tree, the TOP (10) mnemonics of
+      the full build after it. Several files of a tree (comma-separated,
+      one per run) give the median of each number.
 """
 
 import collections
@@ -61,6 +62,35 @@ def read_results(path):
     return res
 
 
+def median(values):
+    xs = sorted(values)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2.0
+
+
+def merge(paths):
+    """The median of each number over the result files of several runs."""
+    runs = [read_results(p) for p in paths.split(",") if p]
+    res = {}
+    keys = []
+    for r in runs:
+        keys += [k for k in r if k not in keys]
+    for k in keys:
+        vals = [r[k] for r in runs if k in r]
+        if k == "tree":
+            res[k] = vals[0]
+        elif k.startswith("mnemonic."):
+            parts = [v.split("\t") for v in vals]
+            res[k] = "%s\t%s" % (median([float(c) for c, _ in parts]), median([float(ms) for _, ms in parts]))
+        else:
+            nums = [num(v) for v in vals if num(v) is not None]
+            res[k] = median(nums) if nums else vals[0]
+    res["runs"] = len(runs)
+    return res
+
+
 def num(v):
     try:
         return float(v)
@@ -72,7 +102,9 @@ def fmt(v):
     x = num(v)
     if x is None:
         return v if v else "-"
-    return "%d" % x if x == int(x) else "%.1f" % x
+    if x == int(x) or abs(x) >= 100:
+        return "%.0f" % x
+    return "%.1f" % x
 
 
 def ratio(a, b):
@@ -83,9 +115,12 @@ def ratio(a, b):
 
 
 def table(n, base_path, cur_path, top=10):
-    base, cur = read_results(base_path), read_results(cur_path)
+    base, cur = merge(base_path), merge(cur_path)
     lines = []
-    lines.append("N=%s  baseline %s  current %s" % (n, base.get("tree", "?"), cur.get("tree", "?")))
+    runs = ""
+    if base["runs"] > 1 or cur["runs"] > 1:
+        runs = "  (median of %d and %d runs)" % (base["runs"], cur["runs"])
+    lines.append("N=%s  baseline %s  current %s%s" % (n, base.get("tree", "?"), cur.get("tree", "?"), runs))
     w = max(len(label) + (len(unit) + 3 if unit else 0) for _, label, unit in ROWS)
     lines.append("| %-*s | %10s | %10s | %6s |" % (w, "measure", "baseline", "current", "ratio"))
     lines.append("|-%s-|-%s-|-%s-|-%s-|" % ("-" * w, "-" * 10, "-" * 10, "-" * 6))
@@ -98,7 +133,7 @@ def table(n, base_path, cur_path, top=10):
         for k, v in res.items():
             if k.startswith("mnemonic."):
                 c, ms = v.split("\t")
-                into[k[len("mnemonic."):]] = (int(c), float(ms))
+                into[k[len("mnemonic."):]] = (float(c), float(ms))
     order = sorted(set(bm) | set(cm), key=lambda m: (-cm.get(m, bm.get(m, (0, 0)))[1], m))[:top]
     lines.append("")
     lines.append("Top %d mnemonics of the full build, by summed action time (ms; count in brackets):" % top)
@@ -108,8 +143,8 @@ def table(n, base_path, cur_path, top=10):
     for m in order:
         b = bm.get(m)
         c = cm.get(m)
-        bs = "%.0f (%d)" % (b[1], b[0]) if b else "-"
-        cs = "%.0f (%d)" % (c[1], c[0]) if c else "-"
+        bs = "%.0f (%s)" % (b[1], fmt(b[0])) if b else "-"
+        cs = "%.0f (%s)" % (c[1], fmt(c[0])) if c else "-"
         lines.append("| %-*s | %16s | %16s | %6s |" % (
             mw, m, bs, cs, ratio(b[1] if b else None, c[1] if c else None)))
     return "\n".join(lines)
