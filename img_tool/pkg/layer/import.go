@@ -133,7 +133,7 @@ func (w *Writer) importDuplicate(name string, h *tar.Header, r io.Reader, prev *
 		}
 	}
 	return fmt.Errorf("path /%s is added twice with different content: from %s and from %s: %w",
-		name, describe(prev.source, prev.typ, prev.link), describe("", tar.TypeReg, ""), ErrInvalidArgument)
+		name, describe(prev.source(), prev.typ, prev.link()), describe("", tar.TypeReg, ""), ErrInvalidArgument)
 }
 
 // CopyChecked copies the uncompressed tar stream src to dst unchanged while

@@ -65,30 +65,15 @@ type Writer struct {
 	tw       *tar.Writer
 	md       *Metadata
 	paths    map[string]*entryRecord
-	bySize   map[sizeKey][]*entryRecord   // files over smallFile, digests computed lazily
-	byDigest map[[sha256.Size]byte]string // contentKey of files up to smallFile -> first path
-	headers  map[string]string            // interned header keys
-	trees    map[string]string            // cleaned host path of a tree -> its first tar name
+	bySize   map[sizeKey][]*entryRecord         // files over smallFile, digests computed lazily
+	byDigest map[[sha256.Size]byte]*entryRecord // contentKey of files up to smallFile -> first file
+	headers  map[string]string                  // interned header keys
+	trees    map[string]string                  // cleaned host path of a tree -> its first tar name
 	keyBuf   []byte
 	buf      []byte
 	opts     options
 	Entries  int // entries written, for progress
 	Links    int // regular files stored as hardlinks
-}
-
-// entryRecord is what the writer keeps of each path: enough to tell a
-// harmless repeat from a conflict, and for regular files, to deduplicate.
-type entryRecord struct {
-	path   string // name in the tar
-	source string // host path, read again for a lazy digest; "" for imported entries
-	link   string // symlink target
-	size   int64
-	digest [sha256.Size]byte
-	hashed bool // digest is set
-	typ    byte
-	// parentOf is set for a directory that the writer added as the parent
-	// of this entry (WithParentDirectories); the layer did not list it.
-	parentOf string
 }
 
 // sizeKey groups files that may share content; header is the interned
@@ -116,7 +101,7 @@ func NewWriter(w io.Writer, md *Metadata) *Writer {
 		md:       md,
 		paths:    map[string]*entryRecord{},
 		bySize:   map[sizeKey][]*entryRecord{},
-		byDigest: map[[sha256.Size]byte]string{},
+		byDigest: map[[sha256.Size]byte]*entryRecord{},
 		headers:  map[string]string{},
 		trees:    map[string]string{},
 		buf:      make([]byte, smallFile),
@@ -152,15 +137,19 @@ func baseHeader(name string, typ byte, mode int64) *tar.Header {
 func (w *Writer) claim(name, source string, typ byte, link string) (skip bool, err error) {
 	prev, ok := w.paths[name]
 	if !ok {
-		w.paths[name] = &entryRecord{path: name, source: source, typ: typ, link: link}
+		rec := &entryRecord{path: name, typ: typ, src: link}
+		if typ == tar.TypeReg {
+			rec.src = source
+		}
+		w.paths[name] = rec
 		return false, nil
 	}
 	switch {
 	case prev.typ == tar.TypeDir && typ == tar.TypeDir:
 		return true, nil
-	case prev.typ == tar.TypeSymlink && typ == tar.TypeSymlink && prev.link == link:
+	case prev.typ == tar.TypeSymlink && typ == tar.TypeSymlink && prev.link() == link:
 		return true, nil
-	case prev.typ == tar.TypeReg && typ == tar.TypeReg && prev.source == source:
+	case prev.typ == tar.TypeReg && typ == tar.TypeReg && prev.source() == source:
 		return true, nil
 	case prev.typ == tar.TypeReg && typ == tar.TypeReg && source != "":
 		same, err := w.sameContent(prev, source)
@@ -171,9 +160,9 @@ func (w *Writer) claim(name, source string, typ byte, link string) (skip bool, e
 			return true, nil
 		}
 	}
-	was := describe(prev.source, prev.typ, prev.link)
-	if prev.parentOf != "" {
-		was = "the parent directory written for /" + prev.parentOf
+	was := describe(prev.source(), prev.typ, prev.link())
+	if p := prev.parentOf(); p != "" {
+		was = "the parent directory written for /" + p
 	}
 	return false, fmt.Errorf("path /%s is added twice with different content: from %s and from %s: %w",
 		name, was, describe(source, typ, link), ErrInvalidArgument)
@@ -241,7 +230,7 @@ func findTwin(rec *entryRecord, candidates []*entryRecord) (string, error) {
 
 func (r *entryRecord) lazyDigest() ([sha256.Size]byte, error) {
 	if !r.hashed {
-		d, err := hashFile(r.source)
+		d, err := hashFile(r.source())
 		if err != nil {
 			return d, err
 		}
@@ -314,7 +303,7 @@ func (w *Writer) startRegular(name, src string, size int64) (*tar.Header, *entry
 
 // writeContent writes a regular file (header already has metadata applied),
 // storing it as a hardlink when an earlier file has equal content. r yields
-// exactly h.Size bytes; rec.source, when set, can be read again.
+// exactly h.Size bytes; rec.source(), when set, can be read again.
 func (w *Writer) writeContent(h *tar.Header, rec *entryRecord, r io.Reader) error {
 	hk := w.headerKey(h)
 	if h.Size > 0 && h.Size <= smallFile {
@@ -324,10 +313,10 @@ func (w *Writer) writeContent(h *tar.Header, rec *entryRecord, r io.Reader) erro
 	candidates := w.bySize[key]
 	if len(candidates) > 0 && h.Size > 0 {
 		// Equal sizes: this file's digest decides between link and content.
-		if rec.source == "" {
+		if rec.src == "" {
 			return w.spillAndWrite(h, key, rec, r, candidates)
 		}
-		d, err := hashFile(rec.source)
+		d, err := hashFile(rec.source())
 		if err != nil {
 			return err
 		}
@@ -339,7 +328,7 @@ func (w *Writer) writeContent(h *tar.Header, rec *entryRecord, r io.Reader) erro
 			return w.writeLink(h, twin)
 		}
 		// Not a duplicate: read it again, from the start.
-		f, err := os.Open(rec.source)
+		f, err := os.Open(rec.source())
 		if err != nil {
 			return fmt.Errorf("add /%s: %w", h.Name, err)
 		}
@@ -355,7 +344,7 @@ func (w *Writer) writeContent(h *tar.Header, rec *entryRecord, r io.Reader) erro
 		return err
 	}
 	var hash io.Writer
-	if rec.source == "" && !rec.hashed {
+	if rec.src == "" && !rec.hashed {
 		// Imported entries cannot be read again: hash them on the way.
 		s := sha256.New()
 		hash = s
@@ -380,9 +369,9 @@ func (w *Writer) writeBody(h *tar.Header, hk string, rec *entryRecord, body []by
 	rec.digest, rec.hashed = sum, true
 	key := contentKey(sum, hk)
 	if first, ok := w.byDigest[key]; ok {
-		return w.writeLink(h, first)
+		return w.writeLink(h, first.path)
 	}
-	w.byDigest[key] = h.Name
+	w.byDigest[key] = rec
 	if err := w.writeHeader(h); err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func (w *Writer) addParents(name string) error {
 	}
 	for i := len(missing) - 1; i >= 0; i-- {
 		dir := missing[i]
-		w.paths[dir] = &entryRecord{path: dir, typ: tar.TypeDir, parentOf: child}
+		w.paths[dir] = &entryRecord{path: dir, typ: tar.TypeDir, src: child}
 		h := baseHeader(dir+"/", tar.TypeDir, ParentMode(dir))
 		w.md.applyOverride(h)
 		if err := w.tw.WriteHeader(h); err != nil {

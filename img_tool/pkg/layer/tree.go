@@ -245,15 +245,18 @@ func (w *Writer) addTree(name, dir string) error {
 		}
 		readers.Wait()
 	}()
+	clean := filepath.Clean(dir)
 	for it := range items {
-		if err := w.addTreeItem(it); err != nil {
+		if err := w.addTreeItem(it, clean, name); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (w *Writer) addTreeItem(it *treeItem) error {
+// addTreeItem writes one entry of the tree whose clean host directory dir
+// is written at the tar name root.
+func (w *Writer) addTreeItem(it *treeItem, dir, root string) error {
 	if it.err != nil {
 		return it.err
 	}
@@ -271,6 +274,7 @@ func (w *Writer) addTreeItem(it *treeItem) error {
 	if err != nil || skip {
 		return err
 	}
+	rec.shareTreeSource(dir, root)
 	if it.data != nil {
 		err := w.writeBody(h, w.headerKey(h), rec, it.data, it.digest)
 		putBuffer(it.data)
