@@ -169,7 +169,9 @@ func runLayer(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return lw.Close()
 	}
+	restoreMemory := compress.LimitMemory(compress.MemoryFloor)
 	res, err := compress.WriteFile(out, fill, opts...)
+	restoreMemory()
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", ident, err)
 	}
