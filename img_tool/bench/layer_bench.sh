@@ -83,6 +83,12 @@
 #     DATASETS="a b c"      which datasets to run
 #     IMG=/path/to/img      use this img binary instead of building one from
 #                           this checkout (CGO_ENABLED=0 go build -trimpath)
+#     IMG_COMPARE=/path/to/img
+#                           also run every img row with this other binary (say,
+#                           one built from an older commit), right after the same
+#                           row of IMG, as "<row> [compare]"; the report says
+#                           whether both wrote the same blobs. Ratios and checks
+#                           are for IMG; [compare] rows show ratios too.
 #     GO_SRC=/usr/local/go  source of dataset (a)
 #   Needs GNU tar, gzip, zstd, pigz, /usr/bin/time (pigz and time are installed
 #   with apt-get when missing), sha256sum, python3 (to make dataset b), and Go
@@ -139,6 +145,8 @@ if [[ -z ${IMG:-} ]]; then
   (cd "$TOOL_DIR" && CGO_ENABLED=0 "$GO" build -trimpath -o "$IMG" ./cmd/img) || die "go build failed"
 fi
 [[ -x $IMG ]] || die "img binary $IMG is not executable"
+IMG_COMPARE=${IMG_COMPARE:-}
+[[ -z $IMG_COMPARE || -x $IMG_COMPARE ]] || die "IMG_COMPARE binary $IMG_COMPARE is not executable"
 
 # ---------------------------------------------------------------- datasets
 # Each dataset is built under a temporary name and renamed when complete, so
@@ -331,6 +339,20 @@ declare -A BASE=(
 )
 declare -A BASE2=(["$I_GZ"]=$T_PIGZH ["$I_ZS2"]=$T_ZSTD2H)
 declare -A SIZE_MB # dataset -> plain tar size in MB
+CMP=" [compare]"
+if [[ -n $IMG_COMPARE ]]; then
+  rows=()
+  for tool in "${ROWS[@]}"; do
+    rows+=("$tool")
+    if [[ " ${IMG_ROWS[*]} " == *" $tool "* ]]; then
+      rows+=("$tool$CMP")
+      [[ -n ${BASE[$tool]:-} ]] && BASE[$tool$CMP]=${BASE[$tool]}
+      [[ -n ${BASE2[$tool]:-} ]] && BASE2[$tool$CMP]=${BASE2[$tool]}
+    fi
+  done
+  ROWS=("${rows[@]}")
+fi
+declare -A SAME # "<dataset>|<tool>" -> yes/no: IMG_COMPARE wrote the same blob
 
 run_dataset() {
   local ds=$1 dir parent name q
@@ -378,6 +400,16 @@ run_dataset() {
     measure "$ds" "$tool" "$blob" "$IMG" layer "${flags[@]}" \
       --add-from-file "$OUT/params.txt" --metadata "$OUT/img.json" "$blob"
     verify_img "$ds" "$tool" "$blob" "$OUT/img.json" "$format"
+    if [[ -n $IMG_COMPARE ]]; then
+      local sum
+      sum=$(sha256sum "$blob" | cut -d' ' -f1)
+      rm -f "$blob" "$OUT/img.json"
+      measure "$ds" "$tool$CMP" "$blob" "$IMG_COMPARE" layer "${flags[@]}" \
+        --add-from-file "$OUT/params.txt" --metadata "$OUT/img.json" "$blob"
+      verify_img "$ds" "$tool$CMP" "$blob" "$OUT/img.json" "$format"
+      SAME[$ds|$tool]=no
+      [[ $(sha256sum "$blob" | cut -d' ' -f1) == "$sum" ]] && SAME[$ds|$tool]=yes
+    fi
     rm -f "$blob" "$OUT/img.json"
   done
 }
@@ -437,6 +469,15 @@ print_checks() {
       done
     fi
   done
+  if [[ -n $IMG_COMPARE ]]; then
+    echo
+    for ds in $DATASETS; do
+      for tool in "${IMG_ROWS[@]}"; do
+        printf -- '- [%s] %s: IMG_COMPARE wrote %s blob\n' "$ds" "$tool" \
+          "$([[ ${SAME[$ds|$tool]} == yes ]] && echo the same || echo a DIFFERENT)"
+      done
+    done
+  fi
   echo
   echo "$NPASS passed, $NFAIL failed (informational; exit status is 0)"
 }
@@ -449,6 +490,7 @@ echo "## img layer benchmark"
 echo
 echo "- host: $(uname -srm), $(nproc) CPUs, $(awk '/MemTotal/{printf "%.1f GB RAM", $2 * 1024 / 1e9}' /proc/meminfo)"
 echo "- img: $IMG ($(git -C "$TOOL_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$TOOL_DIR" diff --quiet HEAD -- . 2>/dev/null || echo ', dirty'))"
+[[ -z $IMG_COMPARE ]] || echo "- [compare] rows: $IMG_COMPARE"
 echo "- $(tar --version | head -1); $(gzip --version | head -1); pigz $(pigz --version 2>&1 | awk '{print $2}'); $(zstd --version | sed 's/^\*\*\* //; s/, by.*//')"
 echo "- SMALL=$SMALL, REPEAT=$REPEAT (best wall time; largest max RSS); MB = 10^6 bytes; MB/s = plain tar size / wall s"
 for ds in $DATASETS; do print_table "$ds"; done
