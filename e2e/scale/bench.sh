@@ -110,18 +110,34 @@ trap 'exit 130' INT TERM
 # call, so no call discards the analysis cache of the one before.
 flags=(--disk_cache= --color=no --curses=no)
 
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# server_cpu: CPU time in ms of the Bazel server ($server_pid) and of the
+# children it has reaped (the sandboxed actions); 0 without a server pid.
+server_cpu() {
+  local stat rest
+  if [ -z "${server_pid:-}" ] || ! stat=$(cat "/proc/$server_pid/stat" 2>/dev/null); then
+    echo 0
+    return
+  fi
+  rest=${stat##*) }
+  # shellcheck disable=SC2086 # fields 3.. of stat; utime stime cutime cstime are 14-17
+  set -- $rest
+  echo $(((${12} + ${13} + ${14} + ${15}) * 1000 / hz))
+}
 # bz LOG ARGS...: one timed Bazel call (in $ws, output base $ob) holding the
 # lock; its output goes to LOG, its wall time in ms (lock wait excluded) to
-# $ms.
+# $ms, the CPU time of the server and its actions meanwhile to $cpu.
 bz() {
-  local log=$1 t0 rc
+  local log=$1 t0 c0 rc
   shift
   exec 9>>"$lock"
   flock 9
+  c0=$(server_cpu)
   t0=$(date +%s%N)
   (cd "$ws" && "$bazel" --output_base="$ob" "$@") >"$log" 2>&1 9>&-
   rc=$?
   ms=$((($(date +%s%N) - t0) / 1000000))
+  cpu=$(($(server_cpu) - c0))
   flock -u 9
   exec 9>&-
   return $rc
@@ -161,37 +177,44 @@ measure() {
 
   # 1. Warm-up: module resolution, the img toolchain (built from source),
   #    rules_img's .bzl files, one layer.
+  server_pid=""
   bz "$dir/warmup.log" build "${flags[@]}" //:warmup || { fail_step "warm-up build" "$dir/warmup.log"; shutdown_ob "$ob"; return 1; }
   printf 'warmup_ms\t%s\n' "$ms" >>"$res"
+  bz "$dir/pid.log" info "${flags[@]}" server_pid || { fail_step "info server_pid" "$dir/pid.log"; shutdown_ob "$ob"; return 1; }
+  server_pid=$(grep -E '^[0-9]+$' "$dir/pid.log" | tail -1)
+  [ -r "/proc/${server_pid:-none}/stat" ] || { echo "bench: N=$n $name: no /proc entry of the server (pid ${server_pid:-?}): no CPU times" >&2; server_pid=""; }
 
   # 2. Cold analysis of everything on the warm server.
   echo "bench: N=$n $name: analysis" >&2
   bz "$dir/analysis.log" build "${flags[@]}" --nobuild //... || { fail_step "analysis" "$dir/analysis.log"; shutdown_ob "$ob"; return 1; }
-  printf 'analysis_ms\t%s\n' "$ms" >>"$res"
+  printf 'analysis_ms\t%s\nanalysis_cpu_ms\t%s\n' "$ms" "$cpu" >>"$res"
   printf 'targets_configured\t%s\n' "$(sed -n 's/.*, \([0-9]*\) targets\{0,1\} configured).*/\1/p' "$dir/analysis.log" | tail -1)" >>"$res"
   bz "$dir/heap.log" info "${flags[@]}" used-heap-size-after-gc || { fail_step "info" "$dir/heap.log"; shutdown_ob "$ob"; return 1; }
   printf 'heap_mb\t%s\n' "$(grep -oE '^[0-9]+MB' "$dir/heap.log" | tail -1 | tr -d MB)" >>"$res"
 
   # 3. The full build, profiled.
   echo "bench: N=$n $name: full build" >&2
-  bz "$dir/build.log" build "${flags[@]}" --profile="$dir/build.profile.json.gz" //... || { fail_step "full build" "$dir/build.log"; shutdown_ob "$ob"; return 1; }
-  printf 'build_ms\t%s\n' "$ms" >>"$res"
+  bz "$dir/build.log" build "${flags[@]}" --noslim_profile --profile="$dir/build.profile.json.gz" //... || { fail_step "full build" "$dir/build.log"; shutdown_ob "$ob"; return 1; }
+  printf 'build_ms\t%s\nbuild_cpu_ms\t%s\n' "$ms" "$cpu" >>"$res"
   if grep -q 'discarding analysis cache' "$dir/build.log"; then
     echo "bench: N=$n $name: the full build discarded the analysis cache (its time includes analysis)" >&2
   fi
   printf 'build_actions\t%s\n' "$(total_actions "$dir/build.log")" >>"$res"
   printf 'build_spawns\t%s\n' "$(spawns "$dir/build.log")" >>"$res"
   python3 "$here/report.py" mnemonics "$dir/build.profile.json.gz" >"$dir/mnemonics.tsv" || status=1
-  awk -F'\t' '{ s += $3 } END { printf "action_sum_ms\t%.0f\n", s }' "$dir/mnemonics.tsv" >>"$res"
+  awk -F'\t' '{ c += $2; s += $3 } END { printf "action_sum_ms\t%.0f\nprofile_actions\t%d\n", s, c }' "$dir/mnemonics.tsv" >>"$res"
+  if [ "$(sed -n 's/^profile_actions\t//p' "$res")" != "$(total_actions "$dir/build.log")" ]; then
+    echo "bench: N=$n $name: the profile lists $(sed -n 's/^profile_actions\t//p' "$res") actions, the build $(total_actions "$dir/build.log")" >&2
+  fi
   sed 's/^/mnemonic./' "$dir/mnemonics.tsv" >>"$res"
 
   # 4. No-op rebuild, then one changed source file of service 0.
   echo "bench: N=$n $name: rebuilds" >&2
   bz "$dir/noop.log" build "${flags[@]}" //... || { fail_step "no-op build" "$dir/noop.log"; shutdown_ob "$ob"; return 1; }
-  printf 'noop_ms\t%s\n' "$ms" >>"$res"
+  printf 'noop_ms\t%s\nnoop_cpu_ms\t%s\n' "$ms" "$cpu" >>"$res"
   printf '# changed by bench.sh\n' >>"$ws/services/svc0/run.sh"
   bz "$dir/onefile.log" build "${flags[@]}" //... || { fail_step "one-file build" "$dir/onefile.log"; shutdown_ob "$ob"; return 1; }
-  printf 'onefile_ms\t%s\n' "$ms" >>"$res"
+  printf 'onefile_ms\t%s\nonefile_cpu_ms\t%s\n' "$ms" "$cpu" >>"$res"
   printf 'onefile_actions\t%s\n' "$(total_actions "$dir/onefile.log")" >>"$res"
 
   shutdown_ob "$ob"
