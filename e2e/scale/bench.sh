@@ -89,6 +89,7 @@ shutdown_ob() {
   for o in "${live[@]}"; do [ "$o" = "$1" ] || keep_obs+=("$o"); done
   live=("${keep_obs[@]}")
 }
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   local o
   for o in "${live[@]}"; do shutdown_ob "$o"; done
