@@ -132,6 +132,9 @@ def table(n, base_path, cur_path, top=10):
         name = label + (" (%s)" % unit if unit else "")
         lines.append("| %-*s | %10s | %10s | %6s |" % (
             w, name, fmt(base.get(key)), fmt(cur.get(key)), ratio(base.get(key), cur.get(key))))
+    lines.append("cold analysis: loading and analysis of //... on the server of the warm-up, which")
+    lines.append("already built the img tool; full build: execution only (analysis cached); CPU: the")
+    lines.append("Bazel server and its actions; ratio: current/baseline.")
     bm, cm = {}, {}
     for res, into in ((base, bm), (cur, cm)):
         for k, v in res.items():
