@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -61,13 +60,13 @@ func runBase(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("want --producer, --config and one OUTPUT")
 	}
-	cfg, err := readBaseInput(config)
+	cfg, err := baseimage.ReadInput(config)
 	if err != nil {
 		return fmt.Errorf("%s: %w", producer, err)
 	}
 	var vals []byte
 	if values != "" {
-		if vals, err = readBaseInput(values); err != nil {
+		if vals, err = baseimage.ReadInput(values); err != nil {
 			return fmt.Errorf("%s: %w", producer, err)
 		}
 	}
@@ -87,23 +86,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// readBaseInput reads a configuration or input file of at most 64 MiB.
-func readBaseInput(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 64<<20+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if len(data) > 64<<20 {
-		return nil, fmt.Errorf("%s: larger than 64 MiB: %w", p, baseimage.ErrInvalidArgument)
-	}
-	return data, nil
-}
-
 // decodeConfig decodes the configuration, then the expanded values over it.
 func decodeConfig(cfg, values []byte, v any) error {
 	for i, doc := range [][]byte{cfg, values} {
@@ -120,23 +102,11 @@ func decodeConfig(cfg, values []byte, v any) error {
 	return nil
 }
 
-// parseMode parses an octal mode; "" gives def.
-func parseMode(what, s string, def int64) (int64, error) {
-	if s == "" {
-		return def, nil
-	}
-	v, err := strconv.ParseInt(s, 8, 64)
-	if err != nil || v < 0 || v > 0o7777 {
-		return 0, fmt.Errorf("%s %q is not an octal mode like \"0644\": %w", what, s, baseimage.ErrInvalidArgument)
-	}
-	return v, nil
-}
-
 // readInputs reads the named input files.
 func readInputs(paths []string) ([]etcfiles.NamedData, error) {
 	var out []etcfiles.NamedData
 	for _, p := range paths {
-		data, err := readBaseInput(p)
+		data, err := baseimage.ReadInput(p)
 		if err != nil {
 			return nil, err
 		}
@@ -214,7 +184,7 @@ func runBaseMerge(args []string) error {
 }
 
 func readLines(p string) ([]string, error) {
-	data, err := readBaseInput(p)
+	data, err := baseimage.ReadInput(p)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +218,7 @@ func baseSkeleton(cfg, values []byte) ([]baseimage.Entry, error) {
 			if err != nil {
 				return nil, fmt.Errorf("extra_directories[%q]: %w", p, err)
 			}
-			if err := applyEntryMetadata(&e, md); err != nil {
+			if err := e.ApplyMetadata(md); err != nil {
 				return nil, fmt.Errorf("extra_directories[%q]: %w", p, err)
 			}
 		}
@@ -278,13 +248,13 @@ func baseEtcPasswd(cfg, values []byte) ([]baseimage.Entry, error) {
 	}
 	o := etcfiles.PasswdOptions{PasswdPath: c.PasswdPath, GroupPath: c.GroupPath, ShadowPath: c.ShadowPath, CreateHomes: c.CreateHomes, WriteShadow: c.WriteShadow}
 	var err error
-	if o.HomeMode, err = parseMode("home_directory_mode", c.HomeMode, 0o750); err != nil {
+	if o.HomeMode, err = baseimage.ParseMode("home_directory_mode", c.HomeMode, 0o750); err != nil {
 		return nil, err
 	}
-	if o.Mode, err = parseMode("mode", c.Mode, 0o644); err != nil {
+	if o.Mode, err = baseimage.ParseMode("mode", c.Mode, 0o644); err != nil {
 		return nil, err
 	}
-	if o.ShadowMode, err = parseMode("shadow_mode", c.ShadowMode, 0o640); err != nil {
+	if o.ShadowMode, err = baseimage.ParseMode("shadow_mode", c.ShadowMode, 0o640); err != nil {
 		return nil, err
 	}
 	for _, s := range c.Users {
@@ -324,7 +294,7 @@ func baseEtcHosts(cfg, values []byte) ([]baseimage.Entry, error) {
 	if err := decodeConfig(cfg, values, &c); err != nil {
 		return nil, err
 	}
-	mode, err := parseMode("mode", c.Mode, 0o644)
+	mode, err := baseimage.ParseMode("mode", c.Mode, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +316,7 @@ func baseEtcEnvironment(cfg, values []byte) ([]baseimage.Entry, error) {
 	if err := decodeConfig(cfg, values, &c); err != nil {
 		return nil, err
 	}
-	mode, err := parseMode("mode", c.Mode, 0o644)
+	mode, err := baseimage.ParseMode("mode", c.Mode, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -375,7 +345,7 @@ func baseEtcRelease(cfg, values []byte) ([]baseimage.Entry, error) {
 	}
 	o := etcfiles.ReleaseOptions{OSRelease: toPairs(c.OSRelease), LSBRelease: toPairs(c.LSBRelease), OSReleasePath: c.OSReleasePath, LSBReleasePath: c.LSBReleasePath, UsrLibPath: c.UsrLibPath, WriteLSBRelease: c.WriteLSB, UsrLibSymlink: c.UsrLibSymlink}
 	var err error
-	if o.Mode, err = parseMode("mode", c.Mode, 0o644); err != nil {
+	if o.Mode, err = baseimage.ParseMode("mode", c.Mode, 0o644); err != nil {
 		return nil, err
 	}
 	if o.OSReleaseSrcs, err = readInputs(c.OSReleaseSrcs); err != nil {
@@ -404,13 +374,13 @@ func baseTrustStore(cfg, values []byte) ([]baseimage.Entry, error) {
 	if err := decodeConfig(cfg, values, &c); err != nil {
 		return nil, err
 	}
-	mode, err := parseMode("mode", c.Mode, 0o644)
+	mode, err := baseimage.ParseMode("mode", c.Mode, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	var store truststore.Store
 	for _, p := range c.Certs {
-		if err := addCertPath(&store, p); err != nil {
+		if err := store.AddPath(p); err != nil {
 			return nil, err
 		}
 	}
@@ -438,48 +408,6 @@ func baseTrustStore(cfg, values []byte) ([]baseimage.Entry, error) {
 	})
 }
 
-// Bounds of a certificate directory walk: a symlink loop or a huge tree
-// fails instead of running away.
-const (
-	maxCertDepth = 16
-	maxCertFiles = 100000
-)
-
-// addCertPath adds a certificate file, or every file of a directory (in
-// name order, recursively; each must hold certificates).
-func addCertPath(store *truststore.Store, p string) error {
-	n := 0
-	return addCertPathDepth(store, p, 0, &n)
-}
-
-func addCertPathDepth(store *truststore.Store, p string, depth int, n *int) error {
-	if depth > maxCertDepth || *n > maxCertFiles {
-		return fmt.Errorf("%s: more than %d directory levels or %d files: %w", p, maxCertDepth, maxCertFiles, baseimage.ErrInvalidArgument)
-	}
-	*n++
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		data, err := readBaseInput(p)
-		if err != nil {
-			return err
-		}
-		return store.Add(p, data)
-	}
-	ents, err := os.ReadDir(p) // sorted by name
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if err := addCertPathDepth(store, p+"/"+e.Name(), depth+1, n); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func baseSystemLibraries(cfg, values []byte) ([]baseimage.Entry, error) {
 	var c struct {
 		Libraries    [][2]string       `json:"libraries"`
@@ -494,7 +422,7 @@ func baseSystemLibraries(cfg, values []byte) ([]baseimage.Entry, error) {
 	if err := decodeConfig(cfg, values, &c); err != nil {
 		return nil, err
 	}
-	mode, err := parseMode("mode", c.Mode, 0o755)
+	mode, err := baseimage.ParseMode("mode", c.Mode, 0o755)
 	if err != nil {
 		return nil, err
 	}
@@ -517,7 +445,7 @@ func baseSystemLibraries(cfg, values []byte) ([]baseimage.Entry, error) {
 			continue
 		}
 		for _, m := range []*layer.FileMetadata{md.Defaults, md.Overrides[e.Path]} {
-			if err := applyEntryMetadata(e, m); err != nil {
+			if err := e.ApplyMetadata(m); err != nil {
 				return nil, err
 			}
 		}
@@ -529,34 +457,4 @@ func baseSystemLibraries(cfg, values []byte) ([]baseimage.Entry, error) {
 		}
 	}
 	return entries, nil
-}
-
-// applyEntryMetadata sets the owner and mode fields of m (nil: none) on e.
-func applyEntryMetadata(e *baseimage.Entry, m *layer.FileMetadata) error {
-	if m == nil {
-		return nil
-	}
-	if m.Mtime != nil || len(m.PAXRecords) > 0 {
-		return fmt.Errorf("/%s: metadata: only mode, uid, gid, uname and gname apply: %w", e.Path, baseimage.ErrInvalidArgument)
-	}
-	if m.Mode != nil {
-		v, err := parseMode("mode", *m.Mode, 0)
-		if err != nil {
-			return err
-		}
-		e.Mode = v
-	}
-	if m.UID != nil {
-		e.UID = *m.UID
-	}
-	if m.GID != nil {
-		e.GID = *m.GID
-	}
-	if m.Uname != nil {
-		e.Uname = *m.Uname
-	}
-	if m.Gname != nil {
-		e.Gname = *m.Gname
-	}
-	return nil
 }
