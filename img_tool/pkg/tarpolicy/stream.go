@@ -105,10 +105,17 @@ func (r *Reader) Count() int { return r.count }
 // entries (only the marker) is well-formed. Everything after the marker
 // (padding) is copied too, and src is read to io.EOF.
 func CopyChecked(dst io.Writer, src io.Reader) error {
+	return CopyCheckedEach(dst, src, nil)
+}
+
+// CopyCheckedEach is CopyChecked that also passes every accepted member's
+// header to each (nil: none), in tar order, from the same parse; an error
+// of each ends the copy with that error.
+func CopyCheckedEach(dst io.Writer, src io.Reader, each func(*tar.Header) error) error {
 	sink := &errWriter{w: dst}
 	r := NewReader(io.TeeReader(src, sink))
 	for {
-		_, _, err := r.Next()
+		h, _, err := r.Next()
 		if sink.err != nil {
 			return sink.err
 		}
@@ -117,6 +124,11 @@ func CopyChecked(dst io.Writer, src io.Reader) error {
 		}
 		if err != nil {
 			return err
+		}
+		if each != nil {
+			if err := each(h); err != nil {
+				return err
+			}
 		}
 	}
 }
