@@ -37,22 +37,6 @@ that BUILD files that set it keep working.""",
     ),
 }
 
-_EXTENSIONS = {"gzip": ".tgz", "zstd": ".tar.zst", "none": ".tar"}
-
-def _compression_of(media_type):
-    """The compression that a tar layer media type names.
-
-    Args:
-        media_type: one of LAYER_TYPES.
-
-    Returns:
-        gzip, zstd or none.
-    """
-    for suffix, name in [("+gzip", "gzip"), (".gzip", "gzip"), ("+zstd", "zstd"), (".zstd", "zstd")]:
-        if media_type.endswith(suffix):
-            return name
-    return "none"
-
 def _layer_from_file_impl(ctx):
     media_type = ctx.attr.media_type or UNCOMPRESSED_LAYER
     if media_type not in LAYER_TYPES:
@@ -95,7 +79,7 @@ def _layer_from_file_impl(ctx):
     # whose files include a tar by extension; another name gets a symlink.
     blob = src
     if not [ext for ext in compression.tar_extensions if src.basename.endswith(ext)]:
-        blob = ctx.actions.declare_file(ctx.label.name + _EXTENSIONS[_compression_of(media_type)])
+        blob = ctx.actions.declare_file(ctx.label.name + compression.extension(compression.of_media_type(media_type)))
         ctx.actions.symlink(output = blob, target_file = src)
     info = LayerInfo(blob = blob, metadata = metadata, media_type = media_type, estargz = False, mtree = mtree)
     return [

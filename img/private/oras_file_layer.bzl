@@ -117,11 +117,7 @@ def _oras_file_layer_impl(ctx):
     # a tar of another name gets a symlink named for its compression.
     blob = src
     if as_tar and not tar_named:
-        ext = ".tar"
-        for suffix, e in [("gzip", ".tgz"), ("zstd", ".tar.zst")]:
-            if media_type.endswith(suffix):
-                ext = e
-        blob = ctx.actions.declare_file(ctx.label.name + ext)
+        blob = ctx.actions.declare_file(ctx.label.name + compression.extension(compression.of_media_type(media_type)))
         ctx.actions.symlink(output = blob, target_file = src)
     info = LayerInfo(blob = blob, metadata = metadata, media_type = media_type, estargz = False, mtree = mtree)
     return [

@@ -113,12 +113,27 @@ def _source_compression(file):
     """
     return _SOURCE_COMPRESSION[file.extension]
 
+def _of_media_type(media_type):
+    """The compression that a tar layer media type names.
+
+    Args:
+        media_type: an OCI or Docker tar layer media type.
+
+    Returns:
+        gzip, zstd or none.
+    """
+    for suffix, name in [("+gzip", "gzip"), (".gzip", "gzip"), ("+zstd", "zstd"), (".zstd", "zstd")]:
+        if media_type.endswith(suffix):
+            return name
+    return "none"
+
 compression = struct(
     resolve = _resolve,
     tuning_args = _tuning_args,
     extension = lambda format: _EXTENSIONS[format],
     media_type = lambda format: _MEDIA_TYPES[format],
     source_compression = _source_compression,
+    of_media_type = _of_media_type,
     tar_extensions = [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst"],
 )
 
