@@ -228,6 +228,7 @@ func (w *Writer) appendTar(r io.Reader) error {
 }
 
 func (w *Writer) appendEntry(tr *tar.Reader, tw *tar.Writer, h *tar.Header) error {
+	w.chunks, w.chunkCount = w.chunks[:0], 0
 	e := &w.ent
 	*e = entry{
 		name:    h.Name,
@@ -281,7 +282,6 @@ func (w *Writer) appendEntry(tr *tar.Reader, tw *tar.Writer, h *tar.Header) erro
 // of its own, and fills in e's digest and first chunk. The entries of
 // the other chunks wait in w.chunks until e has been written.
 func (w *Writer) copyChunks(tr *tar.Reader, tw *tar.Writer, e *entry) error {
-	w.chunks, w.chunkCount = w.chunks[:0], 0
 	if e.size == 0 {
 		e.digest = digest.Canonical.FromBytes(nil).String()
 		return nil

@@ -95,6 +95,7 @@ func equivalenceCases(t testing.TB) map[string][]byte {
 			reg("many-chunks", pattern(7*chunkForTests+123, 3)),
 			reg("empty-between", nil),
 			reg("two-chunks", pattern(2*chunkForTests, 4)),
+			member{h: tar.Header{Typeflag: tar.TypeDir, Name: "after-chunks/", Mode: 0o755}},
 		),
 		"metadata": mkTar(t,
 			member{h: tar.Header{Typeflag: tar.TypeReg, Name: "x", Mode: 0o4755, Uid: 1000, Gid: 1000, Uname: "user", Gname: "group", ModTime: dated,
