@@ -18,7 +18,7 @@ func FuzzEstargzEquivalence(f *testing.F) {
 	f.Add(equivalenceCases(f)["metadata"], true, uint16(1), int8(0))
 	f.Fuzz(func(t *testing.T, data []byte, raw bool, chunk uint16, level int8) {
 		chunkSize := 256 + int(chunk)%4096 // at most some 20 chunks per file: members are slow to set up
-		lvl := int(uint8(level))%11 - 1 // -1 to 9
+		lvl := int(uint8(level))%11 - 1    // -1 to 9
 		tarball := data
 		if !raw {
 			tarball = fuzzTar(data)
