@@ -76,7 +76,9 @@ func runCompress(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return nil
 	}
+	restoreMemory := compress.LimitMemory(compress.MemoryFloor)
 	res, err := compress.WriteFile(out, fill, opts...)
+	restoreMemory()
 	if err != nil {
 		return err
 	}
