@@ -16,18 +16,29 @@ import (
 // whose table of contents is the library's own, the writer rules_img used
 // before this package.
 
-type referenceCompressor struct{ level int }
-
-func (c referenceCompressor) Writer(w io.Writer) (stargz.WriteFlushCloser, error) {
-	gz, err := gzip.NewWriterLevel(w, c.level)
-	if err != nil {
-		return nil, err
-	}
-	gz.ModTime = time.Unix(0, 0)
-	return gz, nil
+type referenceCompressor struct {
+	level int
+	gz    *gzip.Writer
 }
 
-func (c referenceCompressor) WriteTOCAndFooter(w io.Writer, off int64, toc *stargz.JTOC, diffHash hash.Hash) (digest.Digest, error) {
+// Writer resets one gzip writer per member (the library closes a member's
+// writer before it asks for the next): allocating one per member makes
+// layers of many files slow to write.
+func (c *referenceCompressor) Writer(w io.Writer) (stargz.WriteFlushCloser, error) {
+	if c.gz == nil {
+		gz, err := gzip.NewWriterLevel(w, c.level)
+		if err != nil {
+			return nil, err
+		}
+		c.gz = gz
+	} else {
+		c.gz.Reset(w)
+	}
+	c.gz.ModTime = time.Unix(0, 0)
+	return c.gz, nil
+}
+
+func (c *referenceCompressor) WriteTOCAndFooter(w io.Writer, off int64, toc *stargz.JTOC, diffHash hash.Hash) (digest.Digest, error) {
 	return stargz.NewGzipCompressorWithLevel(c.level).WriteTOCAndFooter(w, off, toc, diffHash)
 }
 
@@ -41,7 +52,7 @@ type reference struct {
 // referenceBlob writes tarball with the library.
 func referenceBlob(tarball []byte, level, chunkSize int) reference {
 	var out bytes.Buffer
-	sw := stargz.NewWriterWithCompressor(&out, referenceCompressor{level})
+	sw := stargz.NewWriterWithCompressor(&out, &referenceCompressor{level: level})
 	sw.ChunkSize = chunkSize
 	if err := sw.AppendTar(bytes.NewReader(tarball)); err != nil {
 		return reference{err: err}
