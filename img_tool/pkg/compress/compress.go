@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
@@ -99,7 +98,9 @@ func WithLevel(level int) Option {
 }
 
 // WithJobs sets how many goroutines compress in parallel. The default is 1.
-// The output bytes do not depend on it.
+// zstd at levels 1 and 2 always compresses at least two sections at once
+// and at most four (see zstdSectionWindow). The output bytes do not depend
+// on it.
 func WithJobs(n int) Option {
 	return func(o *options) error {
 		if n < 1 {
@@ -146,6 +147,13 @@ func NewWriter(dst io.Writer, opts ...Option) (*Writer, error) {
 			return nil, fmt.Errorf("estargz needs gzip, not %s: %w", o.format, ErrInvalidArgument)
 		}
 		return &Writer{impl: newEstargzWriter(dst, o)}, nil
+	}
+	if o.format == Zstd && zstdSections(o.level) {
+		z, err := newZstdWriter(dst, o)
+		if err != nil {
+			return nil, err
+		}
+		return &Writer{impl: z}, nil
 	}
 	p, err := newPipeline(dst, o)
 	if err != nil {
@@ -217,8 +225,9 @@ func (c *chunk) release() {
 	}
 }
 
-// pipeline runs the diff_id hash and the compressor on separate goroutines,
-// so that on two cores hashing, compressing and reading inputs overlap.
+// pipeline runs the diff_id hash and the compressor (gzip, zstd at levels 3
+// and 4, or none) on separate goroutines, so that on two cores hashing,
+// compressing and reading inputs overlap.
 type pipeline struct {
 	o       options
 	cur     *chunk
@@ -262,18 +271,7 @@ func newPipeline(dst io.Writer, o options) (*pipeline, error) {
 		}
 		p.comp = gz
 	case Zstd:
-		level := zstd.SpeedDefault
-		if o.level != -1 {
-			level = zstd.EncoderLevel(o.level)
-		}
-		// With more than one job the encoder is a two-stage pipeline: one
-		// goroutine finds the matches of a block while another entropy-codes
-		// and writes (and so hashes) the one before. Match finding is the
-		// longest stage and the rest of the layer writer fits beside it on
-		// a second core. The bytes are those of the synchronous encoder.
-		p.comp, err = zstd.NewWriter(p.out, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(o.jobs),
-			// The window of `zstd -3` (2 MiB) keeps memory small.
-			zstd.WithWindowSize(2<<20))
+		p.comp, err = newZstdWholeStream(p.out, o)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start %s compressor: %w", o.format, err)
