@@ -111,7 +111,7 @@ def _image_load_impl(ctx):
         DefaultInfo(executable = exe, runfiles = runfiles),
         deploy_environment(ctx),
         OutputGroupInfo(tarball = depset([_tarball(ctx, image_parts(ctx.attr.image), tags)])),
-        DeployInfo(command = "load", dispatch = op.dispatch, files = op.files, strategy = strategy),
+        DeployInfo(command = "load", dispatch = op.dispatch, files = op.files, plan = op.plan, strategy = strategy),
     ]
 
 image_load = rule(

@@ -1,8 +1,8 @@
 """multi_deploy: several pushes and loads in one `bazel run`."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
-load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
-load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_environment", "deploy_executable", "remote_cache_args")
+load("//img/private/common:build.bzl", "TOOLCHAINS", "img_full_tool")
+load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_environment", "deploy_executable", "deploy_settings", "plan_runfile_args", "remote_cache_args", "write_deploy_plan")
 load("//img/private/common:transitions.bzl", "reset_platform_transition")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 
@@ -34,22 +34,30 @@ def _multi_deploy_impl(ctx):
     load_strategy = ctx.attr.load_strategy
     if load_strategy == "auto":
         load_strategy = ctx.attr._load_strategy[BuildSettingInfo].value
-    dispatch = ctx.actions.declare_file(ctx.label.name + "_dispatch.json")
-    args = ctx.actions.args()
-    args.add("deploy-merge")
-    args.add("--push-strategy", push_strategy)
-    args.add("--load-strategy", load_strategy)
-    remote_cache_args(ctx, args)
-    args.add(dispatch)
-    args.add_all([op.dispatch for op in ops])
-    ctx.actions.run(
-        executable = img_tool(ctx),
-        arguments = [args],
-        inputs = [op.dispatch for op in ops],
-        outputs = [dispatch],
-        mnemonic = "DeployMerge",
-        progress_message = "Merging the deploy manifests of %{label}",
-    )
+    if push_strategy != "bes" and all([op.plan for op in ops]):
+        # Every operation is a plan: the merged plan is a file write, and the
+        # launcher resolves it from the runfiles.
+        strategies = {"push": push_strategy, "load": load_strategy}
+        planned = [op.plan | {"strategy": strategies[op.plan["command"]]} for op in ops]
+        dispatch = write_deploy_plan(ctx, planned, deploy_settings(ctx, push_strategy, load_strategy))
+    else:
+        dispatch = ctx.actions.declare_file(ctx.label.name + "_dispatch.json")
+        args = ctx.actions.args()
+        args.add("deploy-merge")
+        args.add("--push-strategy", push_strategy)
+        args.add("--load-strategy", load_strategy)
+        remote_cache_args(ctx, args)
+        plan_files = plan_runfile_args(args, ops)
+        args.add(dispatch)
+        args.add_all([op.dispatch for op in ops])
+        ctx.actions.run(
+            executable = img_full_tool(ctx),
+            arguments = [args],
+            inputs = [op.dispatch for op in ops] + plan_files,
+            outputs = [dispatch],
+            mnemonic = "DeployMerge",
+            progress_message = "Merging the deploy manifests of %{label}",
+        )
     exe, runfiles = deploy_executable(ctx, ops, dispatch)
     return [
         DefaultInfo(

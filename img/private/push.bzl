@@ -2,6 +2,7 @@
 
 load("//img/private/common:build.bzl", "TOOLCHAINS")
 load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_environment", "deploy_executable", "deploy_metadata")
+load("//img/private/common:names.bzl", "check_push_destination")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
 load("//img/private/common:transitions.bzl", "reset_platform_transition")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
@@ -37,6 +38,7 @@ def _image_push_impl(ctx):
     if strategy == "auto":
         strategy = settings.strategy
     tags = [ctx.attr.tag] if ctx.attr.tag else list(ctx.attr.tag_list)
+    check_push_destination(ctx.label, registry, ctx.attr.repository, tags)
     request = {"registry": registry, "repository": ctx.attr.repository, "tags": tags}
     configuration = deploy_configuration(ctx, ctx.label.name + "_push", request)
     op = deploy_metadata(
@@ -56,7 +58,7 @@ def _image_push_impl(ctx):
             runfiles = runfiles,
         ),
         deploy_environment(ctx),
-        DeployInfo(command = "push", dispatch = op.dispatch, files = op.files, strategy = strategy),
+        DeployInfo(command = "push", dispatch = op.dispatch, files = op.files, plan = op.plan, strategy = strategy),
     ]
 
 image_push = rule(

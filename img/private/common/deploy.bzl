@@ -2,7 +2,7 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("@platforms//host:constraints.bzl", "HOST_CONSTRAINTS")
-load("//img/private/common:build.bzl", "TOOLCHAIN", "TOOLCHAINS", "img_tool")
+load("//img/private/common:build.bzl", "TOOLCHAIN", "TOOLCHAINS", "img_full_tool")
 load("//img/private/common:templating.bzl", "expand_templates")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
@@ -77,6 +77,15 @@ REMOTE_CACHE_ATTRS = {
     "_credential_helper_remote_cache": attr.label(default = "//img/settings:credential_helper_remote_cache", providers = [BuildSettingInfo]),
 }
 
+_REMOTE_CACHE_SETTINGS = [
+    # (flag of deploy-metadata and deploy-merge, deploy manifest setting, attribute)
+    ("--remote-cache", "remote_cache", "_remote_cache"),
+    ("--remote-instance-name", "remote_instance_name", "_remote_instance_name"),
+    ("--credential-helper", "credential_helper", "_credential_helper"),
+    ("--credential-helper-oci-registry", "credential_helper_oci_registry", "_credential_helper_oci_registry"),
+    ("--credential-helper-remote-cache", "credential_helper_remote_cache", "_credential_helper_remote_cache"),
+]
+
 def remote_cache_args(ctx, args):
     """Adds the remote cache settings as --remote-cache etc. to args.
 
@@ -84,35 +93,154 @@ def remote_cache_args(ctx, args):
         ctx: rule context with REMOTE_CACHE_ATTRS.
         args: Args of a deploy-metadata or deploy-merge action.
     """
-    for flag, attr_value in [
-        ("--remote-cache", ctx.attr._remote_cache),
-        ("--remote-instance-name", ctx.attr._remote_instance_name),
-        ("--credential-helper", ctx.attr._credential_helper),
-        ("--credential-helper-oci-registry", ctx.attr._credential_helper_oci_registry),
-        ("--credential-helper-remote-cache", ctx.attr._credential_helper_remote_cache),
-    ]:
-        value = attr_value[BuildSettingInfo].value
+    for flag, _, name in _REMOTE_CACHE_SETTINGS:
+        value = getattr(ctx.attr, name)[BuildSettingInfo].value
         if value:
             args.add(flag, value)
 
-def _layer_origins(ctx, parts):
-    """Writes which target produced each layer blob, and where it is.
+def deploy_settings(ctx, push_strategy = None, load_strategy = None):
+    """The settings of a deploy plan: strategies and remote cache settings.
+
+    Args:
+        ctx: rule context with REMOTE_CACHE_ATTRS.
+        push_strategy: strategy of the pushes, or None.
+        load_strategy: strategy of the loads, or None.
+
+    Returns:
+        dict in the deploy manifest's "settings" format.
+    """
+    settings = {}
+    if push_strategy:
+        settings["push_strategy"] = push_strategy
+    if load_strategy:
+        settings["load_strategy"] = load_strategy
+    for _, key, name in _REMOTE_CACHE_SETTINGS:
+        value = getattr(ctx.attr, name)[BuildSettingInfo].value
+        if value:
+            settings[key] = value
+    return settings
+
+def write_deploy_plan(ctx, planned_operations, settings):
+    """Writes a deploy plan: a deploy manifest that the launcher resolves.
+
+    Args:
+        ctx: rule context.
+        planned_operations: list of planned operations (DeployInfo.plan).
+        settings: dict from deploy_settings.
+
+    Returns:
+        File, the plan, named like a deploy manifest.
+    """
+    out = ctx.actions.declare_file(ctx.label.name + "_dispatch.json")
+    ctx.actions.write(out, json.encode({"planned_operations": planned_operations, "settings": settings}))
+    return out
+
+def plan_runfile_args(args, ops):
+    """Adds --runfile I/PATH=FILE for the files that resolve planned ops.
+
+    Args:
+        args: Args of a deploy-merge action.
+        ops: the DeployInfo of the merged operations, in order.
+
+    Returns:
+        list of File: the files named, inputs of the action.
+    """
+    inputs = []
+    for i, op in enumerate(ops):
+        if not op.plan:
+            continue
+        for rel, f in op.files.items():
+            if rel in ("root.json", "configuration.json") or rel.endswith("/manifest.json"):
+                args.add("--runfile", "{}/{}={}".format(i, rel, f.path))
+                inputs.append(f)
+    return inputs
+
+def _layer_origins(parts):
+    """Which target produced each layer blob, and where it is.
 
     Lazy pushes name the target of a blob that the remote cache lacks, and
     read the blob from the output tree when it is there.
     """
-    origins = []
-    for m in parts.manifests:
-        origins.append([
+    return [
+        [
             {"target": target_label(layer.blob.owner), "path": layer.blob.path} if layer.blob else {}
             for layer in m.layers
-        ])
-    out = ctx.actions.declare_file(ctx.label.name + "_layer_origins.json")
-    ctx.actions.write(out, json.encode(origins))
-    return out
+        ]
+        for m in parts.manifests
+    ]
+
+def _planned_operation(ctx, command, image, parts, strategy):
+    """The operation as a deploy plan entry (see deploy.PlannedOperation)."""
+    op = {
+        "command": command,
+        "target": target_label(ctx.label),
+        "root_kind": parts.kind,
+        "strategy": strategy,
+        "manifests": len(parts.manifests),
+        "layer_origins": _layer_origins(parts),
+    }
+    missing = [list(m.missing_blobs or []) for m in parts.manifests]
+    if [m for m in missing if m]:
+        op["missing_blobs"] = missing
+    if PullInfo in image:
+        pull = image[PullInfo]
+        op["original_registries"] = list(pull.registries)
+        op["original_repository"] = pull.repository
+        if pull.tag:
+            op["original_tag"] = pull.tag
+        op["original_digest"] = pull.digest
+    if PullOriginsInfo in image:
+        # An index over different pulled bases: each manifest's own.
+        op["manifest_origins"] = [
+            {"registries": list(origin.registries), "repository": origin.repository} if origin else None
+            for origin in image[PullOriginsInfo].manifests
+        ]
+    return op
+
+def _resolved_deploy_manifest(ctx, command, parts, configuration, plan, out):
+    """Declares the action that writes a resolved deploy manifest (bes)."""
+    args = ctx.actions.args()
+    args.add("deploy-metadata")
+    args.add("--command", command)
+    args.add("--target", plan["target"])
+    args.add("--root-path", parts.root)
+    args.add("--root-kind", parts.kind)
+    args.add("--configuration-file", configuration)
+    args.add("--strategy", plan["strategy"])
+    remote_cache_args(ctx, args)
+    origins = ctx.actions.declare_file(ctx.label.name + "_layer_origins.json")
+    ctx.actions.write(origins, json.encode(plan["layer_origins"]))
+    args.add("--layer-origins-file", origins)
+    inputs = [parts.root, configuration, origins]
+    for i, m in enumerate(parts.manifests):
+        args.add("--manifest-path", "{}={}".format(i, m.manifest.path))
+        if m.missing_blobs:
+            args.add("--missing-blobs-for-manifest", "{}={}".format(i, ",".join(m.missing_blobs)))
+        inputs.append(m.manifest)
+    args.add_all(plan.get("original_registries", []), before_each = "--original-registry")
+    for flag, key in [("--original-repository", "original_repository"), ("--original-tag", "original_tag"), ("--original-digest", "original_digest")]:
+        if plan.get(key):
+            args.add(flag, plan[key])
+    for i, origin in enumerate(plan.get("manifest_origins", [])):
+        if origin:
+            args.add("--original-for-manifest", "{}={}@{}".format(i, origin["repository"], ",".join(origin["registries"])))
+    args.add(out)
+    ctx.actions.run(
+        executable = img_full_tool(ctx),
+        arguments = [args],
+        inputs = inputs,
+        outputs = [out],
+        mnemonic = "DeployMetadata",
+        progress_message = "Writing the deploy manifest of %{label}",
+    )
 
 def deploy_metadata(ctx, *, command, image, configuration, strategy):
-    """Declares the deploy-metadata action and the operation's runfiles.
+    """The deploy manifest of one push or load, and its runfiles.
+
+    Every strategy but bes gets a deploy plan, written at analysis without
+    a process: the launcher resolves it from the runfiles when it starts.
+    A bes push gets the resolved deploy manifest from one action, because
+    the Build Event Service reads it without runfiles.
 
     Args:
         ctx: rule context with the img toolchain.
@@ -123,56 +251,28 @@ def deploy_metadata(ctx, *, command, image, configuration, strategy):
             into the runfiles (the others read them from the remote cache).
 
     Returns:
-        DeployInfo fields as a struct(dispatch, files).
+        DeployInfo fields as a struct(dispatch, files, plan).
     """
     parts = image_parts(image)
-    out = ctx.actions.declare_file(ctx.label.name + "_dispatch.json")
-    args = ctx.actions.args()
-    args.add("deploy-metadata")
-    args.add("--command", command)
-    args.add("--target", target_label(ctx.label))
-    args.add("--root-path", parts.root)
-    args.add("--root-kind", parts.kind)
-    args.add("--configuration-file", configuration)
-    args.add("--strategy", strategy)
-    remote_cache_args(ctx, args)
-    origins = _layer_origins(ctx, parts)
-    args.add("--layer-origins-file", origins)
-    inputs = [parts.root, configuration, origins]
-    files = {"root.json": parts.root}
+    files = {"root.json": parts.root, "configuration.json": configuration}
     for i, m in enumerate(parts.manifests):
-        args.add("--manifest-path", "{}={}".format(i, m.manifest.path))
-        if m.missing_blobs:
-            args.add("--missing-blobs-for-manifest", "{}={}".format(i, ",".join(m.missing_blobs)))
-        inputs.append(m.manifest)
         files["manifests/{}/manifest.json".format(i)] = m.manifest
         files["manifests/{}/config.json".format(i)] = m.config
         if strategy == "eager":
             for j, layer in enumerate(m.layers):
                 if layer.blob:
                     files["manifests/{}/layer/{}".format(i, j)] = layer.blob
-    if PullInfo in image:
-        pull = image[PullInfo]
-        args.add_all(pull.registries, before_each = "--original-registry")
-        args.add("--original-repository", pull.repository)
-        if pull.tag:
-            args.add("--original-tag", pull.tag)
-        args.add("--original-digest", pull.digest)
-    if PullOriginsInfo in image:
-        # An index over different pulled bases: each manifest's own.
-        for i, origin in enumerate(image[PullOriginsInfo].manifests):
-            if origin:
-                args.add("--original-for-manifest", "{}={}@{}".format(i, origin.repository, ",".join(origin.registries)))
-    args.add(out)
-    ctx.actions.run(
-        executable = img_tool(ctx),
-        arguments = [args],
-        inputs = inputs,
-        outputs = [out],
-        mnemonic = "DeployMetadata",
-        progress_message = "Writing the deploy manifest of %{label}",
+    plan = _planned_operation(ctx, command, image, parts, strategy)
+    if strategy == "bes":
+        out = ctx.actions.declare_file(ctx.label.name + "_dispatch.json")
+        _resolved_deploy_manifest(ctx, command, parts, configuration, plan, out)
+        return struct(dispatch = out, files = files, plan = None)
+    settings = deploy_settings(
+        ctx,
+        push_strategy = strategy if command == "push" else None,
+        load_strategy = strategy if command == "load" else None,
     )
-    return struct(dispatch = out, files = files)
+    return struct(dispatch = write_deploy_plan(ctx, [plan], settings), files = files, plan = plan)
 
 def deploy_executable(ctx, ops, dispatch):
     """The launcher and runfiles of a deploy target.

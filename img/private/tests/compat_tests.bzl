@@ -27,10 +27,11 @@ def _deploy_config_impl(ctx):
     asserts.true(env, config != None, "no configuration file written")
     if config != None:
         asserts.equals(env, json.decode(ctx.attr.want_json), config, "deploy configuration")
-    metadata = _actions(env, "DeployMetadata")
-    asserts.equals(env, 1, len(metadata))
-    for a in metadata:
-        asserts.equals(env, ctx.attr.want_target, _argv_value(a.argv, "--target"))
+    asserts.equals(env, [], _actions(env, "DeployMetadata"), "a deploy plan needs no action")
+    plan = _configuration(env, "_dispatch.json")
+    asserts.true(env, plan != None, "no deploy plan written")
+    if plan != None:
+        asserts.equals(env, ctx.attr.want_target, plan["planned_operations"][0]["target"])
     return analysistest.end(env)
 
 _DEPLOY_CONFIG_ATTRS = {
@@ -134,12 +135,17 @@ os_cpu_test = analysistest.make(
 
 def _two_bases_push_impl(ctx):
     env = analysistest.begin(ctx)
-    actions = _actions(env, "DeployMetadata")
-    asserts.equals(env, 1, len(actions))
-    for a in actions:
-        got = [a.argv[i + 1] for i, v in enumerate(a.argv) if v == "--original-for-manifest"]
+    plan = _configuration(env, "_dispatch.json")
+    asserts.true(env, plan != None, "no deploy plan written")
+    if plan != None:
+        op = plan["planned_operations"][0]
+        got = [
+            "{}={}@{}".format(i, o["repository"], ",".join(o["registries"]))
+            for i, o in enumerate(op.get("manifest_origins", []))
+            if o
+        ]
         asserts.equals(env, ctx.attr.want, got, "per-manifest base origins")
-        asserts.equals(env, "library/base", _argv_value(a.argv, "--original-repository"), "the index's own origin is the first manifest's")
+        asserts.equals(env, "library/base", op.get("original_repository"), "the index's own origin is the first manifest's")
     return analysistest.end(env)
 
 two_bases_push_test = analysistest.make(_two_bases_push_impl, attrs = {"want": attr.string_list()})

@@ -12,16 +12,32 @@ def _push_impl(ctx):
     asserts.equals(env, "push", info.command)
     asserts.equals(env, ctx.attr.strategy, info.strategy)
     actions = [a for a in analysistest.target_actions(env) if a.mnemonic == "DeployMetadata"]
-    asserts.equals(env, 1, len(actions))
+    plans = [
+        json.decode(a.content)
+        for a in analysistest.target_actions(env)
+        if a.mnemonic == "FileWrite" and a.outputs.to_list()[0].basename.endswith("_dispatch.json")
+    ]
+    if ctx.attr.strategy == "bes":
+        # The Build Event Service reads a resolved deploy manifest.
+        asserts.equals(env, 1, len(actions))
+        asserts.equals(env, [], plans)
+        asserts.equals(env, None, info.plan)
+    else:
+        asserts.equals(env, [], actions, "a deploy plan needs no action")
+        asserts.equals(env, 1, len(plans))
+        for plan in plans:
+            asserts.equals(env, [info.plan], plan["planned_operations"])
+            asserts.equals(env, ctx.attr.strategy, plan["settings"]["push_strategy"])
+            asserts.equals(env, ["push", ctx.attr.strategy, 1], [info.plan["command"], info.plan["strategy"], info.plan["manifests"]])
+            if ctx.attr.remote_cache:
+                asserts.equals(env, ctx.attr.remote_cache, plan["settings"].get("remote_cache"), "remote cache setting")
     for a in actions:
         inputs = [f.short_path for f in a.inputs.to_list()]
         for layer in image.layers:
             asserts.false(env, layer.blob.short_path in inputs, "DeployMetadata reads a layer blob")
-        if ctx.attr.remote_cache:
-            asserts.true(env, "--remote-cache=" + ctx.attr.remote_cache in " ".join(a.argv).replace("--remote-cache ", "--remote-cache="), "remote cache setting not passed: {}".format(a.argv))
     runfiles = target[DefaultInfo].default_runfiles
     paths = sorted([s.path for s in runfiles.root_symlinks.to_list()])
-    want = ["0/manifests/0/config.json", "0/manifests/0/layer/0", "0/manifests/0/layer/1", "0/manifests/0/manifest.json", "0/root.json", "dispatch.json"]
+    want = ["0/configuration.json", "0/manifests/0/config.json", "0/manifests/0/layer/0", "0/manifests/0/layer/1", "0/manifests/0/manifest.json", "0/root.json", "dispatch.json"]
     if ctx.attr.strategy != "eager":
         # Lazy strategies leave the layers in the remote cache.
         want = [p for p in want if "/layer/" not in p]

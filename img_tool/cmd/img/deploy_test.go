@@ -1,3 +1,5 @@
+//go:build !img_build_actions
+
 package main
 
 import (
@@ -221,6 +223,11 @@ func TestDeployMergeCommand(t *testing.T) {
 	loadPath := filepath.Join(dir, "load.json")
 	mustRun(t, "deploy-metadata", "--command", "load", "--root-path", loadIn.root, "--root-kind", "manifest", "--configuration-file", loadIn.conf, loadPath)
 	bad := writeFile(t, filepath.Join(dir, "bad.json"), []byte(`{"operations":[],"settings":{},"x":1}`))
+	// A deploy plan (what the build writes for non-bes strategies) as input 1:
+	// its files come from --runfile 1/....
+	planIn := newDeployInputs(t, `{"registry":"ghcr.io","repository":"org/c","tags":["v1"]}`, img)
+	plan := writeFile(t, filepath.Join(dir, "plan.json"), []byte(`{"planned_operations":[{"command":"push","target":"//app:push_c","root_kind":"manifest","strategy":"eager","manifests":1}],"settings":{"push_strategy":"eager"}}`))
+	planFiles := []string{"--runfile", "1/root.json=" + planIn.root, "--runfile", "1/manifests/0/manifest.json=" + planIn.root, "--runfile", "1/configuration.json=" + planIn.conf}
 
 	for _, tc := range []struct {
 		name     string
@@ -235,6 +242,8 @@ func TestDeployMergeCommand(t *testing.T) {
 		{"bad strategy", []string{"--load-strategy", "bes"}, []string{inputs[0]}, nil, deploy.Settings{}, `load_strategy "bes"`},
 		{"strict input", nil, []string{inputs[0], bad}, nil, deploy.Settings{}, `bad.json: invalid: json: unknown field "x"`},
 		{"no inputs", nil, nil, nil, deploy.Settings{}, "want OUTPUT and at least one INPUT"},
+		{"plan input", planFiles, []string{inputs[0], plan}, []string{"push org/a", "push org/c"}, deploy.Settings{PushStrategy: "eager", LoadStrategy: "eager"}, ""},
+		{"plan input without its files", planFiles[:2], []string{inputs[0], plan}, nil, deploy.Settings{}, "//app:push_c: runfile 1/configuration.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "merged.json")

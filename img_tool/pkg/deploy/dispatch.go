@@ -107,8 +107,8 @@ type ManifestInfo struct {
 // BaseOrigin is where the missing blobs of a manifest are fetched or
 // mounted from: registries in the order to try, and a repository.
 type BaseOrigin struct {
-	Registries []string
-	Repository string
+	Registries []string `json:"registries"`
+	Repository string   `json:"repository"`
 }
 
 // BaseOrigin returns where the missing blobs of manifest m come from: the

@@ -190,12 +190,3 @@ func readRunfile(rf Runfiles, name string) ([]byte, error) {
 	}
 	return data, nil
 }
-
-// ReadDispatch reads and decodes the runfiles' dispatch.json.
-func ReadDispatch(rf Runfiles) (*Dispatch, error) {
-	p, err := rf.Path(DispatchName)
-	if err != nil {
-		return nil, err
-	}
-	return Read(p)
-}

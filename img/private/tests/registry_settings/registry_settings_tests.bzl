@@ -35,17 +35,21 @@ def _deploy_impl(ctx):
     asserts.equals(env, ctx.attr.want_env, run_env.environment, "run environment")
     for name in ["IMG_DOCKER_CONFIG", "IMG_INSECURE", "DOCKER_CONFIG"]:
         asserts.true(env, name in run_env.inherited_environment, name + " is not inherited")
-    actions = [a for a in analysistest.target_actions(env) if a.mnemonic == "DeployMetadata"]
-    asserts.equals(env, 1, len(actions))
-    for a in actions:
+    plans = [
+        json.decode(a.content)
+        for a in analysistest.target_actions(env)
+        if a.mnemonic == "FileWrite" and a.outputs.to_list()[0].basename.endswith("_dispatch.json")
+    ]
+    asserts.equals(env, 1, len(plans), "one deploy plan")
+    for plan in plans:
         for flag, want in ctx.attr.want_flags.items():
-            got = _flag_values(a.argv, flag)
-            asserts.equals(env, [want] if want else [], got, flag)
+            got = plan["settings"].get(flag.removeprefix("--").replace("-", "_"))
+            asserts.equals(env, want if want else None, got, flag)
     return analysistest.end(env)
 
 _DEPLOY_ATTRS = {
     "want_env": attr.string_dict(doc = "RunEnvironmentInfo.environment."),
-    "want_flags": attr.string_dict(doc = "DeployMetadata flag -> value; empty: absent."),
+    "want_flags": attr.string_dict(doc = "deploy-metadata flag -> value of the same setting in the deploy plan; empty: absent."),
 }
 
 deploy_settings_test = analysistest.make(
