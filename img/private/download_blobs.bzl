@@ -2,7 +2,7 @@
 
 load("@bazel_skylib//lib:paths.bzl", "paths")
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
-load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
+load("//img/private/common:build.bzl", "TOOLCHAINS", "img_full_tool")
 
 _ATTRS = {
     "digests": attr.string_list(mandatory = True, doc = "Blob digests (`sha256:<hex>`) to download."),
@@ -52,7 +52,7 @@ def _download_blobs_impl(ctx):
         args.add("--output", out)
         args.add_all(registry_args)
         ctx.actions.run(
-            executable = img_tool(ctx),
+            executable = img_full_tool(ctx),
             arguments = [args],
             outputs = [out],
             mnemonic = "DownloadBlob",

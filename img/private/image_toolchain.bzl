@@ -14,11 +14,23 @@ _ATTRS = {
         cfg = "exec",
         doc = "The `img` executable. It runs on the execution platform and writes images for any target platform.",
     ),
+    "build_tool_exe": attr.label(
+        allow_single_file = True,
+        executable = True,
+        cfg = "exec",
+        doc = """The `img` executable of build actions: the same tool built with the Go tag
+`img_build_actions`, without the registry, remote cache and daemon clients, so
+that it starts faster. Actions that reach a registry, deploy launchers and
+test executables use `tool_exe`. Empty: `tool_exe` for everything.""",
+    ),
 }
 
 def _image_toolchain_impl(ctx):
     return [platform_common.ToolchainInfo(
-        imgtoolchaininfo = ImageToolchainInfo(tool_exe = ctx.executable.tool_exe),
+        imgtoolchaininfo = ImageToolchainInfo(
+            tool_exe = ctx.executable.tool_exe,
+            build_tool_exe = ctx.executable.build_tool_exe or ctx.executable.tool_exe,
+        ),
     )]
 
 image_toolchain = rule(

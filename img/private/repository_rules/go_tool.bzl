@@ -119,7 +119,13 @@ def _find_go(rctx):
         return rctx.path(goroot + "/bin/go")
     return None
 
-def _go_build(rctx, binary, goos, goarch, why):
+# Tools that also come as a build-action variant, `<binary>_build.exe`: the
+# same command built with these Go build tags, without the clients that only
+# deploy targets and servers use, so that short build actions start fast.
+# A downloaded or local binary serves as both.
+BUILD_VARIANT_TAGS = {"img": "img_build_actions"}
+
+def _go_build(rctx, binary, goos, goarch, why, tags = "", out = None):
     """Builds a tool from rules_img's sources with the host's `go` for goos/goarch.
 
     Args:
@@ -129,6 +135,8 @@ def _go_build(rctx, binary, goos, goarch, why):
         goarch: GOARCH to build for.
         why: what the source build stands in for (a lockfile without this
             platform), or "" when it is the configured way.
+        tags: Go build tags, comma-separated.
+        out: file to write; default `<binary>.exe`.
 
     Returns:
         The path written, relative to the repository root.
@@ -157,9 +165,9 @@ pull_tool_register_prebuilt_repositories) at a lockfile that lists {}/{}.""".for
     rctx.watch_tree(module_dir)
     for other in rctx.attr.watch:
         rctx.watch_tree(rctx.path(other).dirname)
-    out = "{}.exe".format(binary)
+    out = out or "{}.exe".format(binary)
     res = rctx.execute(
-        [go, "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-o", str(rctx.path(out)), rctx.attr.package],
+        [go, "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-tags=" + tags, "-o", str(rctx.path(out)), rctx.attr.package],
         working_directory = str(module_dir),
         environment = {
             "CGO_ENABLED": "0",
@@ -173,7 +181,8 @@ pull_tool_register_prebuilt_repositories) at a lockfile that lists {}/{}.""".for
         quiet = True,
     )
     if res.return_code != 0:
-        fail("rules_img: `go build {}` for {}/{} in {} failed (exit {}):\n{}{}".format(
+        fail("rules_img: `go build {}{}` for {}/{} in {} failed (exit {}):\n{}{}".format(
+            " -tags=" + tags if tags else "",
             rctx.attr.package,
             goos,
             goarch,
@@ -211,7 +220,13 @@ def _tool_repo_impl(rctx):
                 why = "{} has no {} binary for {} (it lists {})".format(where, binary, key, ", ".join(listed))
             _go_build(rctx, binary, goos, goarch, why)
             how = "built from source with the host's go" + (" (" + why + ")" if why else "")
+            if binary in BUILD_VARIANT_TAGS:
+                _go_build(rctx, binary, goos, goarch, why, tags = BUILD_VARIANT_TAGS[binary], out = binary + "_build.exe")
     files = [exe]
+    if binary in BUILD_VARIANT_TAGS:
+        if not rctx.path(binary + "_build.exe").exists:
+            rctx.symlink(exe, binary + "_build.exe")
+        files.append(binary + "_build.exe")
     if goos != "windows":
         rctx.symlink(exe, binary)  # the plain name, for scripts and repository rules
         files.append(binary)

@@ -33,6 +33,7 @@ def _toolchain_hub_repo_impl(rctx):
         out.append("""image_toolchain(
     name = "img_{key}",
     tool_exe = "{label}",
+    build_tool_exe = "{build_label}",
     visibility = ["//visibility:public"],
 )
 
@@ -42,7 +43,7 @@ toolchain(
     toolchain = ":img_{key}",
     toolchain_type = "@rules_img//img:toolchain_type",
 )
-""".format(key = key, label = label, os_c = OS_CONSTRAINTS[goos], cpu_c = CPU_CONSTRAINTS[goarch]))
+""".format(key = key, label = label, build_label = label.removesuffix(".exe") + "_build.exe", os_c = OS_CONSTRAINTS[goos], cpu_c = CPU_CONSTRAINTS[goarch]))
     rctx.file("BUILD.bazel", "\n".join(out))
     _defs_bzl(rctx, "img tool")
 

@@ -44,6 +44,10 @@ func runBase(ctx context.Context, args []string, stdout io.Writer) error {
 	if args[0] == "merge" {
 		return runBaseMerge(args[1:])
 	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		fmt.Fprintf(stdout, "Usage: img base VERB [flags]\n\nVERB: merge or one of %s; `img base VERB --help` lists its flags.\n", strings.Join(sortedKeys(baseVerbs), ", "))
+		return nil
+	}
 	verb, ok := baseVerbs[args[0]]
 	if !ok {
 		return fmt.Errorf("unknown verb %q: want merge or one of %s", args[0], strings.Join(sortedKeys(baseVerbs), ", "))

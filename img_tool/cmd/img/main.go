@@ -3,6 +3,12 @@
 // servers `img registry` and `img bes` back the cas_registry and bes push
 // strategies. Run under the name registry or bes (e.g. through a symlink),
 // it is that server, with its flags as arguments.
+//
+// Built with the tag img_build_actions it is the build-action tool: the
+// same subcommands that write layers, manifests, indexes and layouts, but
+// none of the registry, remote cache, containerd or Build Event Service
+// clients (commands_full.go), so that each of the many short build actions
+// starts like a small program.
 package main
 
 import (
@@ -31,33 +37,24 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"base":              {run: runBase, help: "describes base image content (skeleton, /etc files, users, CA certificates, libraries) and merges it into a tar"},
-	"layer":             {run: runLayer, help: "writes a layer blob and its metadata from files, trees, symlinks and tars"},
-	"layer-metadata":    {run: runLayerMetadata, help: "writes the metadata of an existing layer blob"},
-	"artifact-metadata": {run: runArtifactMetadata, help: "writes the metadata of a file used as it is as an artifact blob (ORAS)"},
-	"compress":          {run: runCompress, help: "(re-)compresses a layer blob and writes its metadata"},
-	"expand-template":   {run: runExpandTemplate, help: "expands templates in env, labels and annotations"},
-	"manifest":          {run: runManifest, help: "writes an image config and manifest from layer metadata and a base image"},
-	"index":             {run: runIndex, help: "writes an image index from manifest descriptors"},
-	"oci-layout":        {run: runOCILayout, help: "writes an OCI image layout (directory or tar) of an image or index"},
-	"from-oci-layout":   {run: runFromOCILayout, help: "imports an image or index from an OCI image layout directory, every blob verified"},
-	"docker-save":       {run: runDockerSave, help: "writes a `docker load` archive (tar or directory) of an image or index, also an OCI layout"},
-	"download-blob":     {run: runDownloadBlob, help: "downloads one blob by digest from a registry, verified, with mirror fallback"},
-	"deploy-metadata":   {run: runDeployMetadata, help: "writes the deploy manifest (dispatch.json) of one push or load"},
-	"deploy-merge":      {run: runDeployMerge, help: "merges deploy manifests into one, in order"},
-	"registry":          {serve: runRegistry, help: "serves an OCI registry from the CAS of a remote cache, and the blob cache of cas_registry pushes"},
-	"bes":               {serve: runBesEnv, help: "serves a Build Event Service backend that pushes the images of a build (bes push strategy)"},
-
-	// A server command, so that it also runs under its own name: the
-	// executable of an image_structure_test target is a link named so.
-	"oci-layout-metadata":  {run: runOCILayoutMetadata, help: "writes the image configs, layer metadata and layer listings of an OCI layout directory, for image_structure_test"},
-	"image-structure-test": {serve: runImageStructureTestEnv, help: "checks an image's config and file listings against container-structure-test configs (the image_structure_test executable)"},
+	"base":                {run: runBase, help: "describes base image content (skeleton, /etc files, users, CA certificates, libraries) and merges it into a tar"},
+	"layer":               {run: runLayer, help: "writes a layer blob and its metadata from files, trees, symlinks and tars"},
+	"layer-metadata":      {run: runLayerMetadata, help: "writes the metadata of an existing layer blob"},
+	"artifact-metadata":   {run: runArtifactMetadata, help: "writes the metadata of a file used as it is as an artifact blob (ORAS)"},
+	"compress":            {run: runCompress, help: "(re-)compresses a layer blob and writes its metadata"},
+	"expand-template":     {run: runExpandTemplate, help: "expands templates in env, labels and annotations"},
+	"manifest":            {run: runManifest, help: "writes an image config and manifest from layer metadata and a base image"},
+	"index":               {run: runIndex, help: "writes an image index from manifest descriptors"},
+	"oci-layout":          {run: runOCILayout, help: "writes an OCI image layout (directory or tar) of an image or index"},
+	"from-oci-layout":     {run: runFromOCILayout, help: "imports an image or index from an OCI image layout directory, every blob verified"},
+	"docker-save":         {run: runDockerSave, help: "writes a `docker load` archive (tar or directory) of an image or index, also an OCI layout"},
+	"oci-layout-metadata": {run: runOCILayoutMetadata, help: "writes the image configs, layer metadata and layer listings of an OCI layout directory, for image_structure_test"},
 }
 
-// runBesEnv is runBes with the environment of the process.
-func runBesEnv(ctx context.Context, args []string, stderr io.Writer) error {
-	return runBes(ctx, args, os.Getenv, stderr)
-}
+// deployLauncher, when set (by the full tool, see commands_full.go), runs
+// img as the launcher of a `bazel run` deploy target; ok is false when argv
+// finds no deploy manifest in its runfiles.
+var deployLauncher func(ctx context.Context, argv []string, getenv func(string) string, stdout, stderr io.Writer) (code int, ok bool)
 
 // errUsage is returned, or wrapped, by servers for bad arguments, after
 // printing their message and the usage.
@@ -142,8 +139,10 @@ func main() {
 	ctx := context.Background()
 	// As the launcher of a `bazel run` deploy target, img finds the deploy
 	// manifest in its runfiles and deploys instead of running a subcommand.
-	if rf := deployRunfiles(os.Args, os.Getenv); rf != nil {
-		os.Exit(runDeploy(ctx, rf, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	if deployLauncher != nil {
+		if code, ok := deployLauncher(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); ok {
+			os.Exit(code)
+		}
 	}
 	// Under the name of a server, img is that server.
 	if name, ok := serverForExecutable(os.Args[0]); ok {

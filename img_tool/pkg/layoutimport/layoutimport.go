@@ -26,8 +26,7 @@ import (
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/layoutimport/layoutdir"
-	"github.com/rules-img/rules_img/img_tool/pkg/pull"
-	"github.com/rules-img/rules_img/img_tool/pkg/registry"
+	"github.com/rules-img/rules_img/img_tool/pkg/limits"
 )
 
 // Errors that callers may test with errors.Is. Those of reading the
@@ -145,7 +144,7 @@ func WithName(name string) Option {
 
 // WithMaxJSONSize bounds every JSON document read (index.json, indexes,
 // manifests, configs). The defaults are those of a registry pull:
-// registry.MaxManifestSize for indexes and manifests, pull.MaxConfigSize
+// limits.MaxManifestSize for indexes and manifests, limits.MaxConfigSize
 // for configs.
 func WithMaxJSONSize(n int64) Option {
 	return func(o *options) error {
@@ -158,5 +157,5 @@ func WithMaxJSONSize(n int64) Option {
 }
 
 func defaultOptions() options {
-	return options{maxJSON: registry.MaxManifestSize, maxConfigLen: pull.MaxConfigSize}
+	return options{maxJSON: limits.MaxManifestSize, maxConfigLen: limits.MaxConfigSize}
 }

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
+	"github.com/rules-img/rules_img/img_tool/pkg/limits"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
 )
@@ -42,7 +43,7 @@ const (
 )
 
 // MaxConfigSize bounds the image configs that a pull reads.
-const MaxConfigSize = 32 << 20
+const MaxConfigSize = limits.MaxConfigSize
 
 // layerJobs is the number of layers an eager pull downloads at once.
 const layerJobs = 4

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/limits"
 )
 
 // Timeouts bound the time that one fetch may take. A zero field takes the
@@ -39,7 +41,7 @@ var DefaultTimeouts = Timeouts{
 
 // MaxBlobSizeLimit is the largest blob size accepted at all: a descriptor
 // or flag that claims more is rejected as absurd.
-const MaxBlobSizeLimit = 1 << 40
+const MaxBlobSizeLimit = limits.MaxBlobSize
 
 // DefaultMaxBlobSize bounds a blob whose size is not known beforehand.
 const DefaultMaxBlobSize = 32 << 30
@@ -54,15 +56,7 @@ const maxSmallBody = MaxManifestSize + 1
 
 // CheckSize returns an error for a blob size that no registry may claim:
 // negative, or more than MaxBlobSizeLimit.
-func CheckSize(size int64) error {
-	switch {
-	case size < 0:
-		return fmt.Errorf("size %d is negative", size)
-	case size > MaxBlobSizeLimit:
-		return fmt.Errorf("size %d is more than the limit of %d bytes (1 TiB)", size, int64(MaxBlobSizeLimit))
-	}
-	return nil
-}
+func CheckSize(size int64) error { return limits.CheckSize(size) }
 
 // WithTimeouts sets the timeouts; zero fields keep the value set so far
 // (the default, or an earlier option's).

@@ -19,10 +19,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/limits"
 )
 
 // MaxManifestSize bounds the manifests that Manifest reads.
-const MaxManifestSize = 32 << 20
+const MaxManifestSize = limits.MaxManifestSize
 
 // ManifestMediaTypes are the manifest media types that Manifest asks for, in
 // order of preference.

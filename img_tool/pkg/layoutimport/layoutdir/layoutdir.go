@@ -58,7 +58,7 @@ type options struct {
 }
 
 // WithMaxJSONSize bounds index.json and the indexes read by ReadIndex. The
-// default is registry.MaxManifestSize, the bound of a registry pull.
+// default is limits.MaxManifestSize, the bound of a registry pull.
 func WithMaxJSONSize(n int64) Option {
 	return func(o *options) error {
 		if n <= 0 {

@@ -16,8 +16,8 @@ import (
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
+	"github.com/rules-img/rules_img/img_tool/pkg/limits"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
-	"github.com/rules-img/rules_img/img_tool/pkg/registry"
 )
 
 // maxSymlinks bounds the symlinks followed for one name, as the kernel's
@@ -43,7 +43,7 @@ type Layout struct {
 // Open checks that root is an OCI image layout: a directory with an
 // oci-layout file of version 1.x. index.json is read later, by RootIndex.
 func Open(root string, opts ...Option) (*Layout, error) {
-	o := options{maxJSON: registry.MaxManifestSize}
+	o := options{maxJSON: limits.MaxManifestSize}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("layout %s: %w", root, err)
@@ -178,7 +178,7 @@ func blobName(d ispec.Descriptor) string {
 }
 
 // CheckDescriptor rejects digests other than sha256 (which also keeps blob
-// names inside blobs/sha256/) and absurd sizes (registry.CheckSize), with
+// names inside blobs/sha256/) and absurd sizes (limits.CheckSize), with
 // an error that names the layout and what and wraps ErrInvalidArgument.
 // The blob methods check their descriptor so; it is for the descriptors of
 // blobs that are read later or never.
@@ -186,7 +186,7 @@ func (l *Layout) CheckDescriptor(what string, d ispec.Descriptor) error {
 	if !metadata.ValidDigest(string(d.Digest)) {
 		return fmt.Errorf("layout %s: %s: digest %q is not a sha256 digest: %w", l.root, what, d.Digest, ErrInvalidArgument)
 	}
-	if err := registry.CheckSize(d.Size); err != nil {
+	if err := limits.CheckSize(d.Size); err != nil {
 		return fmt.Errorf("layout %s: %s %s: %v: %w", l.root, what, d.Digest, err, ErrInvalidArgument)
 	}
 	return nil

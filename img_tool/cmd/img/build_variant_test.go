@@ -1,0 +1,85 @@
+//go:build !img_build_actions
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// clientPackages are packages that only the deploy launcher, the servers
+// and the registry-reaching actions need; the build-action tool must not
+// link them (their init and size are what it saves).
+var clientPackages = []string{
+	"google.golang.org/grpc",
+	"google.golang.org/protobuf/",
+	"github.com/containerd/containerd",
+	"github.com/google/go-containerregistry/pkg/v1/remote",
+	"github.com/docker/cli/",
+	"github.com/bazelbuild/remote-apis/",
+	"github.com/rules-img/rules_img/img_tool/pkg/registry",
+	"github.com/rules-img/rules_img/img_tool/pkg/deploy",
+	"github.com/rules-img/rules_img/img_tool/pkg/load",
+}
+
+func goTool(t *testing.T) string {
+	t.Helper()
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		if goBin, err = exec.LookPath("go"); err != nil {
+			t.Skip("no go command to list or build the build-action tool")
+		}
+	}
+	return goBin
+}
+
+func TestBuildActionToolLinksNoClients(t *testing.T) {
+	goBin := goTool(t)
+	out, err := exec.Command(goBin, "list", "-deps", "-tags", "img_build_actions", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	for _, d := range deps {
+		for _, bad := range clientPackages {
+			if d == strings.TrimSuffix(bad, "/") || strings.HasPrefix(d, bad) {
+				t.Errorf("the build-action tool links %s", d)
+			}
+		}
+	}
+	// The full tool does link them: the list above can fail.
+	full, err := exec.Command(goBin, "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, full)
+	}
+	if !strings.Contains(string(full), "\ngoogle.golang.org/grpc\n") {
+		t.Fatalf("the full tool does not link grpc; clientPackages is stale")
+	}
+}
+
+func TestBuildActionToolCommands(t *testing.T) {
+	goBin := goTool(t)
+	exe := filepath.Join(t.TempDir(), "img_build")
+	if out, err := exec.Command(goBin, "build", "-tags", "img_build_actions", "-o", exe, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags img_build_actions: %v\n%s", err, out)
+	}
+	// Every build-action command is there, and runs.
+	for name, c := range commands {
+		if c.serve != nil || strings.HasPrefix(name, "deploy-") || name == "download-blob" {
+			continue
+		}
+		out, err := exec.Command(exe, name, "--help").CombinedOutput()
+		if err != nil && !strings.Contains(string(out), "Usage") {
+			t.Errorf("img_build %s --help: %v\n%s", name, err, out)
+		}
+	}
+	// A full-only command names the full tool instead of "unknown command".
+	out, err := exec.Command(exe, "download-blob", "--digest", "sha256:00").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "full img tool") {
+		t.Fatalf("img_build download-blob: err %v, output %q; want a failure naming the full img tool", err, out)
+	}
+}

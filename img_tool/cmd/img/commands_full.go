@@ -1,0 +1,39 @@
+//go:build !img_build_actions
+
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+)
+
+// The commands that need the registry, remote cache, containerd or Build
+// Event Service clients: the deploy launcher, the servers, the test
+// executable and the build actions that reach a registry.
+func init() {
+	for name, c := range map[string]command{
+		"download-blob":   {run: runDownloadBlob, help: "downloads one blob by digest from a registry, verified, with mirror fallback"},
+		"deploy-metadata": {run: runDeployMetadata, help: "writes the resolved deploy manifest (dispatch.json) of one push or load (bes strategy)"},
+		"deploy-merge":    {run: runDeployMerge, help: "merges deploy manifests and plans into one resolved deploy manifest, in order"},
+		"registry":        {serve: runRegistry, help: "serves an OCI registry from the CAS of a remote cache, and the blob cache of cas_registry pushes"},
+		"bes":             {serve: runBesEnv, help: "serves a Build Event Service backend that pushes the images of a build (bes push strategy)"},
+		// A server command, so that it also runs under its own name: the
+		// executable of an image_structure_test target is a link named so.
+		"image-structure-test": {serve: runImageStructureTestEnv, help: "checks an image's config and file listings against container-structure-test configs (the image_structure_test executable)"},
+	} {
+		commands[name] = c
+	}
+	deployLauncher = func(ctx context.Context, argv []string, getenv func(string) string, stdout, stderr io.Writer) (int, bool) {
+		rf := deployRunfiles(argv, getenv)
+		if rf == nil {
+			return 0, false
+		}
+		return runDeploy(ctx, rf, argv[1:], getenv, stdout, stderr), true
+	}
+}
+
+// runBesEnv is runBes with the environment of the process.
+func runBesEnv(ctx context.Context, args []string, stderr io.Writer) error {
+	return runBes(ctx, args, os.Getenv, stderr)
+}
