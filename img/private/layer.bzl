@@ -78,7 +78,7 @@ def _emit_layer(ctx, fmt, dirs):
             args.add("--executable", "{}={}".format(path, exe.path))
             inputs.append(depset([exe] + ([repo_mapping] if repo_mapping else []), transitive = [runfiles_inputs(runfiles)]))
             continue
-        if not info.files.to_list():
+        if not info.files:  # a depset is true when non-empty; no flattening
             fail("{}: srcs[{}] = {} provides no files".format(ctx.label, repr(path), target.label))
         files.add_all(info.files, map_each = typed_source, format_each = path.replace("%", "%%") + "\0%s", expand_directories = False)
         inputs.append(info.files)

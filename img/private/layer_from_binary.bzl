@@ -97,6 +97,10 @@ def _layer_from_binary_impl(ctx):
     # Repositories whose runfiles get a layer of their own: with shared
     # runfiles, every repository but the main one, so that binaries using
     # the same repository at the same version share that layer's blob.
+    # Declaring one layer per repository needs the repository names at
+    # analysis: shared mode is the one place that walks the runfiles there
+    # (once per target); the default mode passes them to the action as a
+    # depset.
     split = []
     if runfiles and where.shared:
         repos = sorted({_repo_of(ws, f): True for f in runfiles.files.to_list()}.keys())

@@ -43,13 +43,6 @@ def _empty():
         BaseImageContentInfo(metadata = depset(), files = depset()),
     ]
 
-def _files(targets):
-    """The files of a label_list attribute, in attribute order."""
-    out = []
-    for t in targets:
-        out.extend(t[DefaultInfo].files.to_list())
-    return out
-
 def _check_mode(ctx, name, value):
     """Fails unless value is empty or an octal mode like "0644"."""
     if value == "":
@@ -114,7 +107,6 @@ def _run(ctx, verb, config, templated = {}, inputs = [], referenced = None):
 base_content = struct(
     in_scope = _in_scope,
     empty = _empty,
-    files = _files,
     check_mode = _check_mode,
     check_path = _check_path,
     run = _run,

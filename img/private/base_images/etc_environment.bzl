@@ -25,7 +25,7 @@ def _etc_environment_impl(ctx):
         return base_content.empty()
     base_content.check_mode(ctx, "mode", ctx.attr.mode)
     base_content.check_path(ctx, "path", ctx.attr.path)
-    srcs = base_content.files(ctx.attr.srcs)
+    srcs = ctx.files.srcs
     templated = {"env": [[k, v] for k, v in ctx.attr.env.items()]}
     config = templated | {
         "mode": ctx.attr.mode,

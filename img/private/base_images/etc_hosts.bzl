@@ -27,7 +27,7 @@ def _etc_hosts_impl(ctx):
         return base_content.empty()
     base_content.check_mode(ctx, "mode", ctx.attr.mode)
     base_content.check_path(ctx, "path", ctx.attr.path)
-    srcs = base_content.files(ctx.attr.srcs)
+    srcs = ctx.files.srcs
     templated = {"hosts": [[k, v] for k, v in ctx.attr.hosts.items()]}
     config = templated | {
         "include_defaults": ctx.attr.include_defaults,

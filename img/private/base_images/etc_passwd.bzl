@@ -54,9 +54,9 @@ def _etc_passwd_impl(ctx):
         base_content.check_mode(ctx, name, getattr(ctx.attr, name))
     for name in ["passwd_path", "group_path", "shadow_path"]:
         base_content.check_path(ctx, name, getattr(ctx.attr, name))
-    passwd_srcs = base_content.files(ctx.attr.passwd_srcs)
-    group_srcs = base_content.files(ctx.attr.group_srcs)
-    shadow_srcs = base_content.files(ctx.attr.shadow_srcs)
+    passwd_srcs = ctx.files.passwd_srcs
+    group_srcs = ctx.files.group_srcs
+    shadow_srcs = ctx.files.shadow_srcs
     templated = {"groups": ctx.attr.groups, "users": ctx.attr.users}
     config = templated | {
         "create_home_directories": ctx.attr.create_home_directories,

@@ -41,8 +41,8 @@ def _etc_release_impl(ctx):
     base_content.check_mode(ctx, "mode", ctx.attr.mode)
     for name in ["os_release_path", "usr_lib_path", "lsb_release_path"]:
         base_content.check_path(ctx, name, getattr(ctx.attr, name))
-    os_srcs = base_content.files(ctx.attr.os_release_srcs)
-    lsb_srcs = base_content.files(ctx.attr.lsb_release_srcs)
+    os_srcs = ctx.files.os_release_srcs
+    lsb_srcs = ctx.files.lsb_release_srcs
     templated = {
         "lsb_release": [[k, v] for k, v in ctx.attr.lsb_release.items()],
         "os_release": [[k, v] for k, v in ctx.attr.os_release.items()],

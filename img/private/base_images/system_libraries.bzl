@@ -73,7 +73,7 @@ def _system_libraries_impl(ctx):
         return base_content.empty()
     base_content.check_mode(ctx, "mode", ctx.attr.mode)
     by_name = {}
-    for lib in base_content.files(ctx.attr.libs):
+    for lib in ctx.files.libs:
         prev = by_name.get(lib.basename)
         if prev != None and prev.path != lib.path:
             fail("{}: {} and {} would both be {}/{}".format(ctx.label, prev.path, lib.path, _lib_dir(ctx), lib.basename))

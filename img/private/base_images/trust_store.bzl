@@ -66,9 +66,9 @@ certificates and the password.""",
 def _trust_store_impl(ctx):
     if not base_content.in_scope(ctx, SCOPE_ALL):
         return base_content.empty()
-    certs = base_content.files(ctx.attr.certs)
-    debs = base_content.files(ctx.attr.debs)
-    rpms = base_content.files(ctx.attr.rpms)
+    certs = ctx.files.certs
+    debs = ctx.files.debs
+    rpms = ctx.files.rpms
     if not certs and not debs and not rpms:
         fail("{}: trust_store needs certs, debs or rpms".format(ctx.label))
     if not (ctx.attr.bundle or ctx.attr.exploded or ctx.attr.java_keystore):

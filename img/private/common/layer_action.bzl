@@ -108,6 +108,12 @@ def runfiles_inputs(runfiles):
     Returns:
         A depset of Files.
     """
+    if not runfiles.symlinks and not runfiles.root_symlinks:
+        # The usual case: no symlinks, nothing to flatten.
+        return runfiles.files
+
+    # Symlinks are few (rules declare them one by one); only their targets
+    # are listed here, never the runfiles' files.
     targets = [s.target_file for s in runfiles.symlinks.to_list() + runfiles.root_symlinks.to_list()]
     return depset(targets, transitive = [runfiles.files])
 
