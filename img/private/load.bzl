@@ -1,7 +1,7 @@
 """image_load: `bazel run` loads an image into containerd, Docker or podman."""
 
 load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
-load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_environment", "deploy_executable", "deploy_metadata", "image_parts")
+load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_environment", "deploy_executable", "deploy_metadata", "image_parts")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
 load("//img/private/common:transitions.bzl", "reset_platform_transition")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
@@ -98,12 +98,11 @@ def _image_load_impl(ctx):
     if daemon == "auto":
         daemon = ctx.attr._load_settings[LoadSettingsInfo].daemon
     request = {"tags": tags, "daemon": daemon}
-    configuration = deploy_configuration(ctx, ctx.label.name + "_load", request)
     op = deploy_metadata(
         ctx,
         command = "load",
         image = ctx.attr.image,
-        configuration = configuration,
+        request = request,
         strategy = strategy,
     )
     exe, runfiles = deploy_executable(ctx, [op], op.dispatch)

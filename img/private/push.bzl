@@ -1,7 +1,7 @@
 """image_push: `bazel run` pushes an image or index to a registry."""
 
 load("//img/private/common:build.bzl", "TOOLCHAINS")
-load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_configuration", "deploy_environment", "deploy_executable", "deploy_metadata")
+load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_environment", "deploy_executable", "deploy_metadata")
 load("//img/private/common:names.bzl", "check_push_destination")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS")
 load("//img/private/common:transitions.bzl", "reset_platform_transition")
@@ -40,12 +40,11 @@ def _image_push_impl(ctx):
     tags = [ctx.attr.tag] if ctx.attr.tag else list(ctx.attr.tag_list)
     check_push_destination(ctx.label, registry, ctx.attr.repository, tags)
     request = {"registry": registry, "repository": ctx.attr.repository, "tags": tags}
-    configuration = deploy_configuration(ctx, ctx.label.name + "_push", request)
     op = deploy_metadata(
         ctx,
         command = "push",
         image = ctx.attr.image,
-        configuration = configuration,
+        request = request,
         strategy = strategy,
     )
     exe, runfiles = deploy_executable(ctx, [op], op.dispatch)

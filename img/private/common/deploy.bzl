@@ -23,24 +23,6 @@ def image_parts(target):
     info = target[ImageManifestInfo]
     return struct(root = info.manifest, kind = "manifest", manifests = [info])
 
-def deploy_configuration(ctx, name, request):
-    """The JSON configuration of a push or load, templates expanded.
-
-    Args:
-        ctx: rule context with TEMPLATING_ATTRS.
-        name: output file name prefix.
-        request: dict for the configuration (strings may be templates).
-
-    Returns:
-        File with the configuration JSON.
-    """
-    expanded = expand_templates(ctx, name, request, unstamped_missing = "keep")
-    if expanded:
-        return expanded
-    configuration = ctx.actions.declare_file(name + ".json")
-    ctx.actions.write(configuration, json.encode(request))
-    return configuration
-
 # The launcher of a deploy target runs where `bazel run` runs, not on an
 # execution platform: the "host" exec group resolves the img toolchain for
 # the host's constraints, also under remote execution or cross-compilation.
@@ -234,7 +216,7 @@ def _resolved_deploy_manifest(ctx, command, parts, configuration, plan, out):
         progress_message = "Writing the deploy manifest of %{label}",
     )
 
-def deploy_metadata(ctx, *, command, image, configuration, strategy):
+def deploy_metadata(ctx, *, command, image, request, strategy):
     """The deploy manifest of one push or load, and its runfiles.
 
     Every strategy but bes gets a deploy plan, written at analysis without
@@ -243,10 +225,10 @@ def deploy_metadata(ctx, *, command, image, configuration, strategy):
     the Build Event Service reads it without runfiles.
 
     Args:
-        ctx: rule context with the img toolchain.
+        ctx: rule context with the img toolchain and TEMPLATING_ATTRS.
         command: "push" or "load".
         image: the image target.
-        configuration: File with the operation's JSON configuration.
+        request: dict, the destination (strings may be templates).
         strategy: the resolved strategy; only eager puts the layer blobs
             into the runfiles (the others read them from the remote cache).
 
@@ -254,7 +236,13 @@ def deploy_metadata(ctx, *, command, image, configuration, strategy):
         DeployInfo fields as a struct(dispatch, files, plan).
     """
     parts = image_parts(image)
-    files = {"root.json": parts.root, "configuration.json": configuration}
+    files = {"root.json": parts.root}
+
+    # Templates are expanded by an action (into a runfile); a destination
+    # without them goes into the plan itself.
+    configuration = expand_templates(ctx, "{}_{}".format(ctx.label.name, command), request, unstamped_missing = "keep")
+    if configuration:
+        files["configuration.json"] = configuration
     for i, m in enumerate(parts.manifests):
         files["manifests/{}/manifest.json".format(i)] = m.manifest
         files["manifests/{}/config.json".format(i)] = m.config
@@ -263,7 +251,12 @@ def deploy_metadata(ctx, *, command, image, configuration, strategy):
                 if layer.blob:
                     files["manifests/{}/layer/{}".format(i, j)] = layer.blob
     plan = _planned_operation(ctx, command, image, parts, strategy)
+    if not configuration:
+        plan["configuration"] = request
     if strategy == "bes":
+        if not configuration:
+            configuration = ctx.actions.declare_file("{}_{}.json".format(ctx.label.name, command))
+            ctx.actions.write(configuration, json.encode(request))
         out = ctx.actions.declare_file(ctx.label.name + "_dispatch.json")
         _resolved_deploy_manifest(ctx, command, parts, configuration, plan, out)
         return struct(dispatch = out, files = files, plan = None)

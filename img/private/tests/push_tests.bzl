@@ -37,7 +37,7 @@ def _push_impl(ctx):
             asserts.false(env, layer.blob.short_path in inputs, "DeployMetadata reads a layer blob")
     runfiles = target[DefaultInfo].default_runfiles
     paths = sorted([s.path for s in runfiles.root_symlinks.to_list()])
-    want = ["0/configuration.json", "0/manifests/0/config.json", "0/manifests/0/layer/0", "0/manifests/0/layer/1", "0/manifests/0/manifest.json", "0/root.json", "dispatch.json"]
+    want = ["0/manifests/0/config.json", "0/manifests/0/layer/0", "0/manifests/0/layer/1", "0/manifests/0/manifest.json", "0/root.json", "dispatch.json"]
     if ctx.attr.strategy != "eager":
         # Lazy strategies leave the layers in the remote cache.
         want = [p for p in want if "/layer/" not in p]

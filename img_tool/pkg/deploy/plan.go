@@ -23,10 +23,13 @@ type Plan struct {
 
 // PlannedOperation is one operation of a Plan. Operation k reads, below
 // the runfiles directory "k/", root.json (the manifest or index),
-// manifests/I/manifest.json for I < Manifests, and configuration.json (the
-// destination, as Inputs.Configuration).
+// manifests/I/manifest.json for I < Manifests, and, unless Configuration
+// holds it, configuration.json (the destination, as Inputs.Configuration).
 type PlannedOperation struct {
-	Command  string `json:"command"`
+	// Configuration is the destination when the build knew it at analysis
+	// (no templates to expand): then there is no configuration.json.
+	Configuration json.RawMessage `json:"configuration,omitempty"`
+	Command       string          `json:"command"`
 	Target   string `json:"target,omitempty"`
 	RootKind string `json:"root_kind"`
 	Strategy string `json:"strategy"`
@@ -151,8 +154,10 @@ func (po *PlannedOperation) resolve(rf Runfiles, dir string, settings Settings) 
 	if in.Root, err = read("root.json"); err != nil {
 		return nil, err
 	}
-	if in.Configuration, err = read("configuration.json"); err != nil {
-		return nil, err
+	if in.Configuration = po.Configuration; len(in.Configuration) == 0 {
+		if in.Configuration, err = read("configuration.json"); err != nil {
+			return nil, err
+		}
 	}
 	in.Manifests = make([][]byte, po.Manifests)
 	for i := range in.Manifests {
