@@ -1,7 +1,7 @@
 """image_structure_test: container-structure-test configs checked on an image's metadata and file listings."""
 
 load("@platforms//host:constraints.bzl", "HOST_CONSTRAINTS")
-load("//img/private/common:build.bzl", "TOOLCHAIN", "TOOLCHAINS", "img_tool")
+load("//img/private/common:build.bzl", "TOOLCHAIN", "TOOLCHAINS", "img_full_tool", "img_tool")
 load("//img/private/common:deploy.bzl", "target_label")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
@@ -44,7 +44,7 @@ def _layout_metadata(ctx, layout):
     """The action that describes an OCI layout directory; returns its output directory."""
     out = ctx.actions.declare_directory(ctx.label.name + "_oci_layout_metadata")
     ctx.actions.run(
-        executable = img_tool(ctx),
+        executable = img_full_tool(ctx),
         arguments = ["oci-layout-metadata", "--src", layout.path, "--output", out.path],
         inputs = [layout],
         outputs = [out],

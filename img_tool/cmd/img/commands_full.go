@@ -8,21 +8,27 @@ import (
 	"os"
 )
 
-// The commands that need the registry, remote cache, containerd or Build
-// Event Service clients: the deploy launcher, the servers, the test
-// executable and the build actions that reach a registry.
+// The commands of fullOnlyCommands: the deploy launcher, the servers, the
+// structure test executable and its layout reader, and the build actions
+// that reach a registry.
 func init() {
 	for name, c := range map[string]command{
-		"download-blob":   {run: runDownloadBlob, help: "downloads one blob by digest from a registry, verified, with mirror fallback"},
-		"deploy-metadata": {run: runDeployMetadata, help: "writes the resolved deploy manifest (dispatch.json) of one push or load (bes strategy)"},
-		"deploy-merge":    {run: runDeployMerge, help: "merges deploy manifests and plans into one resolved deploy manifest, in order"},
-		"registry":        {serve: runRegistry, help: "serves an OCI registry from the CAS of a remote cache, and the blob cache of cas_registry pushes"},
-		"bes":             {serve: runBesEnv, help: "serves a Build Event Service backend that pushes the images of a build (bes push strategy)"},
+		"download-blob":       {run: runDownloadBlob, help: "downloads one blob by digest from a registry, verified, with mirror fallback"},
+		"deploy-metadata":     {run: runDeployMetadata, help: "writes the resolved deploy manifest (dispatch.json) of one push or load (bes strategy)"},
+		"deploy-merge":        {run: runDeployMerge, help: "merges deploy manifests and plans into one resolved deploy manifest, in order"},
+		"registry":            {serve: runRegistry, help: "serves an OCI registry from the CAS of a remote cache, and the blob cache of cas_registry pushes"},
+		"bes":                 {serve: runBesEnv, help: "serves a Build Event Service backend that pushes the images of a build (bes push strategy)"},
+		"oci-layout-metadata": {run: runOCILayoutMetadata, help: "writes the image configs, layer metadata and layer listings of an OCI layout directory, for image_structure_test"},
 		// A server command, so that it also runs under its own name: the
 		// executable of an image_structure_test target is a link named so.
 		"image-structure-test": {serve: runImageStructureTestEnv, help: "checks an image's config and file listings against container-structure-test configs (the image_structure_test executable)"},
 	} {
 		commands[name] = c
+	}
+	for _, name := range fullOnlyCommands {
+		if _, ok := commands[name]; !ok {
+			panic("fullOnlyCommands names " + name + ", which commands_full.go does not define")
+		}
 	}
 	deployLauncher = func(ctx context.Context, argv []string, getenv func(string) string, stdout, stderr io.Writer) (int, bool) {
 		rf := deployRunfiles(argv, getenv)

@@ -11,7 +11,7 @@ import (
 // The build-action tool lacks the commands of commands_full.go; asked for
 // one, it says which tool has it instead of "unknown command".
 func init() {
-	for _, name := range []string{"download-blob", "deploy-metadata", "deploy-merge", "registry", "bes", "image-structure-test"} {
+	for _, name := range fullOnlyCommands {
 		commands[name] = command{
 			help: "(only in the full img tool)",
 			run: func(context.Context, []string, io.Writer) error {
