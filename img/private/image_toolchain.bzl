@@ -18,10 +18,12 @@ _ATTRS = {
         allow_single_file = True,
         executable = True,
         cfg = "exec",
-        doc = """The `img` executable of build actions: the same tool built with the Go tag
-`img_build_actions`, without the registry, remote cache and daemon clients, so
-that it starts faster. Actions that reach a registry, deploy launchers and
-test executables use `tool_exe`. Empty: `tool_exe` for everything.""",
+        doc = """The `img` executable of the frequent build actions (layers, manifests,
+indexes, layouts, templates): the same tool built with the Go tag
+`img_build_actions`, without the registry, remote cache, daemon and other
+rarely used code, so that each action starts faster. Actions that reach a
+registry, the rare heavy actions, deploy launchers and test executables use
+`tool_exe`. Empty: `tool_exe` for everything.""",
     ),
 }
 

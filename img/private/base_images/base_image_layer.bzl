@@ -1,6 +1,6 @@
 """base_image_layer: base image content descriptions merged into one layer."""
 
-load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
+load("//img/private/common:build.bzl", "TOOLCHAINS", "img_full_tool")
 load("//img/private/common:compression.bzl", "COMPRESSION_ATTRS", "compression", "layer_name")
 load("//img/private/common:layer_action.bzl", "write_layer")
 load("//img/private/providers:base_image_content_info.bzl", "BaseImageContentInfo")
@@ -48,7 +48,7 @@ def _base_image_layer_impl(ctx):
     listing.use_param_file("--fragments-from-file=%s", use_always = True)
     listing.add_all(fragments)
     ctx.actions.run(
-        executable = img_tool(ctx),
+        executable = img_full_tool(ctx),
         arguments = [args, listing, merged.path],
         inputs = depset(transitive = [fragments, referenced]),
         outputs = [merged],

@@ -1,6 +1,6 @@
 """What the base image content rules share: platform scope, attributes and the `img base` action."""
 
-load("//img/private/common:build.bzl", "img_tool")
+load("//img/private/common:build.bzl", "img_full_tool")
 load("//img/private/common:compression.bzl", "layer_name")
 load("//img/private/common:templating.bzl", "TEMPLATING_ATTRS", "expand_templates")
 load("//img/private/config:defs.bzl", "TargetPlatformInfo")
@@ -91,7 +91,7 @@ def _run(ctx, verb, config, templated = {}, inputs = [], referenced = None):
         all_inputs.append(values)
     args.add(out)
     ctx.actions.run(
-        executable = img_tool(ctx),
+        executable = img_full_tool(ctx),
         arguments = [args],
         inputs = all_inputs,
         outputs = [out],

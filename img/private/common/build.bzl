@@ -7,8 +7,9 @@ TOOLCHAINS = [TOOLCHAIN]
 def img_tool(ctx):
     """Returns the `img` executable (File) of build actions.
 
-    The build-action variant of the tool: it has every subcommand that
-    writes layers, manifests, indexes and layouts, and starts fast.
+    The build-action variant of the tool: it has the subcommands of the
+    many short actions (layer, layer-metadata, compress, manifest, index,
+    expand-template, oci-layout, docker-save) and starts fast.
 
     Args:
         ctx: a rule context whose rule declares `toolchains = TOOLCHAINS`.
@@ -22,7 +23,9 @@ def img_full_tool(ctx):
     """Returns the full `img` executable (File) of the resolved toolchain.
 
     For the build actions that reach a registry or resolve deploy
-    manifests (download-blob, deploy-metadata, deploy-merge).
+    manifests (download-blob, deploy-metadata, deploy-merge), and for the
+    few per build whose code would slow every other action's start
+    (base, from-oci-layout, oci-layout-metadata).
 
     Args:
         ctx: a rule context whose rule declares `toolchains = TOOLCHAINS`.

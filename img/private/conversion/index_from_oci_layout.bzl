@@ -1,6 +1,6 @@
 """image_index_from_oci_layout: an image index of an OCI image layout directory."""
 
-load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
+load("//img/private/common:build.bzl", "TOOLCHAINS", "img_full_tool")
 load("//img/private/common:compression.bzl", "layer_name")
 load("//img/private/common:image_outputs.bzl", "IMAGE_OUTPUT_ATTRS", "image_output_groups")
 load("//img/private/providers:index_info.bzl", "ImageIndexInfo")
@@ -72,7 +72,7 @@ def _image_index_from_oci_layout_impl(ctx):
     args.add("--index-descriptor", descriptor)
     args.add("--index-digest", digest)
     ctx.actions.run(
-        executable = img_tool(ctx),
+        executable = img_full_tool(ctx),
         arguments = [args],
         inputs = inputs,
         outputs = outputs,

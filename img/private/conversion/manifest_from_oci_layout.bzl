@@ -1,6 +1,6 @@
 """image_manifest_from_oci_layout: one image of an OCI image layout directory."""
 
-load("//img/private/common:build.bzl", "TOOLCHAINS", "img_tool")
+load("//img/private/common:build.bzl", "TOOLCHAINS", "img_full_tool")
 load("//img/private/common:image_outputs.bzl", "IMAGE_OUTPUT_ATTRS", "image_output_groups")
 load("//img/private/common:compression.bzl", "layer_name")
 load("//img/private/providers:manifest_info.bzl", "ImageManifestInfo")
@@ -55,7 +55,7 @@ def _image_manifest_from_oci_layout_impl(ctx):
     args.add_all(ctx.attr.layers, before_each = "--layer-media-type")
     layout_import.image_args(args, image)
     ctx.actions.run(
-        executable = img_tool(ctx),
+        executable = img_full_tool(ctx),
         arguments = [args],
         inputs = inputs,
         outputs = layout_import.image_outputs(image),

@@ -9,10 +9,12 @@ import (
 )
 
 // The commands of fullOnlyCommands: the deploy launcher, the servers, the
-// structure test executable and its layout reader, and the build actions
-// that reach a registry.
+// structure test executable and its layout reader, the build actions that
+// reach a registry, and the rare ones with heavy code (base, from-oci-layout).
 func init() {
 	for name, c := range map[string]command{
+		"base":                {run: runBase, help: "describes base image content (skeleton, /etc files, users, CA certificates, libraries) and merges it into a tar"},
+		"from-oci-layout":     {run: runFromOCILayout, help: "imports an image or index from an OCI image layout directory, every blob verified"},
 		"download-blob":       {run: runDownloadBlob, help: "downloads one blob by digest from a registry, verified, with mirror fallback"},
 		"deploy-metadata":     {run: runDeployMetadata, help: "writes the resolved deploy manifest (dispatch.json) of one push or load (bes strategy)"},
 		"deploy-merge":        {run: runDeployMerge, help: "merges deploy manifests and plans into one resolved deploy manifest, in order"},

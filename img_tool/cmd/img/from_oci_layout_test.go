@@ -1,3 +1,5 @@
+//go:build !img_build_actions
+
 package main
 
 import (

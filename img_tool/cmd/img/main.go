@@ -37,7 +37,6 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"base":              {run: runBase, help: "describes base image content (skeleton, /etc files, users, CA certificates, libraries) and merges it into a tar"},
 	"layer":             {run: runLayer, help: "writes a layer blob and its metadata from files, trees, symlinks and tars"},
 	"layer-metadata":    {run: runLayerMetadata, help: "writes the metadata of an existing layer blob"},
 	"artifact-metadata": {run: runArtifactMetadata, help: "writes the metadata of a file used as it is as an artifact blob (ORAS)"},
@@ -46,14 +45,15 @@ var commands = map[string]command{
 	"manifest":          {run: runManifest, help: "writes an image config and manifest from layer metadata and a base image"},
 	"index":             {run: runIndex, help: "writes an image index from manifest descriptors"},
 	"oci-layout":        {run: runOCILayout, help: "writes an OCI image layout (directory or tar) of an image or index"},
-	"from-oci-layout":   {run: runFromOCILayout, help: "imports an image or index from an OCI image layout directory, every blob verified"},
 	"docker-save":       {run: runDockerSave, help: "writes a `docker load` archive (tar or directory) of an image or index, also an OCI layout"},
 }
 
 // fullOnlyCommands are the commands that only the full tool has (see
 // commands_full.go): they link the registry, remote cache, containerd, Build
-// Event Service or YAML code that build actions do not need.
-var fullOnlyCommands = []string{"download-blob", "deploy-metadata", "deploy-merge", "registry", "bes", "image-structure-test", "oci-layout-metadata"}
+// Event Service or YAML code, or are actions that run a few times per build
+// (base image content, layout imports) and link certificate, ELF and
+// layout-reading code that would slow the start of every other action.
+var fullOnlyCommands = []string{"download-blob", "deploy-metadata", "deploy-merge", "registry", "bes", "image-structure-test", "oci-layout-metadata", "base", "from-oci-layout"}
 
 // deployLauncher, when set (by the full tool, see commands_full.go), runs
 // img as the launcher of a `bazel run` deploy target; ok is false when argv
