@@ -61,7 +61,8 @@
 #     img eStargz                >= 30 MB/s                (dataset a)
 #     img max RSS, every format  <= 64 MB                  (dataset b)
 #   Every img output is verified: the metadata JSON "digest" must equal the
-#   sha256sum of the blob, and "diff_id" the sha256 of the decompressed blob.
+#   sha256sum of the blob, and "diff_id" the sha256 of the decompressed blob;
+#   the zstd blobs of jobs 1 and jobs 2 must be the same bytes.
 #   A mismatch, or any command failing, stops the script with exit status 1.
 #
 # Fairness: outputs go to $WORK/out (same disk as the datasets; removed and
@@ -317,6 +318,21 @@ check_hashed() {
   rm -f "$OUT/sum.tar" "$OUT/sum.out" "$OUT/fifo.tar" "$OUT/fifo.out"
 }
 
+# check_jobs_same DS TOOL BLOB: the zstd blobs of jobs 2 and jobs 1 are the
+# same bytes (the output must not depend on the compressor's jobs).
+declare -A ZSTD_JOBS2_SUM # dataset -> sha256 of the "img zstd jobs 2" blob
+check_jobs_same() {
+  local got
+  case $2 in
+    "$I_ZS2") ZSTD_JOBS2_SUM[$1]=$(sha256sum "$3" | cut -d' ' -f1) ;;
+    "$I_ZS1")
+      got=$(sha256sum "$3" | cut -d' ' -f1)
+      [[ -z ${ZSTD_JOBS2_SUM[$1]:-} || $got == "${ZSTD_JOBS2_SUM[$1]}" ]] ||
+        die "[$1] $2: blob sha256:$got differs from that of $I_ZS2 (sha256:${ZSTD_JOBS2_SUM[$1]}): the bytes depend on the jobs"
+      ;;
+  esac
+}
+
 # Row names (also the keys of WALL/RSS/OUTMB).
 T_TAR="GNU tar (uncompressed)"
 T_GZIP="tar + gzip -6"
@@ -400,6 +416,7 @@ run_dataset() {
     measure "$ds" "$tool" "$blob" "$IMG" layer "${flags[@]}" \
       --add-from-file "$OUT/params.txt" --metadata "$OUT/img.json" "$blob"
     verify_img "$ds" "$tool" "$blob" "$OUT/img.json" "$format"
+    check_jobs_same "$ds" "$tool" "$blob"
     if [[ -n $IMG_COMPARE ]]; then
       local sum
       sum=$(sha256sum "$blob" | cut -d' ' -f1)

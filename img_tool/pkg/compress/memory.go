@@ -8,8 +8,12 @@ import (
 	"sync"
 )
 
-// Memory budget of LimitMemory: the soft limit is the live heap plus a
-// quarter of it, plus minHeadroom, and never below MemoryFloor.
+// Memory budget of LimitMemory: the soft limit is the live heap plus an
+// eighth of it, plus minHeadroom, and never below MemoryFloor. Most of a
+// layer writer's live heap is per-file records and compressor buffers,
+// which live to the end; what is allocated and dropped per file fits in
+// minHeadroom. (With a quarter, a zstd layer of 100,000 small files peaked
+// at 65 MB; with an eighth, at 60 MB, for about 3% more CPU time.)
 const (
 	MemoryFloor = 44 << 20
 	minHeadroom = 8 << 20
@@ -21,7 +25,7 @@ const (
 // layer of 100,000 small files, whose writer keeps some 30 MB of per-file
 // state, peaks near 90 MB. LimitMemory sets the runtime's soft memory
 // limit (which also makes it return freed pages promptly) to max(floor,
-// live + live/4 + 8 MiB), raised after every collection as the live heap
+// live + live/8 + 8 MiB), raised after every collection as the live heap
 // grows, so a large layer costs more collections, never a collection
 // without end. A GOMEMLIMIT in the environment wins: then LimitMemory
 // does nothing. restore ends the limiting and puts back the limit before.
@@ -39,7 +43,7 @@ func LimitMemory(floor int64) (restore func()) {
 			return
 		}
 		live := int64(sample[0].Value.Uint64())
-		debug.SetMemoryLimit(max(floor, live+live/4+minHeadroom))
+		debug.SetMemoryLimit(max(floor, live+live/8+minHeadroom))
 	}
 	update()
 	// A finalizer runs after the collection that found its object

@@ -21,14 +21,14 @@ func TestLimitMemory(t *testing.T) {
 		hold = append(hold, make([]byte, 1<<20))
 	}
 	// Finalizers run on their own goroutine, after the collection.
-	want := int64(64<<20 + 64<<20/4)
+	want := int64(64<<20 + 64<<20/8)
 	deadline := time.Now().Add(5 * time.Second)
 	for debug.SetMemoryLimit(-1) < want && time.Now().Before(deadline) {
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
 	if got := debug.SetMemoryLimit(-1); got < want {
-		t.Errorf("with 64 MiB live the limit is %d, want at least live + live/4 = %d", got, want)
+		t.Errorf("with 64 MiB live the limit is %d, want at least live + live/8 = %d", got, want)
 	}
 	runtime.KeepAlive(hold)
 	restore()
