@@ -52,7 +52,7 @@ type compressionFlags struct {
 func (c *compressionFlags) register(fs *flag.FlagSet, defaultFormat string) {
 	fs.StringVar(&c.format, "format", defaultFormat, "Compression of the output blob: gzip, zstd or none.")
 	fs.BoolVar(&c.estargz, "estargz", false, "Write an eStargz layer (gzip only): seekable for lazy pulling.")
-	fs.StringVar(&c.jobs, "compressor-jobs", "1", `Parallel compressor goroutines, or "nproc"; zstd at levels 1-2 runs at least 2 and at most 4. The output does not depend on it.`)
+	fs.StringVar(&c.jobs, "compressor-jobs", "1", `Parallel compressor goroutines, or "nproc"; zstd at its default level runs at least 2 and at most 4. The output does not depend on it.`)
 	fs.IntVar(&c.level, "compression-level", -1, "Compression level; gzip 0-9, zstd 1-4; -1 is the default.")
 }
 

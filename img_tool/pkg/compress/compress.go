@@ -98,8 +98,8 @@ func WithLevel(level int) Option {
 }
 
 // WithJobs sets how many goroutines compress in parallel. The default is 1.
-// zstd at levels 1 and 2 always compresses at least two sections at once
-// and at most four (see zstdSectionWindow). The output bytes do not depend
+// zstd at its default level always compresses at least two sections at
+// once and at most four (see zstdSectionWindow). The output bytes do not depend
 // on it.
 func WithJobs(n int) Option {
 	return func(o *options) error {
@@ -225,8 +225,8 @@ func (c *chunk) release() {
 	}
 }
 
-// pipeline runs the diff_id hash and the compressor (gzip, zstd at levels 3
-// and 4, or none) on separate goroutines, so that on two cores hashing,
+// pipeline runs the diff_id hash and the compressor (gzip, zstd but at its
+// default level, or none) on separate goroutines, so that on two cores hashing,
 // compressing and reading inputs overlap.
 type pipeline struct {
 	o       options

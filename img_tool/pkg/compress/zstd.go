@@ -10,26 +10,27 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// At levels 1 and 2 (fastest, default) the encoder cuts the stream into
-// sections of 4 x zstdSectionWindow (1 MiB, the library's job size), each
-// compressed on its own with the last zstdSectionWindow/8 bytes of the
+// At level 2 (the default, that of `zstd -3`) the encoder cuts the stream
+// into sections of 4 x zstdSectionWindow (1 MiB, the library's job size),
+// each compressed on its own with the last zstdSectionWindow/8 bytes of the
 // section before it as history, and writes them in order as one frame, as
 // `zstd -T` does. The bytes depend on the window, never on how many
 // sections are compressed at once, so long as that is at least two: with
 // one, the library compresses the stream as a whole instead, which gives
 // other bytes. Memory grows with both: the library queues up to two
 // sections per goroutine, each holding its input and output (1.5 MiB), and
-// each goroutine has an encoder (1.3 MiB of tables at level 2, a 1 MiB
-// history buffer). A 512 KiB window would make a layer of 100,000 small
-// files peak at 69 MB instead of 61 (the bound is 64), for 2-4% smaller output.
+// each goroutine has an encoder (1.3 MiB of tables, a 1 MiB history
+// buffer). A 512 KiB window would make a layer of 100,000 small files peak
+// near 69 MB instead of 61 (the bound is 64), for 1-4% smaller output.
 //
-// Levels 3 and 4 (better, best) compress the stream as a whole with a
-// zstdWindow history: their match finders gain most from a long history
-// (sections make a layer of many similar files up to a fifth larger), and
-// their tables (4 and 34 MiB) make a second encoder costly. With more than
-// one job that encoder finds the matches of a block while another
-// goroutine entropy-codes and writes the one before; the bytes are those of
-// the synchronous encoder.
+// The other levels compress the stream as a whole with a zstdWindow
+// history. At level 1 sections gain no time on two cores (its match finder
+// keeps up with the reading) and cost 2-5% of size; at levels 3 and 4 the
+// match finders gain most from a long history (sections make a layer of
+// many similar files up to a fifth larger), and their tables (4 and 34
+// MiB) make a second encoder costly. With more than one job that encoder
+// finds the matches of a block while another goroutine entropy-codes and
+// writes the one before; the bytes are those of the synchronous encoder.
 const (
 	zstdWindow         = 2 << 20 // as `zstd -3`
 	zstdSectionWindow  = 256 << 10
@@ -50,15 +51,15 @@ func zstdLevel(level int) zstd.EncoderLevel {
 }
 
 // zstdSections says whether level compresses the stream in sections.
-func zstdSections(level int) bool { return zstdLevel(level) <= zstd.SpeedDefault }
+func zstdSections(level int) bool { return zstdLevel(level) == zstd.SpeedDefault }
 
-// newZstdWholeStream starts the encoder of levels 3 and 4, writing to w.
+// newZstdWholeStream starts the encoder of levels 1, 3 and 4, writing to w.
 func newZstdWholeStream(w io.Writer, o options) (*zstd.Encoder, error) {
 	return zstd.NewWriter(w, zstd.WithEncoderLevel(zstdLevel(o.level)), zstd.WithWindowSize(zstdWindow),
 		zstd.WithEncoderConcurrency(o.jobs))
 }
 
-// zstdWriter writes the levels that compress in sections. It hashes the tar
+// zstdWriter writes the level that compresses in sections. It hashes the tar
 // stream on the calling goroutine and hands it to the encoder, which copies
 // it into the section being filled and compresses full sections on
 // goroutines of its own; the encoder's writing goroutine hashes the output.
