@@ -3,6 +3,7 @@ package compress
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -175,5 +176,42 @@ func TestZstdSectionConcurrency(t *testing.T) {
 		if got := zstdSectionConcurrency(jobs); got != want {
 			t.Errorf("zstdSectionConcurrency(%d) = %d, want %d", jobs, got, want)
 		}
+	}
+}
+
+// failAfter accepts n bytes, then fails every write.
+type failAfter struct{ n int }
+
+var errDiskFull = errors.New("disk full")
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		k := f.n
+		f.n = 0
+		return k, errDiskFull
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// An error writing the output reaches the caller, from Write or Close,
+// whether the stream is compressed in sections or as a whole.
+func TestZstdOutputError(t *testing.T) {
+	in := mixedInput(6 << 20)
+	for _, level := range []int{-1, 3} {
+		t.Run(fmt.Sprintf("level %d", level), func(t *testing.T) {
+			w, err := NewWriter(&failAfter{n: 100 << 10}, WithFormat(Zstd), WithLevel(level), WithJobs(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var writeErr error
+			for rest := in; len(rest) > 0 && writeErr == nil; rest = rest[min(len(rest), 64<<10):] {
+				_, writeErr = w.Write(rest[:min(len(rest), 64<<10)])
+			}
+			_, closeErr := w.Close()
+			if !errors.Is(closeErr, errDiskFull) {
+				t.Errorf("Close() = %v (Write: %v), want %v", closeErr, writeErr, errDiskFull)
+			}
+		})
 	}
 }
