@@ -2,7 +2,7 @@
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//img/private/common:build.bzl", "TOOLCHAINS", "img_full_tool")
-load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_environment", "deploy_executable", "deploy_settings", "plan_runfile_args", "remote_cache_args", "write_deploy_plan")
+load("//img/private/common:deploy.bzl", "DEPLOY_ENV_ATTRS", "DEPLOY_EXEC_GROUPS", "REMOTE_CACHE_ATTRS", "deploy_environment", "deploy_executable", "deploy_settings", "plan_runfile_args", "planned_operations", "remote_cache_args", "write_deploy_plan")
 load("//img/private/common:transitions.bzl", "reset_platform_transition")
 load("//img/private/providers:deploy_info.bzl", "DeployInfo")
 
@@ -38,8 +38,8 @@ def _multi_deploy_impl(ctx):
         # Every operation is a plan: the merged plan is a file write, and the
         # launcher resolves it from the runfiles.
         strategies = {"push": push_strategy, "load": load_strategy}
-        planned = [op.plan | {"strategy": strategies[op.plan["command"]]} for op in ops]
-        dispatch = write_deploy_plan(ctx, planned, deploy_settings(ctx, push_strategy, load_strategy))
+        planned = [op | {"strategy": strategies[op["command"]]} for op in planned_operations(ops)]
+        dispatch, _ = write_deploy_plan(ctx, planned, deploy_settings(ctx, push_strategy, load_strategy))
     else:
         dispatch = ctx.actions.declare_file(ctx.label.name + "_dispatch.json")
         args = ctx.actions.args()

@@ -107,15 +107,28 @@ def write_deploy_plan(ctx, planned_operations, settings):
 
     Args:
         ctx: rule context.
-        planned_operations: list of planned operations (DeployInfo.plan).
+        planned_operations: list of planned operations (dicts).
         settings: dict from deploy_settings.
 
     Returns:
-        File, the plan, named like a deploy manifest.
+        (File, string): the plan, named like a deploy manifest, and its
+        JSON text (the value of DeployInfo.plan).
     """
     out = ctx.actions.declare_file(ctx.label.name + "_dispatch.json")
-    ctx.actions.write(out, json.encode({"planned_operations": planned_operations, "settings": settings}))
-    return out
+    text = json.encode({"planned_operations": planned_operations, "settings": settings})
+    ctx.actions.write(out, text)
+    return out, text
+
+def planned_operations(ops):
+    """The planned operations of DeployInfos whose plan is set, in order.
+
+    Args:
+        ops: list of DeployInfo with `plan`.
+
+    Returns:
+        list of dicts.
+    """
+    return [json.decode(op.plan)["planned_operations"][0] for op in ops]
 
 def plan_runfile_args(args, ops):
     """Adds --runfile I/PATH=FILE for the files that resolve planned ops.
@@ -265,7 +278,10 @@ def deploy_metadata(ctx, *, command, image, request, strategy):
         push_strategy = strategy if command == "push" else None,
         load_strategy = strategy if command == "load" else None,
     )
-    return struct(dispatch = write_deploy_plan(ctx, [plan], settings), files = files, plan = plan)
+    # The provider keeps the file's text, which the action holds anyway,
+    # not a second copy of the plan as dicts: multi_deploy decodes it.
+    dispatch, text = write_deploy_plan(ctx, [plan], settings)
+    return struct(dispatch = dispatch, files = files, plan = text)
 
 def deploy_executable(ctx, ops, dispatch):
     """The launcher and runfiles of a deploy target.

@@ -6,7 +6,7 @@ DeployInfo = provider(
         "command": "string: `push` or `load`.",
         "dispatch": "File: the deploy manifest of this one operation (dispatch.json format): a deploy plan that the launcher resolves from the runfiles, or, for the bes strategy, the resolved manifest.",
         "files": "dict of string -> File: the operation's runfiles, keyed by path below the operation's directory (e.g. `manifests/0/layer/1`).",
-        "plan": "dict or None: the operation as an entry of a deploy plan (`planned_operations`), reading its files below the operation's directory; None when `dispatch` is a resolved deploy manifest (bes).",
+        "plan": "string or None: the JSON text of `dispatch` when it is a deploy plan (one entry in `planned_operations`, reading its files below the operation's directory); None when `dispatch` is a resolved deploy manifest (bes).",
         "strategy": "string: the resolved push or load strategy.",
     },
 )

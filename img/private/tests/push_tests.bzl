@@ -26,9 +26,10 @@ def _push_impl(ctx):
         asserts.equals(env, [], actions, "a deploy plan needs no action")
         asserts.equals(env, 1, len(plans))
         for plan in plans:
-            asserts.equals(env, [info.plan], plan["planned_operations"])
+            asserts.equals(env, json.decode(info.plan), plan, "DeployInfo.plan is the plan's text")
             asserts.equals(env, ctx.attr.strategy, plan["settings"]["push_strategy"])
-            asserts.equals(env, ["push", ctx.attr.strategy, 1], [info.plan["command"], info.plan["strategy"], info.plan["manifests"]])
+            op = plan["planned_operations"][0]
+            asserts.equals(env, ["push", ctx.attr.strategy, 1], [op["command"], op["strategy"], op["manifests"]])
             if ctx.attr.remote_cache:
                 asserts.equals(env, ctx.attr.remote_cache, plan["settings"].get("remote_cache"), "remote cache setting")
     for a in actions:
@@ -65,3 +66,36 @@ push_lazy_test = analysistest.make(
         str(Label("//img/settings:remote_cache")): "grpc://cache.example:9092",
     },
 )
+
+def _multi_deploy_impl(ctx):
+    env = analysistest.begin(ctx)
+    actions = analysistest.target_actions(env)
+    merges = [a for a in actions if a.mnemonic == "DeployMerge"]
+    plans = [
+        json.decode(a.content)
+        for a in actions
+        if a.mnemonic == "FileWrite" and a.outputs.to_list()[0].basename.endswith("_dispatch.json")
+    ]
+    if ctx.attr.want_merge:
+        # bes: a resolved deploy manifest, the plans resolved from the files
+        # the action names as runfiles of operation I.
+        asserts.equals(env, 1, len(merges))
+        asserts.equals(env, [], plans)
+        for a in merges:
+            runfiles = [a.argv[i + 1].split("=")[0] for i, v in enumerate(a.argv) if v == "--runfile"]
+            asserts.equals(env, sorted(ctx.attr.want_runfiles), sorted(runfiles), "--runfile of the planned operations")
+    else:
+        asserts.equals(env, [], merges, "merging plans needs no action")
+        asserts.equals(env, 1, len(plans))
+        for plan in plans:
+            ops = plan["planned_operations"]
+            asserts.equals(env, ctx.attr.want_commands, [op["command"] + " " + op["strategy"] for op in ops])
+            asserts.equals(env, ctx.attr.want_targets, [op["target"] for op in ops])
+    return analysistest.end(env)
+
+multi_deploy_test = analysistest.make(_multi_deploy_impl, attrs = {
+    "want_merge": attr.bool(),
+    "want_commands": attr.string_list(),
+    "want_targets": attr.string_list(),
+    "want_runfiles": attr.string_list(),
+})
