@@ -25,8 +25,9 @@ lockfile() {
 
 lockfile "$integrity"
 if bazel build //:layer >"$work/prebuilt.out" 2>&1 &&
-   bazel aquery 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -cE 'exec external/rules_img[~+]+prebuilt_img_tool[~+]img_toolchain_linux_amd64/img.exe' >/dev/null; then
-  say "ok: the layer action runs the prebuilt binary from the lockfile"
+   bazel aquery 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -cE 'exec external/rules_img[~+]+prebuilt_img_tool[~+]img_toolchain_linux_amd64/img(_build)?\.exe' >/dev/null &&
+   cmp -s "$(ls -d "$(bazel info output_base 2>/dev/null)"/external/rules_img[~+]*prebuilt_img_tool[~+]img_toolchain_linux_amd64)/img_build.exe" "$dist/img_linux_amd64"; then
+  say "ok: the layer action runs the prebuilt binary from the lockfile (img_build.exe is the same binary)"
   digest=$(jq -r .digest bazel-bin/layer_metadata.json)
   [ "$digest" = "sha256:$(sha256sum bazel-bin/layer.tgz | cut -d' ' -f1)" ] && say "ok: prebuilt layer digest $digest" || { say "FAIL: digest mismatch"; fails=$((fails + 1)); }
 else
@@ -39,7 +40,7 @@ cp img_lockfile.json ../workspace/img_lockfile.json
 ws() { (cd ../workspace && bazel "$@"); }
 if ws build //:layer >"$work/ws.out" 2>&1 && [ "$(jq -r .name ../workspace/bazel-bin/layer_metadata.json)" = "//:layer" ] &&
    ws build --extra_toolchains=@img_prebuilt//:all //:layer >>"$work/ws.out" 2>&1 &&
-   ws aquery --extra_toolchains=@img_prebuilt//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -c 'exec external/img_prebuilt_linux_amd64/img.exe' >/dev/null; then
+   ws aquery --extra_toolchains=@img_prebuilt//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -cE 'exec external/img_prebuilt_linux_amd64/img(_build)?\.exe' >/dev/null; then
   say "ok: WORKSPACE mode builds the layer with the source-built and the lockfile toolchain"
 else
   say "FAIL: WORKSPACE mode"; tail -20 "$work/ws.out"; fails=$((fails + 1))

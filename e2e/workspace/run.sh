@@ -61,7 +61,7 @@ fi
 #    host's tool from source; a lockfile entry with the right integrity is
 #    downloaded; a wrong one fails naming the lockfile and both hashes.
 if ws build --extra_toolchains=@img_upstream//:all //:layer >"$work/ws_tc.out" 2>&1 &&
-   ws aquery --extra_toolchains=@img_upstream//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -c 'external/img_upstream_linux_amd64/img.exe' >/dev/null; then
+   ws aquery --extra_toolchains=@img_upstream//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -cE 'external/img_upstream_linux_amd64/img(_build)?\.exe' >/dev/null; then
   say "ok: img_register_prebuilt_toolchains(): no lockfile entry for the host, the source-built tool"
 else
   no "img_register_prebuilt_toolchains source fallback"; tail -10 "$work/ws_tc.out"
@@ -71,7 +71,7 @@ integrity="sha256-$(openssl dgst -sha256 -binary "$img" | base64 -w0)"
 entry() { printf '[{"version": "v0.0.0-test", "integrity": "%s", "os": "linux", "cpu": "amd64", "url_templates": ["file://%s"]}]\n' "$1" "$(readlink -f "$img")"; }
 entry "$integrity" >locked_lockfile.json
 if ws build --extra_toolchains=@img_locked//:all //:layer >"$work/ws_tc.out" 2>&1 &&
-   ws aquery --extra_toolchains=@img_locked//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -c 'external/img_locked_linux_amd64/img.exe' >/dev/null; then
+   ws aquery --extra_toolchains=@img_locked//:all 'mnemonic(LayerTar, //:layer)' 2>/dev/null | grep -cE 'external/img_locked_linux_amd64/img(_build)?\.exe' >/dev/null; then
   say "ok: img_register_prebuilt_toolchains(lockfile): the host's entry, integrity checked"
 else
   no "img_register_prebuilt_toolchains with a lockfile"; tail -10 "$work/ws_tc.out"
