@@ -8,12 +8,10 @@
 package deploy
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
@@ -217,17 +215,15 @@ func Decode(r io.Reader) (*Dispatch, error) {
 	return &d, nil
 }
 
-// Read decodes the deploy manifest at path (see Decode).
+// Read decodes the resolved deploy manifest at path (see Decode); a plan
+// is an error, since resolving it needs its target's runfiles (see
+// ReadResolved).
 func Read(path string) (*Dispatch, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("deploy manifest: %w", err)
+	d, plan, err := readManifestOrPlan(path)
+	if err == nil && plan != nil {
+		err = invalidf("deploy manifest %s is a deploy plan: it is resolved from the runfiles of its target", path)
 	}
-	d, err := Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("deploy manifest %s: %w", path, err)
-	}
-	return d, nil
+	return d, err
 }
 
 // Encode returns the JSON of d, with a final newline.

@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/limits"
 	"github.com/rules-img/rules_img/img_tool/pkg/load"
 	"github.com/rules-img/rules_img/img_tool/pkg/reapi"
 	"github.com/rules-img/rules_img/img_tool/pkg/registry"
@@ -151,7 +152,7 @@ func prepareLoad(i int, op *Operation, names []string, rf Runfiles, client *regi
 
 // readCheckedRunfile reads a runfile and checks it against its descriptor.
 func readCheckedRunfile(rf Runfiles, path string, want Descriptor) ([]byte, error) {
-	data, err := readRunfile(rf, path)
+	data, err := readRunfile(rf, path, limits.MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}

@@ -30,9 +30,9 @@ type PlannedOperation struct {
 	// (no templates to expand): then there is no configuration.json.
 	Configuration json.RawMessage `json:"configuration,omitempty"`
 	Command       string          `json:"command"`
-	Target   string `json:"target,omitempty"`
-	RootKind string `json:"root_kind"`
-	Strategy string `json:"strategy"`
+	Target        string          `json:"target,omitempty"`
+	RootKind      string          `json:"root_kind"`
+	Strategy      string          `json:"strategy"`
 	// Manifests is the number of image manifests (1 for RootManifest).
 	Manifests int `json:"manifests"`
 	// MissingBlobs[i] are the hex sha256 digests of the layers of manifest
@@ -57,19 +57,20 @@ const maxManifests = 4096
 // manifests, indexes and configurations are small JSON documents.
 const maxPlanFile = 16 << 20
 
-// readBounded reads a whole file of at most maxPlanFile bytes.
-func readBounded(path, what string) ([]byte, error) {
+// readBounded reads a whole file of at most max bytes; what names it in
+// errors.
+func readBounded(path, what string, max int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxPlanFile+1))
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", what, path, err)
 	}
-	if len(data) > maxPlanFile {
-		return nil, invalidf("%s %s: larger than %d bytes", what, path, maxPlanFile)
+	if int64(len(data)) > max {
+		return nil, invalidf("%s %s: larger than %d bytes", what, path, max)
 	}
 	return data, nil
 }
@@ -124,11 +125,7 @@ func (po *PlannedOperation) resolve(rf Runfiles, dir string, settings Settings) 
 		name = "operation " + dir
 	}
 	read := func(rel string) ([]byte, error) {
-		p, err := rf.Path(dir + rel)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		data, err := readBounded(p, "runfile "+dir+rel)
+		data, err := readRunfile(rf, dir+rel, maxPlanFile)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -199,16 +196,22 @@ func ReadDispatch(rf Runfiles) (*Dispatch, error) {
 // ReadResolved reads the deploy manifest at path: a Dispatch as it is, a
 // Plan resolved against rf from operation first on (see Plan.Resolve).
 func ReadResolved(path string, rf Runfiles, first int) (*Dispatch, error) {
-	data, err := readBounded(path, "deploy manifest")
+	d, plan, err := readManifestOrPlan(path)
+	if err != nil || plan == nil {
+		return d, err
+	}
+	return plan.Resolve(rf, first)
+}
+
+// readManifestOrPlan reads and decodes the deploy manifest or plan at path.
+func readManifestOrPlan(path string) (*Dispatch, *Plan, error) {
+	data, err := readBounded(path, "deploy manifest", maxPlanFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d, plan, err := decodeManifestOrPlan(data)
 	if err != nil {
-		return nil, fmt.Errorf("deploy manifest %s: %w", path, err)
+		return nil, nil, fmt.Errorf("deploy manifest %s: %w", path, err)
 	}
-	if plan != nil {
-		return plan.Resolve(rf, first)
-	}
-	return d, nil
+	return d, plan, nil
 }

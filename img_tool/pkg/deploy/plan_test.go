@@ -174,3 +174,17 @@ func TestPlanErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestReadRefusesPlan: Read is for resolved deploy manifests; a plan needs
+// its runfiles, so Read names the file and says so instead of returning an
+// empty Dispatch.
+func TestReadRefusesPlan(t *testing.T) {
+	p := filepath.Join(t.TempDir(), DispatchName)
+	if err := os.WriteFile(p, []byte(`{"planned_operations":[],"settings":{}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Read(p)
+	if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), p+" is a deploy plan") {
+		t.Fatalf("Read(plan): %v, want an error naming %s as a deploy plan", err, p)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rules-img/rules_img/img_tool/pkg/limits"
 	"github.com/rules-img/rules_img/img_tool/pkg/load"
 	"github.com/rules-img/rules_img/img_tool/pkg/progress"
 	"github.com/rules-img/rules_img/img_tool/pkg/reapi"
@@ -488,7 +489,7 @@ func (p *pushRun) prepare(i int, op *Operation) (*opPush, error) {
 	}
 	r.repo = repo
 	readChecked := func(path string, want Descriptor) (rawManifest, error) {
-		data, err := readRunfile(p.rf, path)
+		data, err := readRunfile(p.rf, path, limits.MaxManifestSize)
 		if errors.Is(err, fs.ErrNotExist) && p.o.source != nil {
 			// The Build Event Service push has no runfiles.
 			data, err = readSource(context.Background(), p.o.source, want)

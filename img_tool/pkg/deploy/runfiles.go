@@ -178,15 +178,11 @@ func openRunfile(rf Runfiles, name string) (*os.File, error) {
 	return f, nil
 }
 
-// readRunfile reads a whole runfile.
-func readRunfile(rf Runfiles, name string) ([]byte, error) {
+// readRunfile reads a whole runfile of at most max bytes.
+func readRunfile(rf Runfiles, name string, max int64) ([]byte, error) {
 	p, err := rf.Path(name)
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil, fmt.Errorf("runfile %s: %w", name, err)
-	}
-	return data, nil
+	return readBounded(p, "runfile "+name, max)
 }
