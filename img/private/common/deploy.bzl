@@ -68,6 +68,15 @@ _REMOTE_CACHE_SETTINGS = [
     ("--credential-helper-remote-cache", "credential_helper_remote_cache", "_credential_helper_remote_cache"),
 ]
 
+def _remote_cache_values(ctx):
+    """(flag, setting key, value) of each remote cache setting that is set."""
+    values = []
+    for flag, key, name in _REMOTE_CACHE_SETTINGS:
+        value = getattr(ctx.attr, name)[BuildSettingInfo].value
+        if value:
+            values.append((flag, key, value))
+    return values
+
 def remote_cache_args(ctx, args):
     """Adds the remote cache settings as --remote-cache etc. to args.
 
@@ -75,10 +84,8 @@ def remote_cache_args(ctx, args):
         ctx: rule context with REMOTE_CACHE_ATTRS.
         args: Args of a deploy-metadata or deploy-merge action.
     """
-    for flag, _, name in _REMOTE_CACHE_SETTINGS:
-        value = getattr(ctx.attr, name)[BuildSettingInfo].value
-        if value:
-            args.add(flag, value)
+    for flag, _, value in _remote_cache_values(ctx):
+        args.add(flag, value)
 
 def deploy_settings(ctx, push_strategy = None, load_strategy = None):
     """The settings of a deploy plan: strategies and remote cache settings.
@@ -96,10 +103,8 @@ def deploy_settings(ctx, push_strategy = None, load_strategy = None):
         settings["push_strategy"] = push_strategy
     if load_strategy:
         settings["load_strategy"] = load_strategy
-    for _, key, name in _REMOTE_CACHE_SETTINGS:
-        value = getattr(ctx.attr, name)[BuildSettingInfo].value
-        if value:
-            settings[key] = value
+    for _, key, value in _remote_cache_values(ctx):
+        settings[key] = value
     return settings
 
 def write_deploy_plan(ctx, planned_operations, settings):
