@@ -71,6 +71,13 @@ func importEnts(ents ...tarEnt) buildFunc {
 	}
 }
 
+// hostSymlink makes an absolute symlink at name to the host file target.
+func hostSymlink(name, target string) buildFunc {
+	return func(_ *layer.Writer, src func(string) string) error {
+		return os.Symlink(src(target), src(name))
+	}
+}
+
 // gnuTarLinks lists blob (an uncompressed tar) with GNU tar and returns
 // every member name, in order, and the hardlinks (name -> target).
 func gnuTarLinks(t *testing.T, blob []byte) ([]string, map[string]string) {
@@ -179,6 +186,13 @@ func TestDeduplication(t *testing.T) {
 			wantLinks: map[string]string{"t/1": "first", "t/3": "first", "t/6": "t/4", "t/8": "t/7", "later": "t/5", "u/1": "t/2", "u/2": "t/7"},
 		},
 		{
+			name:      "tree item through an absolute symlink",
+			files:     map[string]string{"x": smallX, "s/1": smallY},
+			build:     ops(hostSymlink("s/abs", "x"), addTree("s", "s"), addFile("after", "x"), addFile("y", "s/1")),
+			wantNames: []string{"s/", "s/1", "s/abs", "after", "y"},
+			wantLinks: map[string]string{"after": "s/abs", "y": "s/1"},
+		},
+		{
 			name:      "tree item with metadata",
 			files:     map[string]string{"t/1": smallX, "t/2": smallX, "t/3": smallX},
 			overrides: map[string]string{"t/2": `{"mode":"0600"}`},
@@ -197,6 +211,13 @@ func TestDeduplication(t *testing.T) {
 			files:     map[string]string{"x": smallX},
 			build:     ops(addFile("a", "x"), importEnts(plainFile("a", smallX)), importEnts(file("c", smallY)), importEnts(file("c", smallY))),
 			wantNames: []string{"a", "c"},
+			wantLinks: map[string]string{},
+		},
+		{
+			name:      "empty files",
+			files:     map[string]string{"e": "", "e2": ""},
+			build:     ops(addFile("a", "e"), addFile("b", "e2"), importEnts(plainFile("c", ""), plainFile("c", "")), addFile("c", "e"), addFile("a", "e2")),
+			wantNames: []string{"a", "b", "c"},
 			wantLinks: map[string]string{},
 		},
 		{

@@ -43,7 +43,7 @@ const (
 )
 
 // smallFile is the size up to which a file is read into memory whole, so
-// that hashing it for deduplication costs no second read.
+// that hashing it, when an earlier file has its size, costs no second read.
 const smallFile = 1 << 20
 
 // RunfilesEntry is one file or directory of an executable's runfiles tree.
@@ -65,8 +65,8 @@ type Writer struct {
 	tw       *tar.Writer
 	md       *Metadata
 	paths    map[string]*entryRecord
-	bySize   map[sizeKey][]*entryRecord         // files over smallFile, digests computed lazily
-	byDigest map[[sha256.Size]byte]*entryRecord // contentKey of files up to smallFile -> first file
+	bySize   map[sizeKey]*entryRecord           // first file stored of each size and header
+	byDigest map[[sha256.Size]byte]*entryRecord // contentKey -> file stored, for indexed records
 	headers  map[string]string                  // interned header keys
 	trees    map[string]string                  // cleaned host path of a tree -> its first tar name
 	keyBuf   []byte
@@ -100,7 +100,7 @@ func NewWriter(w io.Writer, md *Metadata) *Writer {
 		tw:       tar.NewWriter(w),
 		md:       md,
 		paths:    map[string]*entryRecord{},
-		bySize:   map[sizeKey][]*entryRecord{},
+		bySize:   map[sizeKey]*entryRecord{},
 		byDigest: map[[sha256.Size]byte]*entryRecord{},
 		headers:  map[string]string{},
 		trees:    map[string]string{},
@@ -213,22 +213,58 @@ func hashFile(p string) (d [sha256.Size]byte, err error) {
 	return d, nil
 }
 
-// findTwin returns the path of the first candidate whose content equals
-// rec's (rec is hashed), or "".
-func findTwin(rec *entryRecord, candidates []*entryRecord) (string, error) {
-	for _, c := range candidates {
-		cd, err := c.lazyDigest()
-		if err != nil {
-			return "", err
-		}
-		if cd == rec.digest {
-			return c.path, nil
-		}
+// Deduplication. A file is hashed only when an earlier stored file has the
+// same size and header key (its sizeKey): most files of a layer have a size
+// of their own and can have no twin. bySize holds the first file stored of
+// each sizeKey, unhashed. When a second file of that sizeKey arrives, the
+// first is hashed (from its source, or its digest was taken on the way for
+// an imported entry) and indexed in byDigest, and so is every later file of
+// the sizeKey that is stored; a file whose contentKey is indexed becomes a
+// link to that file. Stored files of a sizeKey all differ in content, so the
+// link target is the first file written with that content and header.
+
+// firstOfSize returns the first file stored with rec's sizeKey, or nil
+// after making rec that file.
+func (w *Writer) firstOfSize(key sizeKey, rec *entryRecord) *entryRecord {
+	first, ok := w.bySize[key]
+	if !ok {
+		w.bySize[key] = rec
+		return nil
 	}
-	return "", nil
+	return first
 }
 
+// contentTwin returns the stored file whose content and header equal
+// those of rec (hashed), given first, the first file stored of rec's
+// sizeKey; if there is none, rec is indexed as a file to be stored.
+func (w *Writer) contentTwin(first, rec *entryRecord, header string) (*entryRecord, error) {
+	if !first.indexed {
+		d, err := first.lazyDigest()
+		if err != nil {
+			return nil, err
+		}
+		w.byDigest[contentKey(d, header)] = first
+		first.indexed = true
+	}
+	key := contentKey(rec.digest, header)
+	if twin, ok := w.byDigest[key]; ok {
+		return twin, nil
+	}
+	w.byDigest[key] = rec
+	rec.indexed = true
+	return nil, nil
+}
+
+// emptyDigest is the sha256 of no bytes.
+var emptyDigest = sha256.Sum256(nil)
+
+// lazyDigest returns the digest of a regular file, reading its source
+// when it was not hashed yet. Imported entries (no source) are hashed
+// when written, except empty ones.
 func (r *entryRecord) lazyDigest() ([sha256.Size]byte, error) {
+	if !r.hashed && r.size == 0 {
+		return emptyDigest, nil
+	}
 	if !r.hashed {
 		d, err := hashFile(r.source())
 		if err != nil {
@@ -305,73 +341,76 @@ func (w *Writer) startRegular(name, src string, size int64) (*tar.Header, *entry
 // storing it as a hardlink when an earlier file has equal content. r yields
 // exactly h.Size bytes; rec.source(), when set, can be read again.
 func (w *Writer) writeContent(h *tar.Header, rec *entryRecord, r io.Reader) error {
-	hk := w.headerKey(h)
-	if h.Size > 0 && h.Size <= smallFile {
-		return w.writeSmall(h, hk, rec, r)
-	}
-	key := sizeKey{size: h.Size, header: hk}
-	candidates := w.bySize[key]
-	if len(candidates) > 0 && h.Size > 0 {
-		// Equal sizes: this file's digest decides between link and content.
-		if rec.src == "" {
-			return w.spillAndWrite(h, key, rec, r, candidates)
-		}
-		d, err := hashFile(rec.source())
-		if err != nil {
-			return err
-		}
-		rec.digest, rec.hashed = d, true
-		if twin, err := findTwin(rec, candidates); err != nil || twin != "" {
-			if err != nil {
-				return err
-			}
-			return w.writeLink(h, twin)
-		}
-		// Not a duplicate: read it again, from the start.
-		f, err := os.Open(rec.source())
-		if err != nil {
-			return fmt.Errorf("add /%s: %w", h.Name, err)
-		}
-		defer f.Close()
-		r = f
-	}
 	if h.Size == 0 {
 		// Empty files are never linked: a link costs as much as the file.
 		return w.writeHeader(h)
 	}
-	w.bySize[key] = append(w.bySize[key], rec)
+	key := sizeKey{size: h.Size, header: w.headerKey(h)}
+	if h.Size <= smallFile {
+		body := w.buf[:h.Size]
+		if n, err := io.ReadFull(r, body); err != nil {
+			return fmt.Errorf("read /%s (%d of %d bytes): %w", h.Name, n, h.Size, err)
+		}
+		return w.writeBody(h, key, rec, body)
+	}
+	first := w.firstOfSize(key, rec)
+	if first == nil {
+		if err := w.writeHeader(h); err != nil {
+			return err
+		}
+		var hash io.Writer
+		if rec.src == "" {
+			// Imported entries cannot be read again: hash them on the way.
+			s := sha256.New()
+			hash = s
+			defer func() { s.Sum(rec.digest[:0]); rec.hashed = true }()
+		}
+		return w.copyBody(h, r, hash)
+	}
+	// Equal sizes: this file's digest decides between link and content.
+	if rec.src == "" {
+		return w.spillAndWrite(h, key, first, rec, r)
+	}
+	d, err := hashFile(rec.source())
+	if err != nil {
+		return err
+	}
+	rec.digest, rec.hashed = d, true
+	if twin, err := w.contentTwin(first, rec, key.header); err != nil || twin != nil {
+		if err != nil {
+			return err
+		}
+		return w.writeLink(h, twin.path)
+	}
+	// Not a duplicate: read it again, from the start.
+	f, err := os.Open(rec.source())
+	if err != nil {
+		return fmt.Errorf("add /%s: %w", h.Name, err)
+	}
+	defer f.Close()
 	if err := w.writeHeader(h); err != nil {
 		return err
 	}
-	var hash io.Writer
-	if rec.src == "" && !rec.hashed {
-		// Imported entries cannot be read again: hash them on the way.
-		s := sha256.New()
-		hash = s
-		defer func() { s.Sum(rec.digest[:0]); rec.hashed = true }()
-	}
-	return w.copyBody(h, r, hash)
+	return w.copyBody(h, f, nil)
 }
 
-// writeSmall reads a file of at most smallFile bytes into memory, so that
-// its digest costs no second read, and writes it or a link to its twin.
-func (w *Writer) writeSmall(h *tar.Header, hk string, rec *entryRecord, r io.Reader) error {
-	body := w.buf[:h.Size]
-	if n, err := io.ReadFull(r, body); err != nil {
-		return fmt.Errorf("read /%s (%d of %d bytes): %w", h.Name, n, h.Size, err)
+// writeBody writes a non-empty file whose content is in memory, or a link
+// to an earlier file with the same content and header. It is hashed only
+// if an earlier file has its size and header, or if it is imported.
+func (w *Writer) writeBody(h *tar.Header, key sizeKey, rec *entryRecord, body []byte) error {
+	if first := w.firstOfSize(key, rec); first != nil {
+		rec.digest, rec.hashed = sha256.Sum256(body), true
+		twin, err := w.contentTwin(first, rec, key.header)
+		if err != nil {
+			return err
+		}
+		if twin != nil {
+			return w.writeLink(h, twin.path)
+		}
+	} else if rec.src == "" {
+		// Imported entries cannot be read again, should a twin come later.
+		rec.digest, rec.hashed = sha256.Sum256(body), true
 	}
-	return w.writeBody(h, hk, rec, body, sha256.Sum256(body))
-}
-
-// writeBody writes a file whose content (and its digest) is in memory, or
-// a link to an earlier file with the same content and header.
-func (w *Writer) writeBody(h *tar.Header, hk string, rec *entryRecord, body []byte, sum [sha256.Size]byte) error {
-	rec.digest, rec.hashed = sum, true
-	key := contentKey(sum, hk)
-	if first, ok := w.byDigest[key]; ok {
-		return w.writeLink(h, first.path)
-	}
-	w.byDigest[key] = rec
 	if err := w.writeHeader(h); err != nil {
 		return err
 	}
@@ -406,7 +445,7 @@ func (w *Writer) copyBody(h *tar.Header, r io.Reader, hash io.Writer) error {
 
 // spillAndWrite handles a large imported entry whose size matches an
 // earlier file: it goes to a temporary file first so it can be hashed.
-func (w *Writer) spillAndWrite(h *tar.Header, key sizeKey, rec *entryRecord, r io.Reader, candidates []*entryRecord) error {
+func (w *Writer) spillAndWrite(h *tar.Header, key sizeKey, first, rec *entryRecord, r io.Reader) error {
 	tmp, err := os.CreateTemp("", "img-layer-spill-*")
 	if err != nil {
 		return fmt.Errorf("import /%s: %w", h.Name, err)
@@ -423,16 +462,15 @@ func (w *Writer) spillAndWrite(h *tar.Header, key sizeKey, rec *entryRecord, r i
 	}
 	s.Sum(rec.digest[:0])
 	rec.hashed = true
-	if twin, err := findTwin(rec, candidates); err != nil || twin != "" {
+	if twin, err := w.contentTwin(first, rec, key.header); err != nil || twin != nil {
 		if err != nil {
 			return err
 		}
-		return w.writeLink(h, twin)
+		return w.writeLink(h, twin.path)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("import /%s: %w", h.Name, err)
 	}
-	w.bySize[key] = append(w.bySize[key], rec)
 	if err := w.writeHeader(h); err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ type entryRecord struct {
 	digest  [sha256.Size]byte
 	treeCut int32 // see source
 	hashed  bool  // digest is set
+	indexed bool  // in the writer's byDigest (see contentTwin)
 	typ     byte
 }
 

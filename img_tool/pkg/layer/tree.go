@@ -2,7 +2,6 @@ package layer
 
 import (
 	"archive/tar"
-	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"os"
@@ -58,13 +57,13 @@ type treeItem struct {
 	err    error
 
 	// Regular files: set by a reader before done is closed.
-	done   chan struct{}
-	size   int64
-	data   []byte // the content, when size <= prefetchSize
-	digest [sha256.Size]byte
+	done chan struct{}
+	size int64
+	data []byte // the content, when size <= prefetchSize
 }
 
-// load stats the file and, if it is small, reads it and hashes it.
+// load stats the file and, if it is small, reads it. The writer hashes it
+// only if an earlier file has its size (see contentTwin).
 func (it *treeItem) load() {
 	defer close(it.done)
 	mode, size, data, err := readSmallFile(it.src, prefetchSize)
@@ -77,9 +76,6 @@ func (it *treeItem) load() {
 		return
 	}
 	it.size, it.data = size, data
-	if data != nil {
-		it.digest = sha256.Sum256(data)
-	}
 }
 
 // maxLinks bounds the symlinks followed on one path of a walk: in a chain
@@ -276,7 +272,7 @@ func (w *Writer) addTreeItem(it *treeItem, dir, root string) error {
 	}
 	rec.shareTreeSource(dir, root)
 	if it.data != nil {
-		err := w.writeBody(h, w.headerKey(h), rec, it.data, it.digest)
+		err := w.writeBody(h, sizeKey{size: it.size, header: w.headerKey(h)}, rec, it.data)
 		putBuffer(it.data)
 		it.data = nil
 		return err
