@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image"
 	"github.com/rules-img/rules_img/img_tool/pkg/image/imageconfig"
@@ -69,7 +69,7 @@ func runManifest(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if replaceLayers {
-		return runReplaceLayers(ctx, fs, name, baseManifest, baseConfig, layers, specv1.Platform{OS: osName, Architecture: arch, Variant: variant}, manifestOut, configOut, descriptorOut, dOut)
+		return runReplaceLayers(ctx, fs, name, baseManifest, baseConfig, layers, ocispec.Platform{OS: osName, Architecture: arch, Variant: variant}, manifestOut, configOut, descriptorOut, dOut)
 	}
 	createdValue, err := createdFlag(created, createdFile, createdFromStatus)
 	if err != nil {
@@ -113,7 +113,7 @@ var replaceLayersFlags = []string{"replace-layers", "base-manifest", "base-confi
 
 // runReplaceLayers writes the manifest of an image whose layers were
 // rewritten (image.ReplaceLayers).
-func runReplaceLayers(ctx context.Context, fs *flag.FlagSet, name, baseManifest, baseConfig string, layers []string, platform specv1.Platform, manifestOut, configOut, descriptorOut, digestOut string) error {
+func runReplaceLayers(ctx context.Context, fs *flag.FlagSet, name, baseManifest, baseConfig string, layers []string, platform ocispec.Platform, manifestOut, configOut, descriptorOut, digestOut string) error {
 	var conflicts []string
 	fs.Visit(func(f *flag.Flag) {
 		if !slices.Contains(replaceLayersFlags, f.Name) {

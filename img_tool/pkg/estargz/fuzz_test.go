@@ -36,7 +36,7 @@ func FuzzEstargzEquivalence(f *testing.F) {
 		if !bytes.Equal(got, want.blob) {
 			t.Fatalf("blob of %d bytes differs from the library's %d bytes at byte %d", len(got), len(want.blob), firstDiff(got, want.blob))
 		}
-		if res.TOCDigest != want.tocDigest || res.DiffID.String() != want.diffID {
+		if string(res.TOCDigest) != string(want.tocDigest) || res.DiffID.String() != want.diffID {
 			t.Fatalf("digests %s %s, library %s %s", res.TOCDigest, res.DiffID, want.tocDigest, want.diffID)
 		}
 	})

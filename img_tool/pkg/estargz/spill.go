@@ -10,7 +10,7 @@ import (
 	"io"
 	"os"
 
-	digest "github.com/opencontainers/go-digest"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 )
 
 // The table of contents is one JSON document, indented with tabs:
@@ -118,7 +118,7 @@ func (t *toc) write(b []byte) error {
 
 // finish ends the document and returns its size and digest. No entry can
 // be added after it.
-func (t *toc) finish() (int64, digest.Digest, error) {
+func (t *toc) finish() (int64, ocispec.Digest, error) {
 	tail := tocTail
 	if t.entries == 0 {
 		tail = tocTailEmpty
@@ -126,7 +126,7 @@ func (t *toc) finish() (int64, digest.Digest, error) {
 	if err := t.write([]byte(tail)); err != nil {
 		return 0, "", err
 	}
-	d := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(t.sum.Sum(nil)))
+	d := ocispec.NewDigestFromEncoded(ocispec.SHA256, hex.EncodeToString(t.sum.Sum(nil)))
 	return t.n, d, nil
 }
 

@@ -45,7 +45,7 @@ func TestSpilledTOCMatchesLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(out.Bytes(), want.blob) || res.TOCDigest != want.tocDigest || res.DiffID.String() != want.diffID {
+	if !bytes.Equal(out.Bytes(), want.blob) || string(res.TOCDigest) != string(want.tocDigest) || res.DiffID.String() != want.diffID {
 		t.Fatalf("blob of %d bytes (TOC %s) differs from the library's %d bytes (TOC %s)", out.Len(), res.TOCDigest, len(want.blob), want.tocDigest)
 	}
 	assertEmptyDir(t, dir)

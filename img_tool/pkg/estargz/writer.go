@@ -16,15 +16,17 @@ package estargz
 
 import (
 	"archive/tar"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	digest "github.com/opencontainers/go-digest"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 )
 
 // DefaultChunkSize is the largest amount of a file's data one gzip member
@@ -76,10 +78,10 @@ func WithTempDir(dir string) Option {
 
 // Result describes a finished blob.
 type Result struct {
-	TOCDigest        digest.Digest // of the table of contents JSON
-	DiffID           digest.Digest // of the uncompressed tar, table of contents included
-	UncompressedSize int64         // size of that tar
-	Size             int64         // size of the blob
+	TOCDigest        ocispec.Digest // of the table of contents JSON
+	DiffID           ocispec.Digest // of the uncompressed tar, table of contents included
+	UncompressedSize int64          // size of that tar
+	Size             int64          // size of the blob
 }
 
 // Writer writes one eStargz blob.
@@ -187,7 +189,7 @@ func (w *Writer) finish() error {
 	}
 	w.res = Result{
 		TOCDigest:        tocDigest,
-		DiffID:           digest.NewDigest(digest.SHA256, w.m.diff),
+		DiffID:           ocispec.NewDigest(ocispec.SHA256, w.m.diff),
 		UncompressedSize: w.m.raw,
 		Size:             w.m.off,
 	}
@@ -283,16 +285,16 @@ func (w *Writer) appendEntry(tr *tar.Reader, tw *tar.Writer, h *tar.Header) erro
 // the other chunks wait in w.chunks until e has been written.
 func (w *Writer) copyChunks(tr *tar.Reader, tw *tar.Writer, e *entry) error {
 	if e.size == 0 {
-		e.digest = digest.Canonical.FromBytes(nil).String()
+		e.digest = ocispec.FromBytes(nil).String()
 		return nil
 	}
 	size := e.size
 	chunkSize := int64(w.o.chunkSize)
 	// A file of one chunk has the chunk's digest; only a larger one needs
 	// a digest of its own.
-	var file digest.Digester
+	var file hash.Hash
 	if size > chunkSize {
-		file = digest.Canonical.Digester()
+		file = sha256.New()
 	}
 	var c entry
 	for written := int64(0); written < size; {
@@ -310,10 +312,10 @@ func (w *Writer) copyChunks(tr *tar.Reader, tw *tar.Writer, e *entry) error {
 			return err
 		}
 		ce.offset, ce.chunkOffset = off, written
-		chunk := digest.Canonical.Digester()
-		var src io.Reader = io.TeeReader(tr, chunk.Hash())
+		chunk := sha256.New()
+		var src io.Reader = io.TeeReader(tr, chunk)
 		if file != nil {
-			src = io.TeeReader(src, file.Hash())
+			src = io.TeeReader(src, file)
 		}
 		if err := w.m.openMember(); err != nil {
 			return err
@@ -323,7 +325,7 @@ func (w *Writer) copyChunks(tr *tar.Reader, tw *tar.Writer, e *entry) error {
 		if _, err := io.CopyBuffer(struct{ io.Writer }{tw}, io.LimitReader(src, n), w.buf); err != nil {
 			return err
 		}
-		ce.chunkDigest = chunk.Digest().String()
+		ce.chunkDigest = ocispec.NewDigest(ocispec.SHA256, chunk).String()
 		written += n
 		if ce != e {
 			if w.chunkCount > 0 { // addJSON writes the first separator
@@ -334,7 +336,7 @@ func (w *Writer) copyChunks(tr *tar.Reader, tw *tar.Writer, e *entry) error {
 		}
 	}
 	if file != nil {
-		e.digest = file.Digest().String()
+		e.digest = ocispec.NewDigest(ocispec.SHA256, file).String()
 	} else {
 		e.digest = e.chunkDigest
 	}

@@ -153,7 +153,7 @@ func checkEquivalent(t *testing.T, tarball []byte, level, chunk int) {
 	if !bytes.Equal(got, want.blob) {
 		t.Fatalf("blob of %d bytes differs from the library's %d bytes at byte %d", len(got), len(want.blob), firstDiff(got, want.blob))
 	}
-	if res.TOCDigest != want.tocDigest {
+	if string(res.TOCDigest) != string(want.tocDigest) {
 		t.Errorf("TOC digest %s, library %s", res.TOCDigest, want.tocDigest)
 	}
 	if res.DiffID.String() != want.diffID {
@@ -173,7 +173,7 @@ func checkEquivalent(t *testing.T, tarball []byte, level, chunk int) {
 	if n != res.UncompressedSize {
 		t.Errorf("uncompressed size %d, blob holds %d bytes", res.UncompressedSize, n)
 	}
-	verifyWithLibrary(t, got, res.TOCDigest, tarball)
+	verifyWithLibrary(t, got, digest.Digest(res.TOCDigest), tarball)
 }
 
 func firstDiff(a, b []byte) int {

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/image-spec/specs-go"
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image/imageconfig"
 	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
@@ -73,7 +71,7 @@ func buildArtifact(ctx context.Context, o *options) (*Manifest, error) {
 	if len(o.layers) == 0 {
 		return nil, fmt.Errorf("artifact type %s: no blobs; an artifact manifest needs at least one", o.artifactType)
 	}
-	layers := make([]specv1.Descriptor, 0, len(o.layers))
+	layers := make([]ocispec.Descriptor, 0, len(o.layers))
 	for _, path := range o.layers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -87,20 +85,20 @@ func buildArtifact(ctx context.Context, o *options) (*Manifest, error) {
 		}
 		layers = append(layers, layerDescriptor(l))
 	}
-	empty := specv1.DescriptorEmptyJSON
-	config := jsondoc.Blob{Data: emptyJSON, Descriptor: specv1.Descriptor{MediaType: empty.MediaType, Digest: empty.Digest, Size: empty.Size}}
+	empty := ocispec.DescriptorEmptyJSON
+	config := jsondoc.Blob{Data: emptyJSON, Descriptor: ocispec.Descriptor{MediaType: empty.MediaType, Digest: empty.Digest, Size: empty.Size}}
 	if err := checkEmptyDescriptor(config); err != nil {
 		return nil, err
 	}
-	m := specv1.Manifest{
-		Versioned:    specs.Versioned{SchemaVersion: 2},
-		MediaType:    specv1.MediaTypeImageManifest,
+	m := ocispec.Manifest{
+		Versioned:    ocispec.Versioned{SchemaVersion: 2},
+		MediaType:    ocispec.MediaTypeImageManifest,
 		ArtifactType: o.artifactType,
 		Config:       config.Descriptor,
 		Layers:       layers,
 		Annotations:  nonEmpty(annotations),
 	}
-	manifest, err := jsondoc.New(specv1.MediaTypeImageManifest, m, &specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant})
+	manifest, err := jsondoc.New(ocispec.MediaTypeImageManifest, m, &ocispec.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant})
 	if err != nil {
 		return nil, err
 	}
@@ -120,10 +118,10 @@ func checkEmptyDescriptor(b jsondoc.Blob) error {
 }
 
 // layerDescriptor is the manifest's descriptor of a layer or blob.
-func layerDescriptor(l *metadata.Layer) specv1.Descriptor {
-	return specv1.Descriptor{
+func layerDescriptor(l *metadata.Layer) ocispec.Descriptor {
+	return ocispec.Descriptor{
 		MediaType:   l.MediaType,
-		Digest:      digest.Digest(l.Digest),
+		Digest:      ocispec.Digest(l.Digest),
 		Size:        l.Size,
 		Annotations: nonEmpty(l.Annotations),
 	}

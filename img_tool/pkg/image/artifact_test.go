@@ -45,7 +45,7 @@ func TestArtifactManifest(t *testing.T) {
 	if err := json.Unmarshal(m.Manifest.Data, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.ArtifactType != "application/vnd.example.bundle" || got.MediaType != specv1.MediaTypeImageManifest || got.Config.Digest != m.Config.Descriptor.Digest {
+	if got.ArtifactType != "application/vnd.example.bundle" || got.MediaType != specv1.MediaTypeImageManifest || string(got.Config.Digest) != string(m.Config.Descriptor.Digest) {
 		t.Errorf("manifest = %s", m.Manifest.Data)
 	}
 	if len(got.Layers) != 2 || got.Layers[0].MediaType != "text/plain" || got.Layers[0].Digest.String() != sha("a") ||

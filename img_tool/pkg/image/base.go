@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
@@ -14,14 +14,14 @@ import (
 // baseManifestDoc is a manifest plus the field that marks an index, so
 // that an index passed as a base manifest is reported as such.
 type baseManifestDoc struct {
-	specv1.Manifest
+	ocispec.Manifest
 	Manifests json.RawMessage `json:"manifests,omitempty"`
 }
 
 // readBase reads and validates a base image's manifest and config. The
 // config must match the manifest's config descriptor in digest and size,
 // and have one diff_id per layer.
-func readBase(manifestPath, configPath string) (*specv1.Manifest, *specv1.Image, error) {
+func readBase(manifestPath, configPath string) (*ocispec.Manifest, *ocispec.Image, error) {
 	var doc baseManifestDoc
 	if err := jsondoc.Read(manifestPath, &doc, false); err != nil {
 		return nil, nil, fmt.Errorf("base manifest %s: %w", manifestPath, err)
@@ -39,7 +39,7 @@ func readBase(manifestPath, configPath string) (*specv1.Manifest, *specv1.Image,
 		return nil, nil, fmt.Errorf("base config %s: %d bytes with digest %s, but base manifest %s wants %d bytes with digest %s",
 			configPath, len(data), got, manifestPath, m.Config.Size, m.Config.Digest)
 	}
-	var cfg specv1.Image
+	var cfg ocispec.Image
 	if err := jsondoc.Decode(data, &cfg, false); err != nil {
 		return nil, nil, fmt.Errorf("base config %s: %w", configPath, err)
 	}
@@ -61,9 +61,9 @@ func readBase(manifestPath, configPath string) (*specv1.Manifest, *specv1.Image,
 func validateBaseManifest(doc *baseManifestDoc) error {
 	m := &doc.Manifest
 	switch m.MediaType {
-	case specv1.MediaTypeImageIndex, MediaTypeDockerManifestList:
+	case ocispec.MediaTypeImageIndex, MediaTypeDockerManifestList:
 		return fmt.Errorf("is an index (%s), want an image manifest", m.MediaType)
-	case "", specv1.MediaTypeImageManifest, MediaTypeDockerManifest:
+	case "", ocispec.MediaTypeImageManifest, MediaTypeDockerManifest:
 	default:
 		return fmt.Errorf("mediaType %q is not an image manifest", m.MediaType)
 	}
@@ -74,7 +74,7 @@ func validateBaseManifest(doc *baseManifestDoc) error {
 		return fmt.Errorf("schemaVersion is %d, want 2", m.SchemaVersion)
 	}
 	switch m.Config.MediaType {
-	case specv1.MediaTypeImageConfig, MediaTypeDockerConfig:
+	case ocispec.MediaTypeImageConfig, MediaTypeDockerConfig:
 	default:
 		return fmt.Errorf("config mediaType %q is not an image config", m.Config.MediaType)
 	}
@@ -82,7 +82,7 @@ func validateBaseManifest(doc *baseManifestDoc) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	if m.Layers == nil {
-		m.Layers = []specv1.Descriptor{}
+		m.Layers = []ocispec.Descriptor{}
 	}
 	if m.Config.Size > jsondoc.MaxInputSize {
 		return fmt.Errorf("config: size %d is above the limit of %d bytes", m.Config.Size, jsondoc.MaxInputSize)

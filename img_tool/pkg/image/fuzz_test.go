@@ -120,7 +120,7 @@ func FuzzBuildManifest(f *testing.F) {
 		if man.Config.Digest != digest.FromBytes(m.Config.Data) || man.Config.Size != int64(len(m.Config.Data)) {
 			t.Fatalf("manifest config descriptor %+v does not describe the config", man.Config)
 		}
-		if m.Manifest.Descriptor.Digest != digest.FromBytes(m.Manifest.Data) {
+		if string(m.Manifest.Descriptor.Digest) != string(digest.FromBytes(m.Manifest.Data)) {
 			t.Fatal("manifest descriptor does not describe the manifest")
 		}
 		if len(man.Layers) != len(cfg.RootFS.DiffIDs) {

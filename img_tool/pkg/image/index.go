@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"maps"
 
-	specs "github.com/opencontainers/image-spec/specs-go"
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image/imageconfig"
 	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
@@ -38,8 +37,8 @@ func WithIndexTemplates(path string) IndexOption {
 // jsondoc.Blob.Write. Unknown fields are errors; the media type must be that
 // of an image manifest (OCI or Docker v2) and the platform must name an os
 // and an architecture, else the error wraps ErrMissingPlatform.
-func ReadDescriptor(path string) (*specv1.Descriptor, error) {
-	var d specv1.Descriptor
+func ReadDescriptor(path string) (*ocispec.Descriptor, error) {
+	var d ocispec.Descriptor
 	if err := jsondoc.Read(path, &d, true); err != nil {
 		return nil, fmt.Errorf("manifest descriptor %s: %w", path, err)
 	}
@@ -47,7 +46,7 @@ func ReadDescriptor(path string) (*specv1.Descriptor, error) {
 		return nil, fmt.Errorf("manifest descriptor %s: %w", path, err)
 	}
 	switch d.MediaType {
-	case specv1.MediaTypeImageManifest, MediaTypeDockerManifest:
+	case ocispec.MediaTypeImageManifest, MediaTypeDockerManifest:
 	default:
 		return nil, fmt.Errorf("manifest descriptor %s: mediaType %q is not an image manifest", path, d.MediaType)
 	}
@@ -86,7 +85,7 @@ func BuildIndex(ctx context.Context, descriptorPaths []string, opts ...IndexOpti
 	if len(descriptorPaths) == 0 {
 		return jsondoc.Blob{}, errors.New("no manifest descriptors given")
 	}
-	manifests := make([]specv1.Descriptor, 0, len(descriptorPaths))
+	manifests := make([]ocispec.Descriptor, 0, len(descriptorPaths))
 	for _, path := range descriptorPaths {
 		if err := ctx.Err(); err != nil {
 			return jsondoc.Blob{}, err
@@ -97,11 +96,11 @@ func BuildIndex(ctx context.Context, descriptorPaths []string, opts ...IndexOpti
 		}
 		manifests = append(manifests, *d)
 	}
-	idx := specv1.Index{
-		Versioned:   specs.Versioned{SchemaVersion: 2},
-		MediaType:   specv1.MediaTypeImageIndex,
+	idx := ocispec.Index{
+		Versioned:   ocispec.Versioned{SchemaVersion: 2},
+		MediaType:   ocispec.MediaTypeImageIndex,
 		Manifests:   manifests,
 		Annotations: nonEmpty(o.annotations),
 	}
-	return jsondoc.New(specv1.MediaTypeImageIndex, idx, nil)
+	return jsondoc.New(ocispec.MediaTypeImageIndex, idx, nil)
 }

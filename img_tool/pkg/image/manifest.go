@@ -8,9 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/image-spec/specs-go"
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image/imageconfig"
 	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
@@ -202,7 +200,7 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 	if o.artifactType != "" {
 		return buildArtifact(ctx, &o)
 	}
-	platform := specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant}
+	platform := ocispec.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant}
 	var overrides *imageconfig.ConfigOverrides
 	if o.overrides != "" {
 		if o.user != "" || o.workingDir != "" || o.stop != "" || len(o.entrypoint) > 0 || len(o.cmd) > 0 {
@@ -214,8 +212,8 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 		}
 	}
 
-	cfg := specv1.Image{Platform: platform, RootFS: specv1.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}}
-	layers := []specv1.Descriptor{}
+	cfg := ocispec.Image{Platform: platform, RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []ocispec.Digest{}}}
+	layers := []ocispec.Descriptor{}
 	if o.baseManifest != "" {
 		base, baseCfg, err := readBase(o.baseManifest, o.baseConfig)
 		if err != nil {
@@ -274,15 +272,15 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 		if !metadata.IsLayer(l.MediaType) {
 			return nil, fmt.Errorf("layer metadata %s: field mediaType: %q is an attestation, not a filesystem layer; a new image cannot use it", path, l.MediaType)
 		}
-		layers = append(layers, specv1.Descriptor{
+		layers = append(layers, ocispec.Descriptor{
 			MediaType:   l.MediaType,
-			Digest:      digest.Digest(l.Digest),
+			Digest:      ocispec.Digest(l.Digest),
 			Size:        l.Size,
 			Annotations: nonEmpty(l.Annotations),
 		})
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(l.DiffID))
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, ocispec.Digest(l.DiffID))
 		created := epoch
-		cfg.History = append(cfg.History, specv1.History{
+		cfg.History = append(cfg.History, ocispec.History{
 			Created:   &created,
 			CreatedBy: l.Name,
 			Comment:   HistoryComment,
@@ -294,19 +292,19 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 	}
 	cfg.Created = &created
 
-	config, err := jsondoc.New(specv1.MediaTypeImageConfig, cfg, nil)
+	config, err := jsondoc.New(ocispec.MediaTypeImageConfig, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	m := specv1.Manifest{
-		Versioned:   specs.Versioned{SchemaVersion: 2},
-		MediaType:   specv1.MediaTypeImageManifest,
+	m := ocispec.Manifest{
+		Versioned:   ocispec.Versioned{SchemaVersion: 2},
+		MediaType:   ocispec.MediaTypeImageManifest,
 		Config:      config.Descriptor,
 		Layers:      layers,
 		Annotations: nonEmpty(o.annotations),
 	}
-	descPlatform := &specv1.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant}
-	manifest, err := jsondoc.New(specv1.MediaTypeImageManifest, m, descPlatform)
+	descPlatform := &ocispec.Platform{OS: o.os, Architecture: o.arch, Variant: o.variant}
+	manifest, err := jsondoc.New(ocispec.MediaTypeImageManifest, m, descPlatform)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +312,7 @@ func BuildManifest(ctx context.Context, opts ...Option) (*Manifest, error) {
 }
 
 // applyOptions applies the config values of the options over c.
-func applyOptions(c *specv1.ImageConfig, o *options) {
+func applyOptions(c *ocispec.ImageConfig, o *options) {
 	if o.user != "" {
 		c.User = o.user
 	}

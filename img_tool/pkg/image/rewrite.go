@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"maps"
 
-	"github.com/opencontainers/go-digest"
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
@@ -31,7 +30,7 @@ import (
 // another one, since eStargz adds entries to the tar. A layer count that
 // differs, a new blob that is not a tar layer, or a changed diff_id is an
 // error naming the metadata file. The manifest descriptor gets platform.
-func ReplaceLayers(ctx context.Context, manifestPath, configPath string, layerPaths []string, platform specv1.Platform) (*Manifest, error) {
+func ReplaceLayers(ctx context.Context, manifestPath, configPath string, layerPaths []string, platform ocispec.Platform) (*Manifest, error) {
 	src, srcCfg, err := readBase(manifestPath, configPath)
 	if err != nil {
 		return nil, err
@@ -39,8 +38,8 @@ func ReplaceLayers(ctx context.Context, manifestPath, configPath string, layerPa
 	if len(layerPaths) != len(src.Layers) {
 		return nil, fmt.Errorf("manifest %s has %d layers, but %d new layers are given", manifestPath, len(src.Layers), len(layerPaths))
 	}
-	layers := make([]specv1.Descriptor, len(layerPaths))
-	diffIDs := make([]digest.Digest, len(layerPaths))
+	layers := make([]ocispec.Descriptor, len(layerPaths))
+	diffIDs := make([]ocispec.Digest, len(layerPaths))
 	for i, path := range layerPaths {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -65,7 +64,7 @@ func ReplaceLayers(ctx context.Context, manifestPath, configPath string, layerPa
 		maps.Copy(ann, l.Annotations)
 		l.Annotations = ann
 		layers[i] = layerDescriptor(l)
-		diffIDs[i] = digest.Digest(l.DiffID)
+		diffIDs[i] = ocispec.Digest(l.DiffID)
 	}
 
 	var cfg, m map[string]json.RawMessage
@@ -75,12 +74,12 @@ func ReplaceLayers(ctx context.Context, manifestPath, configPath string, layerPa
 	if err := jsondoc.Read(manifestPath, &m, false); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", manifestPath, err)
 	}
-	rootfs, err := json.Marshal(specv1.RootFS{Type: "layers", DiffIDs: diffIDs})
+	rootfs, err := json.Marshal(ocispec.RootFS{Type: "layers", DiffIDs: diffIDs})
 	if err != nil {
 		return nil, err
 	}
 	cfg["rootfs"] = rootfs
-	config, err := jsondoc.New(specv1.MediaTypeImageConfig, cfg, nil)
+	config, err := jsondoc.New(ocispec.MediaTypeImageConfig, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +87,7 @@ func ReplaceLayers(ctx context.Context, manifestPath, configPath string, layerPa
 	configDesc.Annotations = src.Config.Annotations
 	for k, v := range map[string]any{
 		"schemaVersion": 2,
-		"mediaType":     specv1.MediaTypeImageManifest,
+		"mediaType":     ocispec.MediaTypeImageManifest,
 		"config":        configDesc,
 		"layers":        layers,
 	} {
@@ -96,7 +95,7 @@ func ReplaceLayers(ctx context.Context, manifestPath, configPath string, layerPa
 			return nil, err
 		}
 	}
-	manifest, err := jsondoc.New(specv1.MediaTypeImageManifest, m, &platform)
+	manifest, err := jsondoc.New(ocispec.MediaTypeImageManifest, m, &platform)
 	if err != nil {
 		return nil, err
 	}

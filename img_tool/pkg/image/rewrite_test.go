@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"encoding/json"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,7 @@ func source(t *testing.T, dir, manifestMediaType string) (string, string) {
 }
 
 func TestReplaceLayers(t *testing.T) {
-	platform := specv1.Platform{OS: "linux", Architecture: "amd64"}
+	platform := ocispec.Platform{OS: "linux", Architecture: "amd64"}
 	for _, tc := range []struct {
 		name, manifestMediaType string
 		estargz                 bool
@@ -134,7 +135,7 @@ func TestReplaceLayersRejects(t *testing.T) {
 		{"artifact blob", []string{good, artifact}, `"text/plain" is not a tar layer`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ReplaceLayers(context.Background(), mPath, cPath, tc.layers, specv1.Platform{OS: "linux", Architecture: "amd64"})
+			_, err := ReplaceLayers(context.Background(), mPath, cPath, tc.layers, ocispec.Platform{OS: "linux", Architecture: "amd64"})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("ReplaceLayers() = %v, want an error containing %q", err, tc.want)
 			}

@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	ispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/tarpolicy"
 )
@@ -179,7 +179,7 @@ func writeDockerSave(ctx context.Context, out string, images []Image, o options)
 		}
 		top = ix.descriptor()
 	}
-	descs := []ispec.Descriptor{top}
+	descs := []ocispec.Descriptor{top}
 	if len(o.tags) > 0 {
 		descs = descs[:0]
 		for _, tag := range o.tags {
@@ -199,14 +199,14 @@ func writeDockerSave(ctx context.Context, out string, images []Image, o options)
 // layers decompressed. With withManifest it also adds the manifest, with
 // the decompressed layers in place of the zstd ones, and returns its
 // descriptor (for index.json); otherwise the descriptor is zero.
-func addDockerImage(ctx context.Context, w *output, t tree, im *image, blobs []*Layer, tags []string, withManifest bool) (ispec.Descriptor, error) {
+func addDockerImage(ctx context.Context, w *output, t tree, im *image, blobs []*Layer, tags []string, withManifest bool) (ocispec.Descriptor, error) {
 	m := &im.manifest
 	t.addData(blobName(string(m.Config.Digest)), im.config)
 	entry := dockerEntry{Config: blobName(string(m.Config.Digest)), RepoTags: tags, Layers: make([]string, len(m.Layers))}
 	if entry.RepoTags == nil {
 		entry.RepoTags = []string{}
 	}
-	plain := map[string]ispec.Descriptor{} // decompressed layers by their compressed digest
+	plain := map[string]ocispec.Descriptor{} // decompressed layers by their compressed digest
 	for i, desc := range m.Layers {
 		l := blobs[i]
 		if !isZstd(desc.MediaType) {
@@ -218,26 +218,26 @@ func addDockerImage(ctx context.Context, w *output, t tree, im *image, blobs []*
 		if !ok {
 			size, err := decompressLayer(ctx, w, t, l)
 			if err != nil {
-				return ispec.Descriptor{}, err
+				return ocispec.Descriptor{}, err
 			}
-			u = ispec.Descriptor{MediaType: strings.TrimSuffix(desc.MediaType, "+zstd"), Digest: digestOf(l.Metadata.DiffID), Size: size}
+			u = ocispec.Descriptor{MediaType: strings.TrimSuffix(desc.MediaType, "+zstd"), Digest: digestOf(l.Metadata.DiffID), Size: size}
 			plain[string(desc.Digest)] = u
 		}
 		entry.Layers[i] = blobName(string(u.Digest))
 	}
 	data, err := json.Marshal([]dockerEntry{entry})
 	if err != nil {
-		return ispec.Descriptor{}, err
+		return ocispec.Descriptor{}, err
 	}
 	t.addData("manifest.json", data)
 	if !withManifest {
-		return ispec.Descriptor{}, nil
+		return ocispec.Descriptor{}, nil
 	}
 	manifest, mdesc := im.raw, im.descriptor()
 	if len(plain) > 0 {
 		manifest, err = replaceLayers(im.raw, plain)
 		if err != nil {
-			return ispec.Descriptor{}, fmt.Errorf("manifest %s: %w", im.Manifest, err)
+			return ocispec.Descriptor{}, fmt.Errorf("manifest %s: %w", im.Manifest, err)
 		}
 		mdesc.Digest, mdesc.Size = digestOf(sha256Digest(manifest)), int64(len(manifest))
 	}
@@ -309,7 +309,7 @@ func decompressLayer(ctx context.Context, w *output, t tree, l *Layer) (int64, e
 // replaceLayers returns the manifest raw with the layer descriptors whose
 // digest is a key of repl replaced by mediaType, digest and size of the
 // value. Every other field is kept.
-func replaceLayers(raw []byte, repl map[string]ispec.Descriptor) ([]byte, error) {
+func replaceLayers(raw []byte, repl map[string]ocispec.Descriptor) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, err

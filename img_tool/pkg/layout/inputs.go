@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	ispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/metadata"
 )
@@ -25,15 +25,15 @@ type image struct {
 	raw       []byte // the manifest file
 	digest    string // of raw
 	mediaType string
-	manifest  ispec.Manifest
+	manifest  ocispec.Manifest
 	config    []byte
-	platform  *ispec.Platform // from the config; nil if it names no os and architecture
-	diffIDs   []string        // from the config
+	platform  *ocispec.Platform // from the config; nil if it names no os and architecture
+	diffIDs   []string          // from the config
 }
 
 // descriptor is the descriptor of the manifest, with its platform.
-func (im *image) descriptor() ispec.Descriptor {
-	return ispec.Descriptor{
+func (im *image) descriptor() ocispec.Descriptor {
+	return ocispec.Descriptor{
 		MediaType: im.mediaType,
 		Digest:    digestOf(im.digest),
 		Size:      int64(len(im.raw)),
@@ -67,9 +67,9 @@ func loadImage(img Image) (*image, error) {
 	m := &im.manifest
 	im.mediaType = m.MediaType
 	if im.mediaType == "" {
-		im.mediaType = ispec.MediaTypeImageManifest
+		im.mediaType = ocispec.MediaTypeImageManifest
 	}
-	if m.SchemaVersion != 2 || im.mediaType != ispec.MediaTypeImageManifest && im.mediaType != dockerManifest {
+	if m.SchemaVersion != 2 || im.mediaType != ocispec.MediaTypeImageManifest && im.mediaType != dockerManifest {
 		return nil, fmt.Errorf("manifest %s: schemaVersion %d, mediaType %q: not an image manifest: %w",
 			img.Manifest, m.SchemaVersion, m.MediaType, ErrInvalidArgument)
 	}
@@ -103,7 +103,7 @@ func loadImage(img Image) (*image, error) {
 		return nil, fmt.Errorf("config %s: %v: %w", img.Config, err, ErrInvalidArgument)
 	}
 	if c.OS != "" && c.Arch != "" {
-		im.platform = &ispec.Platform{OS: c.OS, Architecture: c.Arch, Variant: c.Variant, OSVersion: c.OSVersion, OSFeatures: c.OSFeatures}
+		im.platform = &ocispec.Platform{OS: c.OS, Architecture: c.Arch, Variant: c.Variant, OSVersion: c.OSVersion, OSFeatures: c.OSFeatures}
 	}
 	im.diffIDs = c.RootFS.DiffIDs
 	return im, nil
@@ -133,8 +133,8 @@ type index struct {
 	images    []*image // in the order of the index
 }
 
-func (ix *index) descriptor() ispec.Descriptor {
-	return ispec.Descriptor{MediaType: ix.mediaType, Digest: digestOf(ix.digest), Size: int64(len(ix.raw))}
+func (ix *index) descriptor() ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: ix.mediaType, Digest: digestOf(ix.digest), Size: int64(len(ix.raw))}
 }
 
 // loadIndex reads the index at path and matches every entry with one of
@@ -145,15 +145,15 @@ func loadIndex(path string, images []*image) (*index, error) {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	ix := &index{path: path, raw: raw, digest: sha256Digest(raw)}
-	var idx ispec.Index
+	var idx ocispec.Index
 	if err := json.Unmarshal(raw, &idx); err != nil {
 		return nil, fmt.Errorf("index %s: %v: %w", path, err, ErrInvalidArgument)
 	}
 	ix.mediaType = idx.MediaType
 	if ix.mediaType == "" {
-		ix.mediaType = ispec.MediaTypeImageIndex
+		ix.mediaType = ocispec.MediaTypeImageIndex
 	}
-	if idx.SchemaVersion != 2 || ix.mediaType != ispec.MediaTypeImageIndex && ix.mediaType != dockerManifestList {
+	if idx.SchemaVersion != 2 || ix.mediaType != ocispec.MediaTypeImageIndex && ix.mediaType != dockerManifestList {
 		return nil, fmt.Errorf("index %s: schemaVersion %d, mediaType %q: not an image index: %w",
 			path, idx.SchemaVersion, idx.MediaType, ErrInvalidArgument)
 	}
@@ -167,7 +167,7 @@ func loadIndex(path string, images []*image) (*index, error) {
 		if err := checkDigest(what, string(d.Digest)); err != nil {
 			return nil, err
 		}
-		if d.MediaType == ispec.MediaTypeImageIndex || d.MediaType == dockerManifestList {
+		if d.MediaType == ocispec.MediaTypeImageIndex || d.MediaType == dockerManifestList {
 			return nil, fmt.Errorf("%s: nested indexes are not supported: %w", what, ErrInvalidArgument)
 		}
 		im := byDigest[string(d.Digest)]
@@ -188,7 +188,7 @@ func loadIndex(path string, images []*image) (*index, error) {
 	return ix, nil
 }
 
-func platformSuffix(p *ispec.Platform) string {
+func platformSuffix(p *ocispec.Platform) string {
 	if p == nil {
 		return ""
 	}

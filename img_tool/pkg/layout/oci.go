@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	digest "github.com/opencontainers/go-digest"
-	ispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 )
 
 // AnnotationContainerdName is the annotation of an index.json entry that
@@ -57,7 +56,7 @@ func writeOCILayout(ctx context.Context, out string, images []Image, o options) 
 		loaded[i] = im
 	}
 	t := tree{}
-	var top ispec.Descriptor
+	var top ocispec.Descriptor
 	if o.index != "" {
 		ix, err := loadIndex(o.index, loaded)
 		if err != nil {
@@ -93,7 +92,7 @@ func writeOCILayout(ctx context.Context, out string, images []Image, o options) 
 	if len(o.tags) == 1 {
 		top.Annotations = tagAnnotations(o.tags[0])
 	}
-	if err := addIndexJSON(t, []ispec.Descriptor{top}); err != nil {
+	if err := addIndexJSON(t, []ocispec.Descriptor{top}); err != nil {
 		return err
 	}
 	return writeTree(ctx, out, o, t)
@@ -102,14 +101,14 @@ func writeOCILayout(ctx context.Context, out string, images []Image, o options) 
 // tagAnnotations names an index.json entry for podman and for containerd.
 func tagAnnotations(name string) map[string]string {
 	return map[string]string{
-		ispec.AnnotationRefName:  name,
-		AnnotationContainerdName: normalizeName(name),
+		ocispec.AnnotationRefName: name,
+		AnnotationContainerdName:  normalizeName(name),
 	}
 }
 
 // addIndexJSON adds oci-layout and an index.json that lists descs.
-func addIndexJSON(t tree, descs []ispec.Descriptor) error {
-	idx := ispec.Index{MediaType: ispec.MediaTypeImageIndex, Manifests: descs}
+func addIndexJSON(t tree, descs []ocispec.Descriptor) error {
+	idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: descs}
 	idx.SchemaVersion = 2
 	data, err := json.Marshal(idx)
 	if err != nil {
@@ -130,4 +129,4 @@ func writeTree(ctx context.Context, out string, o options, t tree) error {
 	return w.commit(ctx, t)
 }
 
-func digestOf(s string) digest.Digest { return digest.Digest(s) }
+func digestOf(s string) ocispec.Digest { return ocispec.Digest(s) }

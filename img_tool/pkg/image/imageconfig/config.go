@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 )
@@ -31,7 +31,7 @@ func PlatformString(os, arch, variant string) string {
 
 // Inherit copies what an image inherits from its base config into
 // cfg, whose platform is already set.
-func Inherit(cfg *specv1.Image, base *specv1.Image, path string) error {
+func Inherit(cfg *ocispec.Image, base *ocispec.Image, path string) error {
 	if err := CheckPlatform(&cfg.Platform, &base.Platform); err != nil {
 		return fmt.Errorf("base config %s: base image is %w", path, err)
 	}
@@ -42,7 +42,7 @@ func Inherit(cfg *specv1.Image, base *specv1.Image, path string) error {
 	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, base.RootFS.DiffIDs...)
 	cfg.History = append(cfg.History, base.History...)
 	b := &base.Config
-	cfg.Config = specv1.ImageConfig{
+	cfg.Config = ocispec.ImageConfig{
 		User:         b.User,
 		ExposedPorts: maps.Clone(b.ExposedPorts),
 		Env:          slices.Clone(b.Env),
@@ -59,7 +59,7 @@ func Inherit(cfg *specv1.Image, base *specv1.Image, path string) error {
 // CheckPlatform fails with ErrPlatformMismatch if other names another os
 // or architecture than want, or another variant when both name one. The
 // error text starts with other's platform, to follow "base image is".
-func CheckPlatform(want, other *specv1.Platform) error {
+func CheckPlatform(want, other *ocispec.Platform) error {
 	osDiffers := other.OS != "" && other.OS != want.OS
 	archDiffers := other.Architecture != "" && other.Architecture != want.Architecture
 	variantDiffers := other.Variant != "" && want.Variant != "" && other.Variant != want.Variant
@@ -92,7 +92,7 @@ var fragmentKeys = []string{
 // ReadFragment reads a partial image config. It must be a JSON object
 // whose top-level keys are those of an image config, each of the right
 // type; unknown keys inside "config" are ignored, as in a base config.
-func ReadFragment(path string) (*specv1.Image, error) {
+func ReadFragment(path string) (*ocispec.Image, error) {
 	data, err := jsondoc.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config fragment: %w", err)
@@ -116,7 +116,7 @@ func ReadFragment(path string) (*specv1.Image, error) {
 		return nil, fmt.Errorf("config fragment %s: field rootfs: not allowed; the manifest writes rootfs.diff_ids "+
 			"from the base image and the layers, so a fragment's rootfs would be overwritten or contradict them: remove it", path)
 	}
-	var frag specv1.Image
+	var frag ocispec.Image
 	if err := jsondoc.Decode(data, &frag, false); err != nil {
 		return nil, fmt.Errorf("config fragment %s: %w", path, err)
 	}
@@ -175,7 +175,7 @@ func ValidateUser(user string) error {
 }
 
 // MergeFragment merges a config fragment over cfg (see BuildManifest).
-func MergeFragment(cfg *specv1.Image, frag *specv1.Image) error {
+func MergeFragment(cfg *ocispec.Image, frag *ocispec.Image) error {
 	if err := CheckPlatform(&cfg.Platform, &frag.Platform); err != nil {
 		return fmt.Errorf("fragment is for %w", err)
 	}

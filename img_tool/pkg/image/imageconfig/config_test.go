@@ -2,11 +2,10 @@ package imageconfig
 
 import (
 	"errors"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 	"slices"
 	"strings"
 	"testing"
-
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestMergeEnv(t *testing.T) {
@@ -38,21 +37,21 @@ func TestMergeEnv(t *testing.T) {
 }
 
 func TestCheckPlatform(t *testing.T) {
-	amd64 := specv1.Platform{OS: "linux", Architecture: "amd64"}
-	armV8 := specv1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
+	amd64 := ocispec.Platform{OS: "linux", Architecture: "amd64"}
+	armV8 := ocispec.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
 	for _, tc := range []struct {
 		name        string
-		want, other specv1.Platform
+		want, other ocispec.Platform
 		wantErr     string // "" for no error
 	}{
 		{"same", amd64, amd64, ""},
-		{"other empty", amd64, specv1.Platform{}, ""},
-		{"variant only in image", armV8, specv1.Platform{OS: "linux", Architecture: "arm64"}, ""},
-		{"variant only in other", specv1.Platform{OS: "linux", Architecture: "arm64"}, armV8, ""},
+		{"other empty", amd64, ocispec.Platform{}, ""},
+		{"variant only in image", armV8, ocispec.Platform{OS: "linux", Architecture: "arm64"}, ""},
+		{"variant only in other", ocispec.Platform{OS: "linux", Architecture: "arm64"}, armV8, ""},
 		{"architecture", amd64, armV8, "linux/arm64/v8, image is linux/amd64"},
-		{"os", amd64, specv1.Platform{OS: "windows", Architecture: "amd64"}, "windows/amd64, image is linux/amd64"},
-		{"architecture only", amd64, specv1.Platform{Architecture: "arm64"}, "linux/arm64, image is linux/amd64"},
-		{"variant", armV8, specv1.Platform{OS: "linux", Architecture: "arm64", Variant: "v7"}, "linux/arm64/v7, image is linux/arm64/v8"},
+		{"os", amd64, ocispec.Platform{OS: "windows", Architecture: "amd64"}, "windows/amd64, image is linux/amd64"},
+		{"architecture only", amd64, ocispec.Platform{Architecture: "arm64"}, "linux/arm64, image is linux/amd64"},
+		{"variant", armV8, ocispec.Platform{OS: "linux", Architecture: "arm64", Variant: "v7"}, "linux/arm64/v7, image is linux/arm64/v8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckPlatform(&tc.want, &tc.other)

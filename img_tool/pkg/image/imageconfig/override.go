@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/image/jsondoc"
 )
@@ -118,7 +118,7 @@ func checkNoNUL(entrypoint, cmd []string, workingDir *string) error {
 }
 
 // ApplyLayerConfig applies one layer's config over c.
-func ApplyLayerConfig(c *specv1.ImageConfig, l *LayerConfig) {
+func ApplyLayerConfig(c *ocispec.ImageConfig, l *LayerConfig) {
 	switch {
 	case l.Entrypoint != nil:
 		c.Entrypoint = slices.Clone(l.Entrypoint)
@@ -135,7 +135,7 @@ func ApplyLayerConfig(c *specv1.ImageConfig, l *LayerConfig) {
 }
 
 // ApplyImageOverrides applies the image's own fields of o over c.
-func ApplyImageOverrides(c *specv1.ImageConfig, o *ConfigOverrides) {
+func ApplyImageOverrides(c *ocispec.ImageConfig, o *ConfigOverrides) {
 	c.User = overrideString(c.User, o.User)
 	c.WorkingDir = overrideString(c.WorkingDir, o.WorkingDir)
 	c.StopSignal = overrideString(c.StopSignal, o.StopSignal)

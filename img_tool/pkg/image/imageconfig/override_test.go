@@ -2,20 +2,19 @@ package imageconfig
 
 import (
 	"errors"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func strp(s string) *string { return &s }
 
 // ovBase is the config so far in the override tests.
-func ovBase() specv1.ImageConfig {
-	return specv1.ImageConfig{
+func ovBase() ocispec.ImageConfig {
+	return ocispec.ImageConfig{
 		User:       "nobody",
 		Env:        []string{"PATH=/usr/bin", "LANG=C"},
 		Entrypoint: []string{"/bin/sh"},
@@ -30,47 +29,47 @@ func TestApplyOverrides(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		o    ConfigOverrides
-		want func(c *specv1.ImageConfig)
+		want func(c *ocispec.ImageConfig)
 	}{
-		{"nil inherits", ConfigOverrides{}, func(c *specv1.ImageConfig) {}},
+		{"nil inherits", ConfigOverrides{}, func(c *ocispec.ImageConfig) {}},
 		{"sentinels inherit", ConfigOverrides{User: strp(I), WorkingDir: strp(I), StopSignal: strp(I), Entrypoint: []string{I}, Cmd: []string{I}},
-			func(c *specv1.ImageConfig) {}},
+			func(c *ocispec.ImageConfig) {}},
 		{"empty unsets", ConfigOverrides{User: strp(""), WorkingDir: strp(""), StopSignal: strp(""), Entrypoint: []string{}, Cmd: []string{}},
-			func(c *specv1.ImageConfig) {
+			func(c *ocispec.ImageConfig) {
 				c.User, c.WorkingDir, c.StopSignal, c.Entrypoint, c.Cmd = "", "", "", []string{}, []string{}
 			}},
 		{"replace", ConfigOverrides{User: strp("1000:1000"), WorkingDir: strp("/app"), StopSignal: strp("SIGINT"), Entrypoint: []string{"/app"}, Cmd: []string{"serve"}},
-			func(c *specv1.ImageConfig) {
+			func(c *ocispec.ImageConfig) {
 				c.User, c.WorkingDir, c.StopSignal, c.Entrypoint, c.Cmd = "1000:1000", "/app", "SIGINT", []string{"/app"}, []string{"serve"}
 			}},
 		{"append and prepend", ConfigOverrides{Entrypoint: []string{I, "--verbose"}, Cmd: []string{"-x", I}},
-			func(c *specv1.ImageConfig) {
+			func(c *ocispec.ImageConfig) {
 				c.Entrypoint, c.Cmd = []string{"/bin/sh", "--verbose"}, []string{"-x", "-c", "true"}
 			}},
 		{"inherit twice", ConfigOverrides{Cmd: []string{I, "--", I}},
-			func(c *specv1.ImageConfig) { c.Cmd = []string{"-c", "true", "--", "-c", "true"} }},
+			func(c *ocispec.ImageConfig) { c.Cmd = []string{"-c", "true", "--", "-c", "true"} }},
 		{"layer entrypoint resets cmd", ConfigOverrides{Layers: []LayerConfig{{Entrypoint: []string{"/app/bin/server"}}}},
-			func(c *specv1.ImageConfig) { c.Entrypoint, c.Cmd = []string{"/app/bin/server"}, nil }},
+			func(c *ocispec.ImageConfig) { c.Entrypoint, c.Cmd = []string{"/app/bin/server"}, nil }},
 		{"layer entrypoint and cmd, env, working dir", ConfigOverrides{Layers: []LayerConfig{{
 			Entrypoint: []string{"/app/bin/server"}, Cmd: []string{"--port=80"},
 			Env: map[string]string{"LANG": "C.UTF-8", "B": "2", "A": "1"}, WorkingDir: strp("/app"),
-		}}}, func(c *specv1.ImageConfig) {
+		}}}, func(c *ocispec.ImageConfig) {
 			c.Entrypoint, c.Cmd, c.WorkingDir = []string{"/app/bin/server"}, []string{"--port=80"}, "/app"
 			c.Env = []string{"PATH=/usr/bin", "LANG=C.UTF-8", "A=1", "B=2"}
 		}},
 		{"layer cmd only keeps entrypoint", ConfigOverrides{Layers: []LayerConfig{{Cmd: []string{"x"}}}},
-			func(c *specv1.ImageConfig) { c.Cmd = []string{"x"} }},
+			func(c *ocispec.ImageConfig) { c.Cmd = []string{"x"} }},
 		{"later layer wins", ConfigOverrides{Layers: []LayerConfig{
 			{Entrypoint: []string{"/a"}, Env: map[string]string{"X": "a"}, WorkingDir: strp("/a")},
 			{Entrypoint: []string{"/b"}, Cmd: []string{"b"}, Env: map[string]string{"X": "b"}},
-		}}, func(c *specv1.ImageConfig) {
+		}}, func(c *ocispec.ImageConfig) {
 			c.Entrypoint, c.Cmd, c.WorkingDir = []string{"/b"}, []string{"b"}, "/a"
 			c.Env = []string{"PATH=/usr/bin", "LANG=C", "X=b"}
 		}},
 		{"attributes over layers, inherit splices the layers' value", ConfigOverrides{
 			Layers:     []LayerConfig{{Entrypoint: []string{"/app"}, Cmd: []string{"serve"}, WorkingDir: strp("/app")}},
 			Entrypoint: []string{I, "--verbose"}, WorkingDir: strp("/srv"), Cmd: []string{I},
-		}, func(c *specv1.ImageConfig) {
+		}, func(c *ocispec.ImageConfig) {
 			c.Entrypoint, c.Cmd, c.WorkingDir = []string{"/app", "--verbose"}, []string{"serve"}, "/srv"
 		}},
 	} {

@@ -16,8 +16,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/opencontainers/go-digest"
-	specv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 
 	"github.com/rules-img/rules_img/img_tool/pkg/atomicfile"
 )
@@ -29,21 +28,21 @@ type Blob struct {
 	Data []byte
 	// Descriptor describes Data. Its Platform is set for image manifests
 	// and nil for configs and indexes.
-	Descriptor specv1.Descriptor
+	Descriptor ocispec.Descriptor
 }
 
 // New marshals v compactly (map keys sorted) and describes the result
 // with mediaType and platform (nil for configs and indexes).
-func New(mediaType string, v any, platform *specv1.Platform) (Blob, error) {
+func New(mediaType string, v any, platform *ocispec.Platform) (Blob, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return Blob{}, fmt.Errorf("encode %s: %w", mediaType, err)
 	}
 	return Blob{
 		Data: data,
-		Descriptor: specv1.Descriptor{
+		Descriptor: ocispec.Descriptor{
 			MediaType: mediaType,
-			Digest:    digest.FromBytes(data),
+			Digest:    ocispec.FromBytes(data),
 			Size:      int64(len(data)),
 			Platform:  platform,
 		},
@@ -80,7 +79,7 @@ func (b Blob) Write(dataPath, descriptorPath, digestPath string) error {
 
 // writeChecked writes data to path atomically, hashing what goes through
 // the file, and renames it into place only if size and digest match want.
-func writeChecked(path string, data []byte, want specv1.Descriptor) error {
+func writeChecked(path string, data []byte, want ocispec.Descriptor) error {
 	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
@@ -92,7 +91,7 @@ func writeChecked(path string, data []byte, want specv1.Descriptor) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	got := digest.NewDigest(digest.SHA256, h)
+	got := ocispec.NewDigest(ocispec.SHA256, h)
 	if int64(n) != want.Size || got != want.Digest {
 		return fmt.Errorf("write %s: wrote %d bytes with digest %s, want %d bytes with digest %s",
 			path, n, got, want.Size, want.Digest)
@@ -164,7 +163,7 @@ func Decode(data []byte, v any, strict bool) error {
 
 // ValidateDescriptor checks the fields every descriptor needs: a media
 // type, a valid digest and a size that is not negative.
-func ValidateDescriptor(d *specv1.Descriptor) error {
+func ValidateDescriptor(d *ocispec.Descriptor) error {
 	if d.MediaType == "" {
 		return errors.New("mediaType is empty")
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"github.com/rules-img/rules_img/img_tool/pkg/ocispec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,7 @@ func TestBlobWrite(t *testing.T) {
 		t.Fatalf("data = %s", good.Data)
 	}
 	badDigest := good
-	badDigest.Descriptor.Digest = digest.FromString("other")
+	badDigest.Descriptor.Digest = ocispec.Digest(digest.FromString("other"))
 	badSize := good
 	badSize.Descriptor.Size++
 	for _, tc := range []struct {
@@ -60,7 +61,7 @@ func TestBlobWrite(t *testing.T) {
 			}
 			var d specv1.Descriptor
 			b, _ = os.ReadFile(desc)
-			if err := json.Unmarshal(b, &d); err != nil || d.Digest != good.Descriptor.Digest || d.Size != good.Descriptor.Size || d.MediaType != specv1.MediaTypeImageConfig {
+			if err := json.Unmarshal(b, &d); err != nil || string(d.Digest) != string(good.Descriptor.Digest) || d.Size != good.Descriptor.Size || d.MediaType != specv1.MediaTypeImageConfig {
 				t.Errorf("descriptor file = %s (%v)", b, err)
 			}
 		})
