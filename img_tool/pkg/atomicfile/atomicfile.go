@@ -26,10 +26,17 @@ var live = struct {
 	sync.Mutex
 	paths   map[string]int // path -> registration count
 	removed bool
+	// beforeFirst, when set, runs (once) before the first path is
+	// recorded: RemoveOnSignal installs its handler there.
+	beforeFirst func()
 }{paths: map[string]int{}}
 
 // register records path; the caller holds live's lock.
 func registerLocked(path string) {
+	if f := live.beforeFirst; f != nil {
+		live.beforeFirst = nil
+		f()
+	}
 	live.paths[path]++
 }
 

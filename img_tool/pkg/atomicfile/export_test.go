@@ -13,5 +13,5 @@ func ResetRegistry() {
 
 // RemoveOnSignalExit is RemoveOnSignal with exit replaced.
 func RemoveOnSignalExit(report func(os.Signal, int64), exit func(int)) func() {
-	return removeOnSignal(report, exit)
+	return removeOnSignalLazily(report, exit)
 }

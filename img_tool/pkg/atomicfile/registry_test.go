@@ -110,6 +110,13 @@ func TestExitCode(t *testing.T) {
 // The helper process: writes an endless output through atomicfile with
 // RemoveOnSignal installed, printing "ready" once some data is written.
 func TestMain(m *testing.M) {
+	if os.Getenv("ATOMICFILE_HELPER_IDLE") != "" {
+		// No output: the handler must not be installed yet.
+		atomicfile.RemoveOnSignal(nil)
+		fmt.Println("ready")
+		time.Sleep(time.Minute)
+		os.Exit(4)
+	}
 	if out := os.Getenv("ATOMICFILE_HELPER_OUTPUT"); out != "" {
 		atomicfile.RemoveOnSignal(func(sig os.Signal, n int64) {
 			fmt.Fprintf(os.Stderr, "removed %d bytes on %v\n", n, sig)
@@ -201,4 +208,35 @@ func dirBytes(t *testing.T, dir string) int64 {
 		}
 	}
 	return n
+}
+
+func TestRemoveOnSignalWaitsForTheFirstOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a helper process")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("sends POSIX signals")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "ATOMICFILE_HELPER_IDLE=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("helper said %q, %v", line, err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	// Killed by the signal (its default effect), not exited with 143 by
+	// a handler.
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("helper without outputs ended with %v (%v), want killed by SIGTERM", cmd.ProcessState, err)
+	}
 }
