@@ -26,6 +26,12 @@ var clientPackages = []string{
 	"github.com/rules-img/rules_img/img_tool/pkg/deploy",
 	"github.com/rules-img/rules_img/img_tool/pkg/load",
 	"gopkg.in/yaml.v3",
+	// Slow to start, not only large: go-digest compiles regular
+	// expressions at init, and regexp pulls in the Unicode tables. The
+	// build actions use pkg/ocispec instead.
+	"github.com/opencontainers/go-digest",
+	"github.com/opencontainers/image-spec/",
+	"regexp",
 }
 
 func goTool(t *testing.T) string {
