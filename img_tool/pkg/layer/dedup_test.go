@@ -18,11 +18,14 @@ import (
 )
 
 // Contents of the deduplication tests: equal sizes with different bytes,
-// around the sizes where the writer changes how it reads a file (prefetched
-// tree items up to 256 KiB, in memory up to 1 MiB, streamed above).
+// around the sizes where the writer changes how it reads or hashes a file
+// (hashed when written up to 4 KiB, prefetched tree items up to 256 KiB, in
+// memory up to 1 MiB, streamed above).
 var (
 	smallX  = "xxxxxxxx\n"
-	smallY  = "yyyyyyyy\n" // as long as smallX
+	smallY  = "yyyyyyyy\n"                  // as long as smallX
+	kX      = string(randomBytes(19, 5000)) // above the size hashed eagerly
+	kY      = string(randomBytes(20, 5000))
 	midX    = string(randomBytes(11, 300<<10))
 	midY    = string(randomBytes(12, 300<<10))
 	bigX    = string(randomBytes(13, bigSize))
@@ -136,10 +139,10 @@ func TestDeduplication(t *testing.T) {
 		},
 		{
 			name:      "same content, different mode",
-			files:     map[string]string{"x": smallX, "x2": smallX},
-			overrides: map[string]string{"b": `{"mode":"0644"}`},
-			build:     ops(addFile("a", "x"), addFile("b", "x2"), addFile("c", "x2")),
-			wantLinks: map[string]string{"c": "a"},
+			files:     map[string]string{"x": smallX, "x2": smallX, "k": kX, "k2": kX},
+			overrides: map[string]string{"b": `{"mode":"0644"}`, "e": `{"mode":"0644"}`},
+			build:     ops(addFile("a", "x"), addFile("b", "x2"), addFile("c", "x2"), addFile("d", "k"), addFile("e", "k2"), addFile("f", "k2")),
+			wantLinks: map[string]string{"c": "a", "f": "d"},
 		},
 		{
 			name:      "same content, different owner",
@@ -158,9 +161,9 @@ func TestDeduplication(t *testing.T) {
 		},
 		{
 			name:      "unique size in between",
-			files:     map[string]string{"x": smallX, "z": "zz", "x2": smallX, "y": smallY},
-			build:     ops(addFile("a", "x"), addFile("b", "z"), addFile("c", "y"), addFile("d", "x2"), addFile("e", "y")),
-			wantLinks: map[string]string{"d": "a", "e": "c"},
+			files:     map[string]string{"x": smallX, "z": "zz", "x2": smallX, "y": smallY, "k": kX, "k2": kX, "ky": kY},
+			build:     ops(addFile("a", "x"), addFile("k", "k"), addFile("b", "z"), addFile("c", "y"), addFile("d", "x2"), addFile("e", "y"), addFile("ky", "ky"), addFile("k2", "k2")),
+			wantLinks: map[string]string{"d": "a", "e": "c", "k2": "k"},
 		},
 		{
 			name:  "small file equal to an earlier imported entry",
@@ -186,11 +189,12 @@ func TestDeduplication(t *testing.T) {
 			wantLinks: map[string]string{"t/1": "first", "t/3": "first", "t/6": "t/4", "t/8": "t/7", "later": "t/5", "u/1": "t/2", "u/2": "t/7"},
 		},
 		{
-			name:      "tree item through an absolute symlink",
-			files:     map[string]string{"x": smallX, "s/1": smallY},
-			build:     ops(hostSymlink("s/abs", "x"), addTree("s", "s"), addFile("after", "x"), addFile("y", "s/1")),
-			wantNames: []string{"s/", "s/1", "s/abs", "after", "y"},
-			wantLinks: map[string]string{"after": "s/abs", "y": "s/1"},
+			name:  "tree item through an absolute symlink",
+			files: map[string]string{"x": kX, "s/1": kY, "sx": smallX, "s/2": smallY},
+			build: ops(hostSymlink("s/abs", "x"), hostSymlink("s/abs2", "sx"), addTree("s", "s"), addFile("after", "x"), addFile("y", "s/1"),
+				addFile("after2", "sx"), addFile("y2", "s/2")),
+			wantNames: []string{"s/", "s/1", "s/2", "s/abs", "s/abs2", "after", "y", "after2", "y2"},
+			wantLinks: map[string]string{"after": "s/abs", "y": "s/1", "after2": "s/abs2", "y2": "s/2"},
 		},
 		{
 			name:      "tree item with metadata",

@@ -46,6 +46,13 @@ const (
 // that hashing it, when an earlier file has its size, costs no second read.
 const smallFile = 1 << 20
 
+// eagerHash is the size up to which a file is hashed when it is written
+// even if no earlier file has its size: hashing a few KiB in memory costs
+// less than opening and reading the file again, should a second file of
+// its size come (on the Go tree, a third of the first files of a size get
+// one).
+const eagerHash = 4 << 10
+
 // RunfilesEntry is one file or directory of an executable's runfiles tree.
 type RunfilesEntry struct {
 	Path   string // relative to the runfiles root, e.g. "_main/pkg/data.txt"
@@ -199,7 +206,22 @@ func (w *Writer) sameContent(prev *entryRecord, source string) (bool, error) {
 	return d == pd, nil
 }
 
+// hashFile returns the sha256 of the file p. Files that fit a prefetch
+// buffer are read with bare system calls (see readSmallFile): hashing
+// the first file of a size again costs little more than its read.
 func hashFile(p string) (d [sha256.Size]byte, err error) {
+	mode, size, data, err := readSmallFile(p, prefetchSize)
+	if err != nil {
+		return d, fmt.Errorf("read %s: %w", p, err)
+	}
+	if data != nil {
+		d = sha256.Sum256(data)
+		putBuffer(data)
+		return d, nil
+	}
+	if mode.IsRegular() && size == 0 {
+		return emptyDigest, nil
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		return d, fmt.Errorf("read %s: %w", p, err)
@@ -396,7 +418,8 @@ func (w *Writer) writeContent(h *tar.Header, rec *entryRecord, r io.Reader) erro
 
 // writeBody writes a non-empty file whose content is in memory, or a link
 // to an earlier file with the same content and header. It is hashed only
-// if an earlier file has its size and header, or if it is imported.
+// if an earlier file has its size and header, if it is imported, or if it
+// is at most eagerHash bytes.
 func (w *Writer) writeBody(h *tar.Header, key sizeKey, rec *entryRecord, body []byte) error {
 	if first := w.firstOfSize(key, rec); first != nil {
 		rec.digest, rec.hashed = sha256.Sum256(body), true
@@ -407,7 +430,7 @@ func (w *Writer) writeBody(h *tar.Header, key sizeKey, rec *entryRecord, body []
 		if twin != nil {
 			return w.writeLink(h, twin.path)
 		}
-	} else if rec.src == "" {
+	} else if rec.src == "" || len(body) <= eagerHash {
 		// Imported entries cannot be read again, should a twin come later.
 		rec.digest, rec.hashed = sha256.Sum256(body), true
 	}
