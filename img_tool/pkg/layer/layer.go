@@ -3,9 +3,10 @@
 // Every regular file's content is stored once: a later path whose content
 // and header fields equal an earlier one becomes a hardlink to it. Headers
 // are reproducible: no host mtimes, permission bits, owners or user names
-// leak into them; metadata sets what differs from the defaults. Inputs are read once in the common case;
-// only files whose size (and header) equals an earlier file's are hashed
-// before they are written.
+// leak into them; metadata sets what differs from the defaults. Inputs are
+// read once in the common case: a file is hashed only when an earlier file
+// has its size and header (the earlier one is then hashed too, from its
+// source) or when it is a few KiB, and one of over 1 MiB is then read again.
 package layer
 
 import (
