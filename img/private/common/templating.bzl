@@ -8,6 +8,11 @@ string, list), so `{{if .FLAG}}` and `{{range .LIST}}` work. Only values
 that contain `{{` cost an action; an unstamped target never reads the
 workspace status, so it is not rebuilt when the status changes.
 
+Templates that only name keys (`{{.KEY}}`, the common case) are expanded
+by the build-action tool; a target with any other template (conditions,
+ranges, pipelines, functions) is expanded by the full tool, which has the
+whole Go template language and starts slower.
+
 A build without stamping never fails for a key that only the workspace
 status would give: in image configs (env, labels, annotations) such a key
 expands to the empty string; in push and load destinations (tags,
@@ -15,7 +20,7 @@ registry, repository) the template is kept as written and the `bazel run`
 refuses to push or load it, naming the key."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
-load("//img/private/common:build.bzl", "img_tool")
+load("//img/private/common:build.bzl", "img_full_tool", "img_tool")
 load("//img/private/common:compression.bzl", "layer_name")
 load("//img/private/providers:stamp_setting_info.bzl", "StampSettingInfo")
 
@@ -66,6 +71,41 @@ def build_stamps(ctx):
     info = ctx.attr._stamp_setting[StampSettingInfo]
     return info.bazel_setting or info.user_preference == "force"
 
+_KEY_START = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+_KEY_CHARS = _KEY_START + "0123456789"
+
+def _is_key_action(inner):
+    field = inner.lstrip(" \t").rstrip(" \t")
+    if len(field) < 2 or field[0] != "." or field[1] not in _KEY_START:
+        return False
+    for c in field[2:].elems():
+        if c not in _KEY_CHARS:
+            return False
+    return True
+
+def templates_are_simple(text):
+    """Whether every template action in text only names a key.
+
+    The same test as the tool's `template.IsSimple` (keep them equal): each
+    `{{` starts an action that ends at the next `}}` and holds nothing but
+    `.KEY`, with spaces or tabs around it, KEY of ASCII letters, digits and
+    `_`, not starting with a digit. Run over the JSON encoding of a value,
+    an action that spans two strings, or holds an escaped character, is not
+    simple, which only sends it to the full tool.
+
+    Args:
+        text: a string.
+
+    Returns:
+        bool
+    """
+    parts = text.split("{{")
+    for part in parts[1:]:
+        end = part.find("}}")
+        if end < 0 or not _is_key_action(part[:end]):
+            return False
+    return True
+
 def expand_templates(ctx, name, values, unstamped_missing = "empty"):
     """Declares the expansion of templated values, if any.
 
@@ -83,10 +123,11 @@ def expand_templates(ctx, name, values, unstamped_missing = "empty"):
         File with the same structure, expanded, as JSON; or None when no
         string is a template (the plain values then apply as they are).
     """
-    if "{{" not in json.encode(values):
+    encoded = json.encode(values)
+    if "{{" not in encoded:
         return None
     template = ctx.actions.declare_file(name + "_templates.json")
-    ctx.actions.write(template, json.encode(values))
+    ctx.actions.write(template, encoded)
     out = ctx.actions.declare_file(name + "_expanded.json")
     args = ctx.actions.args()
     args.add("expand-template")
@@ -104,7 +145,7 @@ def expand_templates(ctx, name, values, unstamped_missing = "empty"):
     args.add(template)
     args.add(out)
     ctx.actions.run(
-        executable = img_tool(ctx),
+        executable = img_tool(ctx) if templates_are_simple(encoded) else img_full_tool(ctx),
         arguments = [args],
         inputs = inputs,
         outputs = [out],

@@ -60,11 +60,17 @@ def _stamp_impl(ctx):
         asserts.equals(env, ctx.attr.want_missing_key, _argv_value(a.argv, "--missing-key"))
         typed = [v for v in a.argv if v.startswith("FLAG=")]
         asserts.equals(env, ["FLAG=true"], typed, "a bool setting reaches the template as JSON")
+
+        # {{.KEY}} templates run on the build-action tool; others on the
+        # full tool, which has the whole Go template language.
+        tool = a.argv[0].split("/")[-1]
+        asserts.equals(env, ctx.attr.want_full_tool, not tool.startswith("img_build"), "expanded by " + tool)
     return analysistest.end(env)
 
 _STAMP_ATTRS = {
     "want_stamped": attr.bool(),
     "want_missing_key": attr.string(),
+    "want_full_tool": attr.bool(doc = "The templates are not all {{.KEY}}: the full img tool expands them."),
 }
 
 stamp_off_test = analysistest.make(_stamp_impl, attrs = _STAMP_ATTRS)

@@ -32,6 +32,10 @@ var clientPackages = []string{
 	"github.com/opencontainers/go-digest",
 	"github.com/opencontainers/image-spec/",
 	"regexp",
+	// text/template's reflection keeps every exported method of the
+	// program; the build actions expand {{.KEY}} templates with
+	// template.Simple.
+	"text/template",
 }
 
 func goTool(t *testing.T) string {
@@ -84,6 +88,28 @@ func TestBuildActionToolCommands(t *testing.T) {
 		if err != nil && !strings.Contains(string(out), "Usage") {
 			t.Errorf("img_build %s --help: %v\n%s", name, err, out)
 		}
+	}
+	// expand-template expands simple templates as the full tool does, and
+	// refuses the others (the rules send those to the full tool).
+	dir := t.TempDir()
+	in := filepath.Join(dir, "templates.json")
+	os.WriteFile(in, []byte(`{"labels":{"a":"v{{ .V }}-{{.N}}","b":"plain"}}`), 0o644)
+	args := []string{"expand-template", "--build-setting", "V=1", "--build-setting-json", `N=["x","y"]`, in}
+	for _, tool := range [][]string{{exe}, {goBin, "run", "."}} {
+		outFile := filepath.Join(dir, "out.json")
+		os.Remove(outFile)
+		cmd := exec.Command(tool[0], append(append(tool[1:], args...), outFile)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v expand-template: %v\n%s", tool, err, out)
+		}
+		got, _ := os.ReadFile(outFile)
+		if want := "{\n  \"labels\": {\n    \"a\": \"v1-[x y]\",\n    \"b\": \"plain\"\n  }\n}\n"; string(got) != want {
+			t.Errorf("%v expand-template wrote %q, want %q", tool, got, want)
+		}
+	}
+	os.WriteFile(in, []byte(`{"labels":{"a":"{{if .V}}x{{end}}"}}`), 0o644)
+	if out, err := exec.Command(exe, "expand-template", "--build-setting", "V=1", in, filepath.Join(dir, "out2.json")).CombinedOutput(); err == nil || !strings.Contains(string(out), "full Go template language") {
+		t.Errorf("img_build expand-template of {{if}}: err %v, output %q; want a refusal", err, out)
 	}
 	// A full-only command names the full tool instead of "unknown command".
 	out, err := exec.Command(exe, "download-blob", "--digest", "sha256:00").CombinedOutput()

@@ -6,6 +6,8 @@ import (
 	"context"
 	"io"
 	"os"
+
+	"github.com/rules-img/rules_img/img_tool/pkg/template/gotemplate"
 )
 
 // The commands of fullOnlyCommands: the deploy launcher, the servers, the
@@ -32,6 +34,7 @@ func init() {
 			panic("fullOnlyCommands names " + name + ", which commands_full.go does not define")
 		}
 	}
+	templateEngine = gotemplate.Expand
 	deployLauncher = func(ctx context.Context, argv []string, getenv func(string) string, stdout, stderr io.Writer) (int, bool) {
 		rf := deployRunfiles(argv, getenv)
 		if rf == nil {

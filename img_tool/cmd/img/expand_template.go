@@ -12,6 +12,12 @@ import (
 	"github.com/rules-img/rules_img/img_tool/pkg/template"
 )
 
+// templateEngine expands each template string: template.Simple (only
+// {{.KEY}}) in the build-action tool, the Go template engine in the full
+// tool (commands_full.go). The rules run the full tool for a target whose
+// templates are not all simple (common/templating.bzl).
+var templateEngine template.Engine = template.Simple
+
 func runExpandTemplate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("expand-template", "[flags] TEMPLATE OUTPUT")
 	var (
@@ -68,7 +74,7 @@ func runExpandTemplate(ctx context.Context, args []string, stdout io.Writer) err
 	for k, v := range settingVars {
 		vars[k] = v // build settings win over status keys of the same name
 	}
-	expanded, err := template.ExpandJSON(doc, vars, template.WithMissingKey(mode))
+	expanded, err := template.ExpandJSON(doc, vars, template.WithMissingKey(mode), template.WithEngine(templateEngine))
 	if err != nil {
 		return fmt.Errorf("expand-template %s: %w", ident, err)
 	}

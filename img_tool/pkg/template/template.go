@@ -5,11 +5,18 @@
 // Keys map to typed values: build settings keep their type (bool, int,
 // string or list of strings), so that {{if .FLAG}}, {{range .LIST}} and
 // {{.COUNT}} work as written; workspace status keys are strings.
+//
+// The expansion of one string is an Engine's. This package has Simple,
+// for the templates that only name keys ({{.KEY}}), which is all most
+// targets use; package gotemplate has the whole Go template language.
+// Simple exists so that the build-action tool does not link text/template
+// (whose reflection keeps every exported method of the program, and makes
+// every build action start slower); the rules send a target whose
+// templates need more to the full tool.
 package template
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +24,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/template"
-	"text/template/parse"
 )
 
 // ErrUnknownKey marks a template that names a key no source provides.
@@ -52,12 +57,31 @@ func ParseMissingKey(s string) (MissingKey, error) {
 	return "", fmt.Errorf("missing-key mode %q: want error, empty or keep: %w", s, ErrInvalidArgument)
 }
 
+// An Engine expands one template string text with vars. missing says
+// what a key that vars lacks becomes (see MissingKey); with
+// MissingKeyError the error wraps ErrUnknownKey and names the known keys
+// (see UnknownKeyError). The expansion is at most MaxExpandedSize bytes.
+type Engine func(text string, vars map[string]any, missing MissingKey) (string, error)
+
 type options struct {
 	missing MissingKey
+	engine  Engine
 }
 
 // Option configures Expand and ExpandJSON.
 type Option func(*options) error
+
+// WithEngine sets the engine that expands each string. The default is
+// Simple.
+func WithEngine(e Engine) Option {
+	return func(o *options) error {
+		if e == nil {
+			return fmt.Errorf("nil template engine: %w", ErrInvalidArgument)
+		}
+		o.engine = e
+		return nil
+	}
+}
 
 // WithMissingKey sets what a key that no source provides becomes. The
 // default is MissingKeyError.
@@ -72,7 +96,7 @@ func WithMissingKey(m MissingKey) Option {
 }
 
 func newOptions(opts []Option) (options, error) {
-	o := options{missing: MissingKeyError}
+	o := options{missing: MissingKeyError, engine: Simple}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return options{}, err
@@ -157,7 +181,7 @@ func Expand(groups map[string]map[string]string, vars map[string]any, opts ...Op
 				out[g][k] = v
 				continue
 			}
-			expanded, err := expandOne(v, vars, o.missing)
+			expanded, err := o.engine(v, vars, o.missing)
 			if err != nil {
 				return nil, fmt.Errorf("%s[%q] = %q: %w", g, k, v, err)
 			}
@@ -175,16 +199,16 @@ func ExpandJSON(v any, vars map[string]any, opts ...Option) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return expandValue(v, "", vars, o.missing)
+	return expandValue(v, "", vars, &o)
 }
 
-func expandValue(v any, path string, vars map[string]any, missing MissingKey) (any, error) {
+func expandValue(v any, path string, vars map[string]any, o *options) (any, error) {
 	switch x := v.(type) {
 	case string:
 		if !strings.Contains(x, "{{") {
 			return x, nil
 		}
-		out, err := expandOne(x, vars, missing)
+		out, err := o.engine(x, vars, o.missing)
 		if err != nil {
 			return nil, fmt.Errorf("%s = %q: %w", path, x, err)
 		}
@@ -193,7 +217,7 @@ func expandValue(v any, path string, vars map[string]any, missing MissingKey) (a
 		out := make([]any, len(x))
 		for i, e := range x {
 			var err error
-			if out[i], err = expandValue(e, fmt.Sprintf("%s[%d]", path, i), vars, missing); err != nil {
+			if out[i], err = expandValue(e, fmt.Sprintf("%s[%d]", path, i), vars, o); err != nil {
 				return nil, err
 			}
 		}
@@ -206,7 +230,7 @@ func expandValue(v any, path string, vars map[string]any, missing MissingKey) (a
 				p = fmt.Sprintf("%s[%q]", path, k)
 			}
 			var err error
-			if out[k], err = expandValue(x[k], p, vars, missing); err != nil {
+			if out[k], err = expandValue(x[k], p, vars, o); err != nil {
 				return nil, err
 			}
 		}
@@ -215,135 +239,20 @@ func expandValue(v any, path string, vars map[string]any, missing MissingKey) (a
 	return v, nil
 }
 
-func expandOne(text string, vars map[string]any, missing MissingKey) (string, error) {
-	t, err := template.New("value").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return "", fmt.Errorf("not a valid template: %w", err)
+// UnknownKeyError is the error of an expansion that failed at a key vars
+// lacks: it wraps ErrUnknownKey and cause (the engine's account of where),
+// and names the known keys, so that both engines say it alike.
+func UnknownKeyError(cause error, vars map[string]any) error {
+	known := slices.Sorted(maps.Keys(vars))
+	if len(known) == 0 {
+		return fmt.Errorf("%w: %v (no build_settings, and stamping is off)", ErrUnknownKey, cause)
 	}
-	data := vars
-	if missing == MissingKeyEmpty {
-		if absent := absentKeys(t, vars); len(absent) > 0 {
-			data = maps.Clone(vars)
-			if data == nil {
-				data = map[string]any{}
-			}
-			for _, k := range absent {
-				data[k] = ""
-			}
-		}
-	}
-	b := limitedBuffer{max: MaxExpandedSize}
-	if err := t.Execute(&b, data); err != nil {
-		if errors.Is(err, errTooLarge) {
-			return "", fmt.Errorf("expands to more than %d bytes: %w", MaxExpandedSize, ErrInvalidArgument)
-		}
-		var execErr template.ExecError
-		if !errors.As(err, &execErr) || !strings.Contains(err.Error(), "map has no entry for key") {
-			return "", err
-		}
-		if missing == MissingKeyKeep {
-			return text, nil
-		}
-		known := slices.Sorted(maps.Keys(vars))
-		if len(known) == 0 {
-			return "", fmt.Errorf("%w: %v (no build_settings, and stamping is off)", ErrUnknownKey, err)
-		}
-		return "", fmt.Errorf("%w: %v (known keys: %s)", ErrUnknownKey, err, strings.Join(known, ", "))
-	}
-	return b.String(), nil
+	return fmt.Errorf("%w: %v (known keys: %s)", ErrUnknownKey, cause, strings.Join(known, ", "))
 }
 
 // MaxExpandedSize bounds the expansion of one template string: a range
 // over a range can otherwise grow without bound.
 const MaxExpandedSize = 1 << 20
 
-var errTooLarge = errors.New("expansion too large")
-
-// limitedBuffer is a bytes.Buffer that fails writes beyond max bytes.
-type limitedBuffer struct {
-	bytes.Buffer
-	max int
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if b.Len()+len(p) > b.max {
-		return 0, errTooLarge
-	}
-	return b.Buffer.Write(p)
-}
-
-func (b *limitedBuffer) WriteString(s string) (int, error) {
-	if b.Len()+len(s) > b.max {
-		return 0, errTooLarge
-	}
-	return b.Buffer.WriteString(s)
-}
-
-// absentKeys lists the keys that t names as fields (.KEY, $.KEY) and vars
-// lacks. It may name more than the top-level lookups (.KEY inside range or
-// with looks up the element), which is harmless: such a key is absent from
-// vars either way.
-func absentKeys(t *template.Template, vars map[string]any) []string {
-	seen := map[string]bool{}
-	var walk func(n parse.Node)
-	walk = func(n parse.Node) {
-		switch x := n.(type) {
-		case *parse.ListNode:
-			if x != nil {
-				for _, c := range x.Nodes {
-					walk(c)
-				}
-			}
-		case *parse.ActionNode:
-			walk(x.Pipe)
-		case *parse.PipeNode:
-			if x != nil {
-				for _, c := range x.Cmds {
-					walk(c)
-				}
-			}
-		case *parse.CommandNode:
-			for _, a := range x.Args {
-				walk(a)
-			}
-		case *parse.FieldNode:
-			seen[x.Ident[0]] = true
-		case *parse.VariableNode:
-			// $.K, and $v.K for a variable that may hold the data map.
-			if len(x.Ident) > 1 {
-				seen[x.Ident[1]] = true
-			}
-		case *parse.ChainNode:
-			// (pipeline).K: the pipeline may yield the data map.
-			walk(x.Node)
-			if len(x.Field) > 0 {
-				seen[x.Field[0]] = true
-			}
-		case *parse.IfNode:
-			walk(&x.BranchNode)
-		case *parse.RangeNode:
-			walk(&x.BranchNode)
-		case *parse.WithNode:
-			walk(&x.BranchNode)
-		case *parse.BranchNode:
-			walk(x.Pipe)
-			walk(x.List)
-			walk(x.ElseList)
-		case *parse.TemplateNode:
-			walk(x.Pipe)
-		}
-	}
-	for _, tt := range t.Templates() {
-		if tt.Tree != nil {
-			walk(tt.Tree.Root)
-		}
-	}
-	var out []string
-	for k := range seen {
-		if _, ok := vars[k]; !ok {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
+// ErrTooLarge is the error of an expansion over MaxExpandedSize bytes.
+var ErrTooLarge = fmt.Errorf("expands to more than %d bytes: %w", MaxExpandedSize, ErrInvalidArgument)

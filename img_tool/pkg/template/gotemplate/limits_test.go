@@ -1,4 +1,4 @@
-package template_test
+package gotemplate_test
 
 import (
 	"errors"
@@ -21,7 +21,7 @@ func TestExpansionSizeLimit(t *testing.T) {
 		{"just above the limit", strings.Repeat("y", template.MaxExpandedSize-7) + `{{"12345678"}}`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := template.Expand(map[string]map[string]string{"labels": {"k": tc.text}}, vars)
+			out, err := Expand(map[string]map[string]string{"labels": {"k": tc.text}}, vars)
 			if !tc.wantErr {
 				if err != nil || len(out["labels"]["k"]) != template.MaxExpandedSize-1 {
 					t.Fatalf("Expand() = %d bytes, %v", len(out["labels"]["k"]), err)
