@@ -254,5 +254,16 @@ func UnknownKeyError(cause error, vars map[string]any) error {
 // over a range can otherwise grow without bound.
 const MaxExpandedSize = 1 << 20
 
-// ErrTooLarge is the error of an expansion over MaxExpandedSize bytes.
-var ErrTooLarge = fmt.Errorf("expands to more than %d bytes: %w", MaxExpandedSize, ErrInvalidArgument)
+// ErrTooLarge is the error of an expansion over MaxExpandedSize bytes; it
+// wraps ErrInvalidArgument.
+var ErrTooLarge error = tooLargeError{}
+
+// tooLargeError words its message when it is printed, not when the
+// process starts (fmt at init would cost every build action).
+type tooLargeError struct{}
+
+func (tooLargeError) Error() string {
+	return fmt.Sprintf("expands to more than %d bytes: %v", MaxExpandedSize, ErrInvalidArgument)
+}
+
+func (tooLargeError) Unwrap() error { return ErrInvalidArgument }
