@@ -83,7 +83,10 @@
 #     REPEAT=1              runs per measurement; the best wall time is reported
 #     DATASETS="a b c"      which datasets to run
 #     IMG=/path/to/img      use this img binary instead of building one from
-#                           this checkout (CGO_ENABLED=0 go build -trimpath)
+#                           this checkout as the toolchain builds the tool of
+#                           layer actions (CGO_ENABLED=0 go build -trimpath
+#                           -ldflags "-s -w" -tags img_build_actions): the
+#                           full tool's larger binary adds some 10 MB of RSS
 #     IMG_COMPARE=/path/to/img
 #                           also run every img row with this other binary (say,
 #                           one built from an older commit), right after the same
@@ -143,7 +146,7 @@ if [[ -z ${IMG:-} ]]; then
   [[ -n $GO ]] || die "no go toolchain found (set IMG to an img binary)"
   IMG=$WORK/bin/img
   log "building img from $TOOL_DIR"
-  (cd "$TOOL_DIR" && CGO_ENABLED=0 "$GO" build -trimpath -o "$IMG" ./cmd/img) || die "go build failed"
+  (cd "$TOOL_DIR" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w -buildid=" -tags img_build_actions -o "$IMG" ./cmd/img) || die "go build failed"
 fi
 [[ -x $IMG ]] || die "img binary $IMG is not executable"
 IMG_COMPARE=${IMG_COMPARE:-}
