@@ -25,7 +25,8 @@ def img_full_tool(ctx):
     For the build actions that reach a registry or resolve deploy
     manifests (download-blob, deploy-metadata, deploy-merge), and for the
     few per build whose code would slow every other action's start
-    (base, from-oci-layout, oci-layout-metadata).
+    (base, from-oci-layout, oci-layout-metadata, and expand-template of
+    templates that do more than name keys).
 
     Args:
         ctx: a rule context whose rule declares `toolchains = TOOLCHAINS`.
