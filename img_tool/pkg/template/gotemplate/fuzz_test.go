@@ -73,3 +73,23 @@ func FuzzExpand(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSimpleAsGoTemplate checks Simple against text/template on arbitrary
+// text, and on text made of the pieces templates are made of.
+func FuzzSimpleAsGoTemplate(f *testing.F) {
+	for _, s := range simpleSeeds {
+		f.Add(s, uint64(0))
+	}
+	pieces := []string{"{{", "}}", ".", " ", "\t", "\n", "S", "N", "L", "NOPE", "_", "1", "x", "-", "{", "}", "BUILD_USER"}
+	f.Fuzz(func(t *testing.T, text string, recipe uint64) {
+		if len(text) > 4096 {
+			return
+		}
+		checkSimpleAsGoTemplate(t, text)
+		var b strings.Builder
+		for r := recipe; r != 0; r /= uint64(len(pieces)) {
+			b.WriteString(pieces[r%uint64(len(pieces))])
+		}
+		checkSimpleAsGoTemplate(t, b.String())
+	})
+}
