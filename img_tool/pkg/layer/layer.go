@@ -418,12 +418,14 @@ func (w *Writer) writeContent(h *tar.Header, rec *entryRecord, r io.Reader) erro
 }
 
 // writeBody writes a non-empty file whose content is in memory, or a link
-// to an earlier file with the same content and header. It is hashed only
-// if an earlier file has its size and header, if it is imported, or if it
-// is at most eagerHash bytes.
+// to an earlier file with the same content and header. It is hashed (unless
+// rec already holds its digest) only if an earlier file has its size and
+// header, if it is imported, or if it is at most eagerHash bytes.
 func (w *Writer) writeBody(h *tar.Header, key sizeKey, rec *entryRecord, body []byte) error {
 	if first := w.firstOfSize(key, rec); first != nil {
-		rec.digest, rec.hashed = sha256.Sum256(body), true
+		if !rec.hashed {
+			rec.digest, rec.hashed = sha256.Sum256(body), true
+		}
 		twin, err := w.contentTwin(first, rec, key.header)
 		if err != nil {
 			return err
@@ -431,7 +433,7 @@ func (w *Writer) writeBody(h *tar.Header, key sizeKey, rec *entryRecord, body []
 		if twin != nil {
 			return w.writeLink(h, twin.path)
 		}
-	} else if rec.src == "" || len(body) <= eagerHash {
+	} else if !rec.hashed && (rec.src == "" || len(body) <= eagerHash) {
 		// Imported entries cannot be read again, should a twin come later.
 		rec.digest, rec.hashed = sha256.Sum256(body), true
 	}

@@ -2,6 +2,7 @@ package layer
 
 import (
 	"archive/tar"
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"os"
@@ -57,13 +58,17 @@ type treeItem struct {
 	err    error
 
 	// Regular files: set by a reader before done is closed.
-	done chan struct{}
-	size int64
-	data []byte // the content, when size <= prefetchSize
+	done   chan struct{}
+	size   int64
+	data   []byte // the content, when size <= prefetchSize
+	digest [sha256.Size]byte
+	hashed bool // digest is set: files of up to eagerHash bytes
 }
 
-// load stats the file and, if it is small, reads it. The writer hashes it
-// only if an earlier file has its size (see contentTwin).
+// load stats the file and, if it is small, reads it. A file of up to
+// eagerHash bytes, which the writer hashes whatever else it holds, is
+// hashed here, on the reader's goroutine; a larger one only by the writer
+// and only if an earlier file has its size (see contentTwin).
 func (it *treeItem) load() {
 	defer close(it.done)
 	mode, size, data, err := readSmallFile(it.src, prefetchSize)
@@ -76,6 +81,9 @@ func (it *treeItem) load() {
 		return
 	}
 	it.size, it.data = size, data
+	if data != nil && len(data) <= eagerHash {
+		it.digest, it.hashed = sha256.Sum256(data), true
+	}
 }
 
 // maxLinks bounds the symlinks followed on one path of a walk: in a chain
@@ -271,6 +279,9 @@ func (w *Writer) addTreeItem(it *treeItem, dir, root string) error {
 		return err
 	}
 	rec.shareTreeSource(dir, root)
+	if it.hashed {
+		rec.digest, rec.hashed = it.digest, true
+	}
 	if it.data != nil {
 		err := w.writeBody(h, sizeKey{size: it.size, header: w.headerKey(h)}, rec, it.data)
 		putBuffer(it.data)
