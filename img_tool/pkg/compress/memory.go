@@ -47,15 +47,18 @@ func LimitMemory(floor int64) (restore func()) {
 	}
 	prevLimit := debug.SetMemoryLimit(-1)
 	var mu sync.Mutex // guards stopped, percent and the settings
-	percent := debug.SetGCPercent(100)
-	prevPercent := percent
+	// percent is the GOGC in force, from which update reads the live heap
+	// back: the first update sees the goal of startPercent.
+	const startPercent = 100
+	prevPercent := debug.SetGCPercent(startPercent)
+	percent := startPercent
 	stopped := false
 	update := func() {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		live, stacks := liveHeap(ms.NextGC, ms.StackInuse, percent)
+		live := liveHeap(ms.NextGC, ms.StackInuse, percent)
 		goal := max(floor, live+live/8+minHeadroom)
-		percent = gcPercentFor(goal, live, stacks)
+		percent = gcPercentFor(goal, live, int64(ms.StackInuse))
 		debug.SetGCPercent(percent)
 		debug.SetMemoryLimit(goal + goal/4)
 	}
@@ -90,10 +93,10 @@ func LimitMemory(floor int64) (restore func()) {
 // goal nextGC that GOGC=percent gave: nextGC = marked + (marked + stacks) *
 // percent/100, or the runtime's minimum goal when that is larger, in which
 // case the estimate is an upper bound.
-func liveHeap(nextGC, stacks uint64, percent int) (live, stackBytes int64) {
+func liveHeap(nextGC, stacks uint64, percent int) int64 {
 	p := float64(max(percent, 0)) / 100
 	est := (float64(nextGC) - float64(stacks)*p) / (1 + p)
-	return int64(max(est, 0)), int64(stacks)
+	return int64(max(est, 0))
 }
 
 // gcPercentFor is the GOGC that makes the runtime's heap goal goal for

@@ -65,7 +65,7 @@ func TestLiveHeapEstimate(t *testing.T) {
 		runtime.ReadMemStats(&ms)
 		metrics.Read(sample)
 		want := int64(sample[0].Value.Uint64())
-		got, _ := liveHeap(ms.NextGC, ms.StackInuse, percent)
+		got := liveHeap(ms.NextGC, ms.StackInuse, percent)
 		if d := got - want; d > want/50 || d < -want/50 {
 			t.Errorf("GOGC=%d: live heap estimate %d, runtime/metrics says %d", percent, got, want)
 		}
