@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
@@ -126,7 +125,7 @@ func (t *toc) finish() (int64, ocispec.Digest, error) {
 	if err := t.write([]byte(tail)); err != nil {
 		return 0, "", err
 	}
-	d := ocispec.NewDigestFromEncoded(ocispec.SHA256, hex.EncodeToString(t.sum.Sum(nil)))
+	d := ocispec.NewDigest(ocispec.SHA256, t.sum)
 	return t.n, d, nil
 }
 

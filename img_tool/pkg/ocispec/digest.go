@@ -92,12 +92,6 @@ func NewDigest(a Algorithm, h hash.Hash) Digest {
 	return Digest(string(a) + ":" + hex.EncodeToString(h.Sum(nil)))
 }
 
-// NewDigestFromEncoded is the digest of algorithm a with the hex string
-// encoded, unchecked.
-func NewDigestFromEncoded(a Algorithm, encoded string) Digest {
-	return Digest(string(a) + ":" + encoded)
-}
-
 // String is the digest as it is written.
 func (d Digest) String() string { return string(d) }
 

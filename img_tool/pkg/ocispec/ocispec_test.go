@@ -187,9 +187,6 @@ func TestDigestHelpers(t *testing.T) {
 	if got, want := string(NewDigest(SHA512, h)), string(digest.SHA512.FromBytes(data)); got != want {
 		t.Errorf("NewDigest(sha512) = %s, want %s", got, want)
 	}
-	if d := NewDigestFromEncoded(SHA256, FromBytes(data).Encoded()); d != FromBytes(data) {
-		t.Errorf("NewDigestFromEncoded = %s", d)
-	}
 	if !errors.Is(Digest("md5:00").Validate(), ErrDigestUnsupported) {
 		t.Error("md5 is not ErrDigestUnsupported")
 	}
